@@ -1,0 +1,15 @@
+"""spikeforge.golden: the integer network (IR) and its bit-exact reference model.
+
+The integer modules (``ir``, ``ir_io``, ``encoding``, ``neurons``, ``synapses``, ``model``,
+``quant_ann``, ``widths``, ``datasets``) import neither torch nor Amaranth; only
+``train``, ``convert`` and ``ctt`` import torch.
+"""
+
+from .errors import DatasetError, IRError, UnsupportedLayerError, WidthError
+from .ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network, Neuron
+from .ir_io import load, save
+from .model import GoldenResult, run
+
+__all__ = ["Conv2d", "Dense", "Flatten", "InputChannel", "InputSpec", "Network", "Neuron",
+           "IRError", "UnsupportedLayerError", "WidthError", "DatasetError",
+           "load", "save", "run", "GoldenResult"]

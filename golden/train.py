@@ -1,0 +1,241 @@
+"""Training with the conversion-aware activation (Yan, Zhou & Wong, arXiv 2211.08410).
+
+After every conv/linear (+BatchNorm) and every average pooling::
+
+    a = floor(k * clip(z, 0, theta)) / k,   theta = T / k
+
+so ``a`` takes the ``T + 1`` values ``{0, 1/k, ..., T/k}``. Backward: straight through,
+the incoming gradient clipped to ``[-1, 1]`` and zero where ``z`` is outside ``[0, theta]``.
+Inputs are uint8 pixels, encoded exactly like the IR's input encoder (VR, optionally ICE)
+into spike counts ``n`` and fed as ``n / k``.
+
+An architecture is a JSON list of layer specs; hidden conv/linear layers get BatchNorm and
+the activation, the last linear is the non-spiking readout::
+
+    ["conv", out, kernel, stride, padding] | ["avgpool", kernel] | ["flatten"] | ["linear", out]
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from .encoding import make_input_spec
+from .errors import UnsupportedLayerError
+
+__all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
+           "train_model", "evaluate", "save_checkpoint", "load_checkpoint"]
+
+#: The seed paper's MNIST CNN (its public code), used at T=1, k=4.
+SEED_MNIST_CNN = [["conv", 32, 3, 1, 0], ["conv", 32, 3, 1, 0], ["conv", 32, 4, 2, 1],
+                  ["conv", 64, 3, 1, 0], ["conv", 64, 3, 1, 0], ["conv", 64, 4, 2, 1],
+                  ["conv", 128, 3, 1, 0], ["flatten"], ["linear", 10]]
+
+LAYER_SPECS = ("conv", "avgpool", "flatten", "linear")
+
+
+def mlp_arch(hidden: list[int], classes: int = 10) -> list:
+    """``flatten, linear(h1), ..., linear(classes)``."""
+    return [["flatten"]] + [["linear", h] for h in hidden] + [["linear", classes]]
+
+
+class _StraightThroughQuant(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z, k, theta):
+        ctx.save_for_backward(z)
+        ctx.theta = theta
+        return torch.floor(k * torch.clamp(z, 0.0, theta)) / k
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        inside = (z >= 0) & (z <= ctx.theta)
+        return grad.clamp(-1.0, 1.0) * inside, None, None
+
+
+class QuantAct(nn.Module):
+    """``a = floor(k clip(z, 0, T/k)) / k``; with ``quantize=False``, ``clip(z, 0, T/k)``."""
+
+    def __init__(self, timesteps: int, k: int):
+        super().__init__()
+        self.timesteps, self.k = timesteps, k
+        self.theta = timesteps / k
+        self.quantize = True
+
+    def forward(self, z):
+        if self.quantize:
+            return _StraightThroughQuant.apply(z, float(self.k), self.theta)
+        return torch.clamp(z, 0.0, self.theta)
+
+
+class InputEncoder(nn.Module):
+    """uint8 pixels ``[N, C, H, W]`` to ``counts / k`` per encoded channel (the IR's
+    thresholds); with ``quantize=False``, the raw ``p / 255`` of each source channel."""
+
+    def __init__(self, input_shape, timesteps: int, k: int, ice: bool):
+        super().__init__()
+        spec = make_input_spec(tuple(input_shape), k, timesteps, ice)
+        self.spec, self.k = spec, k
+        self.register_buffer("thresholds", torch.tensor(spec.threshold_array(),
+                                                        dtype=torch.int16))
+        self.register_buffer("sources", torch.tensor(spec.source_array(), dtype=torch.long))
+        self.quantize = True
+
+    def forward(self, pixels):
+        p = pixels[:, self.sources].to(torch.int16)
+        if not self.quantize:
+            return p.float() / 255.0
+        counts = (p[:, :, None] >= self.thresholds[None, :, :, None, None]).sum(2)
+        return counts.float() / self.k
+
+
+class ConvertibleNet(nn.Module):
+    """The ANN that converts 1:1 to the IR: encoder, hidden blocks, readout."""
+
+    def __init__(self, arch, input_shape, timesteps: int, k: int, ice: bool = False):
+        super().__init__()
+        self.arch, self.input_shape = [list(a) for a in arch], tuple(input_shape)
+        self.timesteps, self.k, self.ice = timesteps, k, ice
+        self.encoder = InputEncoder(input_shape, timesteps, k, ice)
+        channels = len(self.encoder.spec.channels)
+        shape = (channels, *input_shape[1:])
+        layers = []
+        linear_positions = [i for i, a in enumerate(arch) if a[0] == "linear"]
+        if not linear_positions or linear_positions[-1] != len(arch) - 1:
+            raise ValueError(f"an architecture must end with a linear readout, not {arch[-1]!r}")
+        for i, spec in enumerate(arch):
+            kind = spec[0]
+            if kind == "conv":
+                _, out, kernel, stride, padding = spec
+                layers += [nn.Conv2d(shape[0], out, kernel, stride, padding),
+                           nn.BatchNorm2d(out), QuantAct(timesteps, k)]
+                size = lambda s: (s + 2 * padding - kernel) // stride + 1
+                shape = (out, size(shape[1]), size(shape[2]))
+            elif kind == "avgpool":
+                kernel = spec[1]
+                layers += [nn.AvgPool2d(kernel), QuantAct(timesteps, k)]
+                shape = (shape[0], shape[1] // kernel, shape[2] // kernel)
+            elif kind == "flatten":
+                layers.append(nn.Flatten())
+                shape = (int(np.prod(shape)),)
+            elif kind == "linear":
+                out = spec[1]
+                if len(shape) != 1:
+                    raise ValueError(f"linear layer {i} needs a flatten before it")
+                if i == len(arch) - 1:
+                    layers.append(nn.Linear(shape[0], out))
+                else:
+                    layers += [nn.Linear(shape[0], out), nn.BatchNorm1d(out),
+                               QuantAct(timesteps, k)]
+                shape = (out,)
+            else:
+                raise UnsupportedLayerError(f"layer spec {spec!r} is not supported; "
+                                            f"supported: {', '.join(LAYER_SPECS)}")
+        self.body = nn.Sequential(*layers)
+
+    def set_quantized(self, quantize: bool):
+        """Switch between the quantized ANN and its float relaxation (no floor, raw input)."""
+        self.encoder.quantize = quantize
+        for module in self.body:
+            if isinstance(module, QuantAct):
+                module.quantize = quantize
+
+    def forward(self, pixels):
+        return self.body(self.encoder(pixels))
+
+
+def _shift_batch(pixels: torch.Tensor, max_shift: int, generator) -> torch.Tensor:
+    """Shift each image by a random ``(dy, dx)`` in ``[-max_shift, max_shift]``, zero fill."""
+    if max_shift == 0:
+        return pixels
+    n, c, h, w = pixels.shape
+    padded = torch.nn.functional.pad(pixels, (max_shift,) * 4)
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    rows = (dy[:, None] + torch.arange(h)[None])[:, :, None]
+    cols = (dx[:, None] + torch.arange(w)[None])[:, None, :]
+    return padded[torch.arange(n)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
+
+
+@torch.no_grad()
+def evaluate(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray,
+             quantized: bool = True, batch_size: int = 1000) -> float:
+    """Top-1 accuracy (fraction) of the ANN, quantized or float."""
+    model.eval()
+    model.set_quantized(quantized)
+    correct = 0
+    for start in range(0, len(pixels), batch_size):
+        x = torch.from_numpy(pixels[start:start + batch_size])
+        correct += int((model(x).argmax(1).numpy() == labels[start:start + batch_size]).sum())
+    model.set_quantized(True)
+    return correct / max(len(pixels), 1)
+
+
+def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *, epochs: int,
+                lr: float = 1e-3, batch_size: int = 128, max_shift: int = 1, seed: int = 0,
+                weight_decay: float = 0.0, progress=None, on_epoch=None) -> list[dict]:
+    """Train with Adam, cosine decay to 0, cross-entropy and random shifts.
+
+    ``progress(step, total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after
+    each epoch. Returns the per-epoch history. Deterministic for a given seed.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    x_all, y_all = torch.from_numpy(pixels), torch.from_numpy(labels)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(len(pixels) / batch_size)
+    total = epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+    loss_fn = nn.CrossEntropyLoss()
+    history, step = [], 0
+    for epoch in range(epochs):
+        model.train()
+        model.set_quantized(True)
+        order = torch.randperm(len(pixels), generator=generator)
+        start_time, loss_sum, correct = time.time(), 0.0, 0
+        for b in range(steps_per_epoch):
+            idx = order[b * batch_size:(b + 1) * batch_size]
+            x = _shift_batch(x_all[idx], max_shift, generator)
+            out = model(x)
+            loss = loss_fn(out, y_all[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            loss_sum += float(loss.detach()) * len(idx)
+            correct += int((out.argmax(1) == y_all[idx]).sum())
+            if progress is not None:
+                progress(step, total, float(loss.detach()))
+        record = {"epoch": epoch + 1, "loss": loss_sum / len(pixels),
+                  "train_accuracy": correct / len(pixels), "seconds": time.time() - start_time}
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, record)
+    model.eval()
+    return history
+
+
+def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
+    """Save the weights with everything needed to rebuild the model (``info`` is JSON-able)."""
+    torch.save({"format": "spikeforge-checkpoint", "arch": model.arch,
+                "input_shape": list(model.input_shape), "timesteps": model.timesteps,
+                "k": model.k, "ice": model.ice, "state_dict": model.state_dict(),
+                "info": info}, path)
+
+
+def load_checkpoint(path) -> tuple[ConvertibleNet, dict]:
+    """Rebuild a model saved by :func:`save_checkpoint`; return ``(model, info)``."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(data, dict) or data.get("format") != "spikeforge-checkpoint":
+        raise ValueError(f"{path} is not a spikeforge checkpoint (written by `spikeforge train`)")
+    model = ConvertibleNet(data["arch"], data["input_shape"], data["timesteps"], data["k"],
+                           data["ice"])
+    model.load_state_dict(data["state_dict"])
+    model.eval()
+    return model, data["info"]

@@ -1,0 +1,29 @@
+"""The `spikeforge` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spikeforge import __version__, train_cmd
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spikeforge",
+        description="From a PyTorch network to a bit-exact, verified spiking FPGA core.")
+    parser.add_argument("--version", action="version", version=f"spikeforge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

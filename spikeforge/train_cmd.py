@@ -1,0 +1,98 @@
+"""`spikeforge train`: train a conversion-ready ANN and save a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+
+from tqdm import tqdm
+
+__all__ = ["add_parser", "parse_arch"]
+
+
+def parse_arch(text: str, classes: int) -> list:
+    """``seed-cnn``, ``mlp:H1[,H2...]`` or a JSON layer list (see golden.train)."""
+    from spikeforge.golden.train import SEED_MNIST_CNN, mlp_arch
+    if text == "seed-cnn":
+        return [list(a) for a in SEED_MNIST_CNN[:-1]] + [["linear", classes]]
+    if text.startswith("mlp:"):
+        try:
+            hidden = [int(h) for h in text[4:].split(",") if h]
+        except ValueError:
+            hidden = None
+        if not hidden or min(hidden) < 1:
+            raise SystemExit(f"error: --arch mlp:H1[,H2...] needs positive widths, not {text!r}")
+        return mlp_arch(hidden, classes)
+    try:
+        arch = json.loads(text)
+    except json.JSONDecodeError:
+        raise SystemExit(f"error: --arch must be 'seed-cnn', 'mlp:H1[,H2...]' or a JSON list "
+                         f"of layer specs, not {text!r}") from None
+    return arch
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help="train an ANN with the conversion-aware activation",
+                       description="Train an ANN with the conversion-aware activation "
+                                   "(floor(k clip(z, 0, T/k)) / k) and save a checkpoint.")
+    p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, digits, cifar10, "
+                   "cifar100 (default: mnist)")
+    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    p.add_argument("--arch", default="mlp:768",
+                   help="'seed-cnn', 'mlp:H1[,H2...]' or a JSON layer list (default: mlp:768)")
+    p.add_argument("--timesteps", "-T", type=int, default=1, help="time steps T (default: 1)")
+    p.add_argument("--k", type=int, default=None,
+                   help="quantization factor k; theta = T/k (default: 4*T)")
+    p.add_argument("--ice", action="store_true", help="input channel expansion (grids k-1, k, k+1)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine decay)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--shift", type=int, default=1, help="random shift in pixels (augmentation)")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--out", "-o", required=True, help="checkpoint file to write (.pt)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import torch
+    from spikeforge.golden.datasets import dataset_info, load_dataset
+    from spikeforge.golden.train import ConvertibleNet, evaluate, save_checkpoint, train_model
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    info = dataset_info(args.dataset)
+    k = args.k if args.k is not None else 4 * args.timesteps
+    arch = parse_arch(args.arch, info["classes"])
+    x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
+    xt, yt = load_dataset(args.dataset, "test", args.data_root)
+    model = ConvertibleNet(arch, info["shape"], args.timesteps, k, args.ice)
+    bar = tqdm(total=args.epochs * -(-len(x) // args.batch_size), unit="batch",
+               desc=f"train {args.arch} T={args.timesteps}", file=sys.stderr)
+
+    def progress(step, total, loss):
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+    def on_epoch(epoch, record):
+        record["test_ann_quant"] = evaluate(model, xt, yt)
+        bar.write(f"epoch {epoch}: loss {record['loss']:.4f} train {record['train_accuracy']:.4f} "
+                  f"test(quant) {record['test_ann_quant']:.4f} ({record['seconds']:.0f} s)")
+
+    start = time.time()
+    history = train_model(model, x, y, epochs=args.epochs, lr=args.lr,
+                          batch_size=args.batch_size, max_shift=args.shift, seed=args.seed,
+                          weight_decay=args.weight_decay, progress=progress, on_epoch=on_epoch)
+    bar.close()
+    seconds = time.time() - start
+    accuracy = {"ann_float": evaluate(model, xt, yt, quantized=False),
+                "ann_quant": evaluate(model, xt, yt)}
+    save_checkpoint(model, args.out, dataset=args.dataset, seed=args.seed, epochs=args.epochs,
+                    command="spikeforge " + shlex.join(sys.argv[1:]), train_time_s=seconds,
+                    torch_threads=torch.get_num_threads(), history=history, accuracy=accuracy)
+    print(json.dumps({"checkpoint": str(args.out), "train_time_s": round(seconds, 1),
+                      "accuracy": accuracy}))
+    return 0

@@ -1,0 +1,26 @@
+"""Small builders shared by the tests."""
+
+import numpy as np
+
+from spikeforge.golden.ir import Dense, Flatten, InputChannel, InputSpec, Network
+
+
+def arr(*values):
+    return np.array(values, dtype=np.int64)
+
+
+def dense_chain(timesteps, hidden_weight, hidden_bias, hidden_threshold, neuron,
+                readout_weight, readout_bias, pixels_per_image):
+    """input (1 x 1 x n pixels) -> flatten -> hidden dense -> readout."""
+    n = pixels_per_image
+    spec = InputSpec((1, 1, n), (InputChannel(0, tuple(range(1, timesteps + 1))),))
+    hidden_weight = np.asarray(hidden_weight, dtype=np.int64)
+    readout_weight = np.asarray(readout_weight, dtype=np.int64)
+    return Network(timesteps=timesteps, input=spec, layers=(
+        Flatten("flatten"),
+        Dense("fc1", n, hidden_weight.shape[0], "if" if neuron == "if" else neuron,
+              hidden_weight, np.asarray(hidden_bias, dtype=np.int64),
+              np.asarray(hidden_threshold, dtype=np.int64)),
+        Dense("out", hidden_weight.shape[0], readout_weight.shape[0], "none", readout_weight,
+              np.asarray(readout_bias, dtype=np.int64)),
+    ))

@@ -96,8 +96,15 @@ class InputEncoder(nn.Module):
 class ConvertibleNet(nn.Module):
     """The ANN that converts 1:1 to the IR: encoder, hidden blocks, readout."""
 
-    def __init__(self, arch, input_shape, timesteps: int, k: int, ice: bool = False):
+    def __init__(self, arch, input_shape, timesteps: int, k: int, ice: bool = False,
+                 seed: int | None = None):
         super().__init__()
+        with torch.random.fork_rng():
+            if seed is not None:
+                torch.manual_seed(seed)
+            self._build(arch, input_shape, timesteps, k, ice)
+
+    def _build(self, arch, input_shape, timesteps, k, ice):
         self.arch, self.input_shape = [list(a) for a in arch], tuple(input_shape)
         self.timesteps, self.k, self.ice = timesteps, k, ice
         self.encoder = InputEncoder(input_shape, timesteps, k, ice)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spikeforge import __version__, train_cmd
+from spikeforge import __version__, convert_cmd, eval_cmd, run_cmd, train_cmd
 
 __all__ = ["main", "build_parser"]
 
@@ -17,6 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"spikeforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train_cmd.add_parser(sub)
+    convert_cmd.add_parser(sub)
+    eval_cmd.add_parser(sub)
+    run_cmd.add_parser(sub)
     return parser
 
 

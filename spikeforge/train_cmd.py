@@ -69,7 +69,7 @@ def run(args) -> int:
     arch = parse_arch(args.arch, info["classes"])
     x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
     xt, yt = load_dataset(args.dataset, "test", args.data_root)
-    model = ConvertibleNet(arch, info["shape"], args.timesteps, k, args.ice)
+    model = ConvertibleNet(arch, info["shape"], args.timesteps, k, args.ice, seed=args.seed)
     bar = tqdm(total=args.epochs * -(-len(x) // args.batch_size), unit="batch",
                desc=f"train {args.arch} T={args.timesteps}", file=sys.stderr)
 

@@ -1,0 +1,63 @@
+"""The command line, end to end on small inputs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from spikeforge.cli import main
+from spikeforge.golden import load
+
+
+@pytest.fixture(scope="module")
+def digits_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ckpt") / "digits.pt"
+    assert main(["train", "--dataset", "digits", "--arch", "mlp:16", "--epochs", "2",
+                 "--seed", "1", "--threads", "1", "--shift", "0", "--out", str(path)]) == 0
+    return path
+
+
+def test_train_records_what_reproduces_it(digits_checkpoint):
+    from spikeforge.golden.train import load_checkpoint
+    _, info = load_checkpoint(digits_checkpoint)
+    assert info["command"].startswith("spikeforge ") and info["seed"] == 1
+    assert info["dataset"] == "digits" and len(info["history"]) == 2
+    assert 0 <= info["accuracy"]["ann_quant"] <= 1 and info["train_time_s"] > 0
+
+
+def test_convert_then_eval_writes_the_documented_json(digits_checkpoint, tmp_path, capsys):
+    ir = tmp_path / "ir"
+    assert main(["convert", str(digits_checkpoint), "--out", str(ir), "--weight-width", "6"]) == 0
+    network = load(ir)
+    assert network.metadata["dataset"] == "digits"
+    assert all(l.weight_width == 6 for l in network.weighted_layers)
+    capsys.readouterr()
+    out = tmp_path / "eval.json"
+    assert main(["eval", str(ir), "--limit", "50", "--json", str(out), "--dump",
+                 str(tmp_path / "dump"), "-q"]) == 0
+    report = json.loads(out.read_text())
+    assert report == json.loads(capsys.readouterr().out)
+    assert report["images"] == 50 and report["timesteps"] == 1
+    assert set(report["accuracy"]) == {"ann_float", "ann_quant", "snn_golden"}
+    assert all(0 <= v <= 1 for v in report["accuracy"].values())
+    logits = np.load(tmp_path / "dump" / "logits.npy")
+    labels = np.load(tmp_path / "dump" / "labels.npy")
+    assert logits.dtype == np.int64 and logits.shape == (50, 10) and labels.shape == (50,)
+    assert report["accuracy"]["snn_golden"] == float((logits.argmax(1) == labels).mean())
+    assert report["synops_per_image"]["total"] > 0
+
+
+def test_eval_refuses_a_dataset_of_the_wrong_shape(digits_checkpoint, tmp_path):
+    main(["convert", str(digits_checkpoint), "--out", str(tmp_path / "ir")])
+    with pytest.raises(ValueError, match=r"^dataset 'mnist' has images of shape \[1, 28, 28\], "
+                                         r"but the network expects \[1, 8, 8\]$"):
+        main(["eval", str(tmp_path / "ir"), "--dataset", "mnist", "--limit", "2", "-q"])
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("train", "convert", "eval", "run"):
+        assert command in text

@@ -1,0 +1,68 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from spikeforge.golden import DatasetError
+from spikeforge.golden.datasets import load_dataset
+
+
+def test_mnist_is_the_genuine_set_as_uint8():
+    x, y = load_dataset("mnist", "test")
+    assert x.shape == (10000, 1, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
+    assert x.max() == 255 and y[:5].tolist() == [7, 2, 1, 0, 4]
+    x, y = load_dataset("mnist", "train", limit=3)
+    assert x.shape == (3, 1, 28, 28) and y.tolist() == [5, 0, 4]
+
+
+def test_fashion_mnist_and_digits():
+    x, y = load_dataset("fashion-mnist", "test", limit=4)
+    assert x.shape == (4, 1, 28, 28) and y.tolist() == [9, 2, 1, 1]
+    x, y = load_dataset("digits", "train")
+    assert x.shape == (1437, 1, 8, 8) and x.max() == 255
+
+
+def write_cifar(folder, files, key, count):
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in files:
+        data = rng.integers(0, 256, size=(count, 3072), dtype=np.uint8)
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": data, key: list(range(count))}, f)
+
+
+def test_cifar10_reads_the_official_pickles(tmp_path):
+    write_cifar(tmp_path / "cifar-10-batches-py",
+                [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"], b"labels", 4)
+    x, y = load_dataset("cifar10", "train", root=tmp_path)
+    assert x.shape == (20, 3, 32, 32) and x.dtype == np.uint8 and y.tolist()[:4] == [0, 1, 2, 3]
+    with open(tmp_path / "cifar-10-batches-py" / "test_batch", "rb") as f:
+        raw = pickle.load(f)[b"data"]
+    x, _ = load_dataset("cifar10", "test", root=tmp_path / "cifar-10-batches-py")
+    assert np.array_equal(x[1, 2].ravel(), raw[1, 2048:])  # channel-major rows
+
+
+def test_cifar100_uses_fine_labels(tmp_path):
+    write_cifar(tmp_path / "cifar-100-python", ["train", "test"], b"fine_labels", 5)
+    x, y = load_dataset("cifar100", "test", root=tmp_path)
+    assert x.shape == (5, 3, 32, 32) and y.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_missing_datasets_say_how_to_get_them(tmp_path):
+    with pytest.raises(DatasetError, match=r"^cifar10 is not available offline; pass "
+                                           r"--data-root DIR"):
+        load_dataset("cifar10", "test")
+    with pytest.raises(DatasetError, match=r"test_batch not found; cifar10 needs the official "
+                                           r"python pickle files"):
+        load_dataset("cifar10", "test", root=tmp_path)
+    with pytest.raises(DatasetError, match=r"^Fashion-MNIST not found in .*; install the Debian "
+                                           r"package with `apt-get install dataset-fashion-mnist`"):
+        load_dataset("fashion-mnist", "test", root=tmp_path)
+
+
+def test_bad_names_are_refused():
+    with pytest.raises(ValueError, match=r"^dataset must be one of mnist, fashion-mnist, digits, "
+                                         r"cifar10, cifar100, not 'imagenet'$"):
+        load_dataset("imagenet")
+    with pytest.raises(ValueError, match=r"^split must be 'train' or 'test', not 'val'$"):
+        load_dataset("mnist", "val")

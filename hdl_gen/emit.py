@@ -1,0 +1,120 @@
+"""Emission: Verilog of the network top, Verilator waivers and a JSON manifest, in memory
+as ``{file name: text}`` and written out in one place. Same IR and HwConfig, same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import amaranth
+from amaranth.back import verilog
+
+from spikeforge import __version__
+
+from .config import HwConfig
+from .plan import make_plan
+from .top import NetworkTop
+
+__all__ = ["TOP_MODULE", "generate", "write_files", "files_digest"]
+
+TOP_MODULE = "spikeforge_top"
+
+# Warnings that come from how Amaranth writes Verilog, not from the design.
+_WAIVERS = [
+    ("UNUSEDSIGNAL", "Amaranth keeps every named intermediate signal and full-width memory "
+                     "read data; unused bits are removed by synthesis"),
+    ("UNUSEDPARAM", "Amaranth emits parameters it does not reference"),
+    ("DECLFILENAME", "the file is named after the top module, submodules share it"),
+    ("WIDTHEXPAND", "Amaranth widens operands explicitly in its own arithmetic"),
+    ("WIDTHTRUNC", "Amaranth truncates results to the declared width on assignment"),
+    ("PINCONNECTEMPTY", "Amaranth leaves unused submodule outputs unconnected"),
+    ("BLKSEQ", "Amaranth initializes memories with blocking assignments in initial blocks"),
+    ("UNDRIVEN", "Amaranth declares memory arrays that only initial blocks drive"),
+    ("PROCASSINIT", "Amaranth writes reset values as declaration initializers of registers"),
+    ("ASCRANGE", "Amaranth declares the zero-width address of a one-word memory as [-1:0]"),
+    ("CASEINCOMPLETE", "Amaranth's case statements rely on a default assignment before them"),
+]
+
+
+_PORT = re.compile(r"^\s*(input|output)\s+(?:signed\s+)?(?:\[(\d+):0\]\s*)?(\w+);", re.M)
+
+_PORT_DOC = {
+    "clk": "clock, rising edge",
+    "rst": "synchronous reset, active high",
+    "pixels__payload": "pixel value 0..255, C, H, W order",
+    "pixels__valid": "pixel stream valid",
+    "pixels__ready": "pixel stream ready",
+    "result__payload": "cls (low bits) then logits[0..classes-1], signed",
+    "result__valid": "result valid (held until taken)",
+    "result__ready": "result ready (backpressure)",
+    "trace_valid": "debug: a hidden layer spikes this cycle",
+    "trace_layer": "debug: index of the spiking layer among the weighted layers",
+    "trace_step": "debug: global time step of the spike",
+    "trace_address": "debug: neuron index of the spike",
+    "trace_input_valid": "debug: bit t set if the input neuron spikes in step t",
+    "trace_input_address": "debug: encoded input neuron index",
+}
+
+
+def _ports(text: str) -> list[dict]:
+    """The top module's ports, read from the Verilog itself."""
+    top = text[text.index(f"module {TOP_MODULE}("):]
+    top = top[:top.index("endmodule")]
+    return [{"name": name, "direction": direction, "width": int(msb) + 1 if msb else 1,
+             "description": _PORT_DOC.get(name, "")}
+            for direction, msb, name in _PORT.findall(top)]
+
+
+def generate(network, config: HwConfig | None = None) -> dict[str, str]:
+    """Return ``{"spikeforge_top.v": ..., "spikeforge_top.vlt": ..., "manifest.json": ...}``."""
+    config = config or HwConfig()
+    plan = make_plan(network, config)
+    top = NetworkTop(plan)
+    text = verilog.convert(top, name=TOP_MODULE, emit_src=False, strip_internal_attrs=True)
+    waivers = "`verilator_config\n" + "".join(
+        f"// {reason}\nlint_off -rule {rule} -file \"*{TOP_MODULE}.v\"\n"
+        for rule, reason in _WAIVERS)
+    manifest = {
+        "module": TOP_MODULE,
+        "generator": f"spikeforge {__version__} (amaranth {amaranth.__version__})",
+        "ir_digest": network.digest(),
+        "hw_config": config.to_json(),
+        "ports": _ports(text),
+        "pixels": {"order": "C, H, W; images back to back", "width": 8,
+                   "per_image": int(plan.encoder.pixel_shape[0] * plan.encoder.positions)},
+        "result_payload": {
+            "cls": {"lsb": 0, "width": plan.class_width},
+            "logits": {"lsb": plan.class_width, "width": plan.logit_width,
+                       "count": plan.classes, "signed": True,
+                       "stride": plan.logit_width},
+        },
+        "timesteps": network.timesteps,
+        "layers": [{"name": l.name, "neuron": l.neuron.value, "in_features": l.in_features,
+                    "out_features": l.out_features, "lanes": l.lanes, "groups": l.groups,
+                    "weight_width": l.weight_width, "state_width": l.state_width,
+                    "weight_memory_bits": l.weight_bits} for l in plan.layers],
+        "weight_memory_bits": plan.weight_bits,
+        "schedule_entries": len(plan.schedule),
+    }
+    files = {f"{TOP_MODULE}.v": text, f"{TOP_MODULE}.vlt": waivers}
+    manifest["files"] = {name: hashlib.sha256(body.encode()).hexdigest()
+                         for name, body in sorted(files.items())}
+    files["manifest.json"] = json.dumps(manifest, indent=2) + "\n"
+    return files
+
+
+def files_digest(files: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for name, body in sorted(files.items()):
+        h.update(name.encode() + b"\0" + body.encode() + b"\0")
+    return h.hexdigest()
+
+
+def write_files(files: dict[str, str], directory) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (directory / name).write_text(body)
+    return directory

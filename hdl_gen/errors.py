@@ -1,0 +1,9 @@
+"""Errors of the hardware generator."""
+
+from spikeforge.golden.errors import UnsupportedLayerError, WidthError
+
+__all__ = ["UnsupportedLayerError", "WidthError", "CapacityError"]
+
+
+class CapacityError(ValueError):
+    """The design needs more of a resource than the target has."""

@@ -1,0 +1,34 @@
+"""Write ``training.json`` beside a shipped model: how it was trained and converted.
+
+Usage: .venv/bin/python tools/describe_model.py spikeforge/models/NAME "spikeforge convert ..."
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from spikeforge.golden import load
+from spikeforge.golden.train import load_checkpoint
+
+
+def main():
+    folder, convert_command = Path(sys.argv[1]), sys.argv[2]
+    _, info = load_checkpoint(folder / "checkpoint.pt")
+    network = load(folder / "ir")
+    record = {
+        "train_command": info["command"],
+        "seed": info["seed"],
+        "epochs": info["epochs"],
+        "train_time_s": round(info["train_time_s"], 1),
+        "torch_threads": info.get("torch_threads"),
+        "machine": "2-core CPU (torch 2.13.0 CPU build)",
+        "convert_command": convert_command,
+        "ir_digest": network.digest(),
+        "test_accuracy": info["accuracy"],
+        "history": info["history"],
+    }
+    (folder / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -77,6 +77,13 @@ class HwConfig:
         """Lanes of a layer of ``neurons`` neurons."""
         return min(self._lanes.get(layer_name, self.default_lanes), neurons)
 
+    @classmethod
+    def from_json(cls, doc: dict) -> "HwConfig":
+        """The inverse of :meth:`to_json` (as stored in a manifest)."""
+        return cls(lanes=doc["lanes"], default_lanes=doc["default_lanes"],
+                   memory_style=doc["memory_style"], clock_mhz=doc["clock_mhz"],
+                   target=doc["target"])
+
     def to_json(self) -> dict:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
                 "default_lanes": self.default_lanes, "memory_style": self.memory_style.value,

@@ -53,7 +53,8 @@ _PORT_DOC = {
     "trace_layer": "debug: index of the spiking layer among the weighted layers",
     "trace_step": "debug: global time step of the spike",
     "trace_address": "debug: neuron index of the spike",
-    "trace_input_valid": "debug: bit t set if the input neuron spikes in step t",
+    "trace_input_valid": "debug: an encoded input neuron spikes in some step",
+    "trace_input_steps": "debug: bit t set if the input neuron spikes in step t",
     "trace_input_address": "debug: encoded input neuron index",
 }
 

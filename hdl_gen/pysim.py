@@ -62,7 +62,7 @@ def simulate(plan: NetworkPlan, pixels: np.ndarray, *, seed: int = 0, input_gaps
         async for _, _, pv, pr, rv, rr, payload, tv, tl, ts, ta, tiv, tia in ctx.tick().sample(
                 dut.pixels.valid, dut.pixels.ready, dut.result.valid, dut.result.ready,
                 dut.result.payload, dut.trace_valid, dut.trace_layer, dut.trace_step,
-                dut.trace_address, dut.trace_input_valid, dut.trace_input_address):
+                dut.trace_address, dut.trace_input_steps, dut.trace_input_address):
             if current >= len(images) or cycle > max_cycles:
                 break
             image = images[current]

@@ -45,8 +45,9 @@ class NetworkTop(wiring.Component):
         Class and logits of each image.
     trace_valid, trace_layer, trace_step, trace_address : Out
         Every hidden spike: layer (index among weighted layers), global step, neuron.
-    trace_input_valid, trace_input_address : Out
-        Every encoded input neuron with spikes: its address; ``trace_input_valid`` has bit
+        The trace ports are registered: they show the events of the previous cycle.
+    trace_input_valid, trace_input_steps, trace_input_address : Out
+        Every encoded input neuron with spikes: its address; ``trace_input_steps`` has bit
         ``t`` set if it spikes in step ``t``.
     """
 
@@ -78,7 +79,8 @@ class NetworkTop(wiring.Component):
             "trace_layer": Out(self._layer_width),
             "trace_step": Out(self._step_width),
             "trace_address": Out(hidden_address),
-            "trace_input_valid": Out(plan.encoder.timesteps),
+            "trace_input_valid": Out(1),
+            "trace_input_steps": Out(plan.encoder.timesteps),
             "trace_input_address": Out(self.encoder.address_width),
         })
 
@@ -101,7 +103,8 @@ class NetworkTop(wiring.Component):
         for t, events in enumerate(self.input_lists):
             m.d.comb += [events.push_valid.eq(encoder.push_valid[t]),
                          events.push_address.eq(encoder.push_address)]
-        m.d.comb += [self.trace_input_valid.eq(encoder.push_valid),
+        m.d.sync += [self.trace_input_valid.eq(encoder.push_valid.any()),
+                     self.trace_input_steps.eq(encoder.push_valid),
                      self.trace_input_address.eq(encoder.push_address)]
 
         schedule = plan.schedule
@@ -134,9 +137,9 @@ class NetworkTop(wiring.Component):
                          events.push_valid.eq(core.out_valid),
                          events.push_address.eq(core.out_address)]
             with m.If(core.out_valid):
-                m.d.comb += [self.trace_valid.eq(1), self.trace_layer.eq(index),
-                             self.trace_address.eq(core.out_address)]
-        m.d.comb += self.trace_step.eq(step)
+                m.d.sync += [self.trace_layer.eq(index), self.trace_address.eq(core.out_address)]
+        m.d.sync += [self.trace_valid.eq(Cat(*(c.out_valid for c in self.cores[:-1])).any()),
+                     self.trace_step.eq(step)]
 
         done = Signal()
         m.d.comb += done.eq(Cat(*(core.done for core in self.cores)).any())

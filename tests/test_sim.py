@@ -1,0 +1,146 @@
+"""RTL == golden in real simulators (cocotb on Icarus and Verilator)."""
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from spikeforge.golden import load, model, save
+from spikeforge.golden.ir import Dense
+from spikeforge.golden.random_network import random_dense_network, random_pixels
+from spikeforge.hdl_gen.config import HwConfig
+from spikeforge.hdl_gen.emit import TOP_MODULE, generate, write_files
+from spikeforge.hdl_gen.plan import make_plan
+from spikeforge.sim import simulators
+from spikeforge.sim.runner import run_images
+
+pytestmark = pytest.mark.sim
+SIMULATORS = ["icarus", "verilator"]
+
+
+def design(tmp_path, net, lanes):
+    save(net, tmp_path / "ir")
+    write_files(generate(net, HwConfig(lanes=lanes)), tmp_path / "rtl")
+    return tmp_path / "ir", tmp_path / "rtl"
+
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("builds")
+
+
+def assert_clean(report, images):
+    assert report["images"] == images
+    assert report["first_mismatch"] is None, report["first_mismatch"]
+    assert report["mismatches"] == 0
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_dense_networks_equal_golden_cycle_for_cycle(tmp_path, build_root, simulator, seed):
+    rng = np.random.default_rng(seed)
+    net = random_dense_network(rng, max_width=14)
+    ir, rtl = design(tmp_path, net, lanes=int(rng.integers(1, 6)))
+    report = run_images(rtl, ir, random_pixels(rng, net, 6), simulator=simulator,
+                        build_root=build_root)
+    assert_clean(report, 6)
+    assert report["cycle_mismatches"] == 0
+    assert report["cycles_per_image"] == report["model_cycles"]
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_gaps_and_backpressure_change_no_output(tmp_path, build_root, simulator):
+    rng = np.random.default_rng(9)
+    net = random_dense_network(rng, max_width=10, timesteps=3)
+    ir, rtl = design(tmp_path, net, lanes=2)
+    report = run_images(rtl, ir, random_pixels(rng, net, 6), simulator=simulator,
+                        input_gaps=0.4, backpressure=0.6, seed=3, build_root=build_root)
+    assert_clean(report, 6)
+
+
+def flip_one_weight(net, pixels, plan):
+    """A (layer, neuron, input) whose sign-bit flip changes golden's output on ``pixels``,
+    and the network with that flip."""
+    reference = model.run(net, pixels, trace=True)
+    layer = plan.layers[0]
+    original = net.layers[1]
+    for neuron in range(layer.out_features):
+        for source in range(layer.in_features):
+            weight = original.weight.copy()
+            half = 1 << (layer.weight_width - 1)
+            value = int(weight[neuron, source])
+            weight[neuron, source] = value - half if value >= 0 else value + half
+            changed = Dense(**{**{f: getattr(original, f) for f in
+                                  ("name", "in_features", "out_features", "neuron", "bias",
+                                   "threshold", "weight_width", "membrane_width")},
+                               "weight": weight, "membrane_width": None})
+            broken = type(net)(net.timesteps, net.input,
+                               (net.layers[0], changed, *net.layers[2:]))
+            other = model.run(broken, pixels, trace=True)
+            if not np.array_equal(other.logits, reference.logits):
+                return neuron, source
+    raise AssertionError("no single flip changes this network's output")
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_a_flipped_weight_in_the_generated_memory_is_caught(tmp_path, build_root, simulator):
+    rng = np.random.default_rng(21)
+    net = random_dense_network(rng, max_width=8, depth=1, timesteps=2, weight_width=4)
+    pixels = random_pixels(rng, net, 4)
+    ir, rtl = design(tmp_path, net, lanes=3)
+    plan = make_plan(net, HwConfig(lanes=3))
+    neuron, source = flip_one_weight(net, pixels, plan)
+    layer = plan.layers[0]
+    group, lane = divmod(neuron, layer.lanes)
+    word = group * layer.in_features + source
+    width = layer.lanes * layer.weight_width
+    old = layer.weight_words[word]
+    new = old ^ (1 << (lane * layer.weight_width + layer.weight_width - 1))
+    digits = -(-width // 4)
+    verilog = rtl / f"{TOP_MODULE}.v"
+    text = verilog.read_text()
+    line = f"    weights[{word}] = {width}'h{old:0{digits}x};"
+    module = text.index(f"module \\{TOP_MODULE}.core_{layer.name} (")
+    at = text.index(line, module)
+    verilog.write_text(text[:at] + f"    weights[{word}] = {width}'h{new:0{digits}x};" +
+                       text[at + len(line):])
+    report = run_images(rtl, ir, pixels, simulator=simulator, build_root=build_root)
+    assert report["mismatches"] > 0
+    first = report["first_mismatch"]
+    assert first["image"] in range(4)
+    assert set(first) >= {"image", "layer", "expected", "actual"}
+
+
+def test_a_missing_simulator_says_what_to_install(monkeypatch):
+    def missing(name):
+        raise simulators.ToolNotFound(f"{name} not found; run ./setup.sh")
+    monkeypatch.setattr(simulators, "find_tool", missing)
+    with pytest.raises(simulators.SimulatorError, match=r"^verilator not found; run \./setup\.sh$"):
+        simulators.check_simulator("verilator")
+
+
+def test_a_too_old_verilator_is_refused(monkeypatch, tmp_path):
+    fake = tmp_path / "verilator"
+    fake.write_text("#!/bin/sh\necho 'Verilator 5.006 2022-12-11 rev (Debian 5.006-3)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(simulators, "find_tool", lambda name: str(fake))
+    with pytest.raises(simulators.SimulatorError, match=r"^Verilator 5\.036 or newer is needed by "
+                                                        r"cocotb 2\.x, found '5\.006'"):
+        simulators.check_simulator("verilator")
+    with pytest.raises(ValueError, match=r"^simulator must be one of icarus, verilator, "
+                                         r"not 'modelsim'$"):
+        simulators.check_simulator("modelsim")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_mnist_mlp_equals_golden_on_test_images(tmp_path, build_root, simulator):
+    from spikeforge.golden.datasets import load_dataset
+    from spikeforge.shipped import model_dir
+    ir = model_dir("mnist_mlp_t1") / "ir"
+    write_files(generate(load(ir), HwConfig(lanes=32)), tmp_path / "rtl")
+    pixels, _ = load_dataset("mnist", "test", limit=4)
+    report = run_images(tmp_path / "rtl", ir, pixels, simulator=simulator, build_root=build_root)
+    assert_clean(report, 4)
+    assert report["cycle_mismatches"] == 0

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(iverilog dataset-fashion-mnist)
+APT_PACKAGES=(iverilog dataset-fashion-mnist chromium make g++)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

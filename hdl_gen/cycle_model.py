@@ -31,12 +31,12 @@ class CycleBreakdown:
     total: int
     load: int
     argmax: int
-    per_entry: tuple  # ((layer name, global step, phase, cycles), ...)
+    per_entry: tuple  # ((layer name, global step, phase, events, spikes, cycles), ...)
     lower_bound: float
 
     def per_layer(self) -> dict[str, int]:
         result: dict[str, int] = {}
-        for name, _, _, cycles in self.per_entry:
+        for name, _, _, _, _, cycles in self.per_entry:
             result[name] = result.get(name, 0) + cycles
         return result
 
@@ -69,7 +69,7 @@ def image_cycles(plan: NetworkPlan, trace: dict, windows: dict, synops: dict) ->
         spikes = int(_spikes_at(trace, windows, layer.name, entry.step, timesteps).sum()) \
             if emits else 0
         cycles = 1 + layer.groups * (2 + (events + 1 if events else 0)) + spikes
-        entries.append((layer.name, entry.step, entry.phase, cycles))
+        entries.append((layer.name, entry.step, entry.phase, events, spikes, cycles))
         total += cycles
     total += plan.classes
     bound = sum(float(synops[layer.name]) / layer.lanes for layer in plan.layers)

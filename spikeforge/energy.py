@@ -1,0 +1,93 @@
+"""Energy per image: the SNN's counted operations against ANN baselines, at 45 nm.
+
+Per-operation energies from M. Horowitz, "Computing's energy problem (and what we can do
+about it)", ISSCC 2014 (45 nm, 0.9 V): integer add 8/16/32 bit 0.03/0.05/0.1 pJ; integer
+multiply 8/32 bit 0.2/3.1 pJ; float32 add 0.9 pJ, multiply 3.7 pJ; SRAM read of 64 bits
+from an 8 KB array 10 pJ.
+
+Models (estimates; the report says so):
+
+- SNN: one add (of the layer's state width) per synaptic operation, one weight word read
+  per (input event, lane group), counted from the golden trace; bias/threshold work per
+  neuron update is small and counted as one add and one compare.
+- ANN, int8: every multiply-accumulate of the dense network as an 8x8 multiply and a 32-bit
+  add, every weight read once.
+- ANN, float32: the same MACs as float32 multiply and add.
+- Quantized ANN with ``b = ceil(log2(T+1))``-bit activations (Yan, Bai, Tang & Wong,
+  "Reconsidering the energy efficiency of spiking neural networks", arXiv 2409.08290):
+  every MAC as a ``b x weight_width`` multiply (8x8 energy scaled by the bit product) and
+  an add of the accumulator width, every weight read once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["ENERGY_PJ", "SOURCE", "add_energy", "energy_report"]
+
+SOURCE = "Horowitz, ISSCC 2014, 45 nm"
+ENERGY_PJ = {"add8": 0.03, "add16": 0.05, "add32": 0.1, "mul8": 0.2, "mul32": 3.1,
+             "fadd32": 0.9, "fmul32": 3.7, "sram_read_64b": 10.0}
+
+
+def add_energy(width: int) -> float:
+    """Energy of one integer add of ``width`` bits (the next listed width up)."""
+    for bits in (8, 16, 32):
+        if width <= bits:
+            return ENERGY_PJ[f"add{bits}"]
+    return ENERGY_PJ["add32"] * width / 32
+
+
+def _multiply_energy(a_bits: int, b_bits: int) -> float:
+    return ENERGY_PJ["mul8"] * (a_bits * b_bits) / 64
+
+
+def energy_report(plan, synops: dict, breakdowns) -> dict:
+    """Energy per image (pJ) for the SNN (from the golden synaptic operations per layer and
+    image, and the cycle model's per-entry event counts) and for the ANN baselines of the
+    same network."""
+    timesteps = plan.network.timesteps
+    layers = {layer.name: layer for layer in plan.layers}
+    synops = {name: float(np.mean(v)) for name, v in synops.items()}
+    snn_add = sum(synops[name] * add_energy(layers[name].state_width) for name in synops)
+    weight_bits_read = []
+    updates = []
+    for breakdown in breakdowns:
+        bits, neuron_updates = 0.0, 0.0
+        for name, _, _, events, _, _ in breakdown.per_entry:
+            layer = layers[name]
+            bits += events * layer.groups * layer.lanes * layer.weight_width
+            neuron_updates += layer.groups * layer.lanes
+        weight_bits_read.append(bits)
+        updates.append(neuron_updates)
+    snn_memory = float(np.mean(weight_bits_read)) / 64 * ENERGY_PJ["sram_read_64b"]
+    snn_neuron = float(np.mean(updates)) * 2 * ENERGY_PJ["add16"]
+    macs = sum(layer.in_features * layer.out_features for layer in plan.layers)
+    weight_bits = sum(layer.in_features * layer.out_features * layer.weight_width
+                      for layer in plan.layers)
+    weights_read = weight_bits / 64 * ENERGY_PJ["sram_read_64b"]
+    activation_bits = max(1, math.ceil(math.log2(timesteps + 1)))
+    quant_mac = sum(layer.in_features * layer.out_features *
+                    (_multiply_energy(activation_bits, layer.weight_width)
+                     + add_energy(layer.state_width)) for layer in plan.layers)
+    snn_total = snn_add + snn_memory + snn_neuron
+    return {
+        "source": SOURCE,
+        "per_operation_pj": ENERGY_PJ,
+        "note": "estimates from counted operations and per-operation energies at 45 nm; "
+                "not a measurement of the FPGA",
+        "snn": {"synaptic_ops": float(sum(synops.values())),
+                "adds_pj": round(snn_add, 1), "weight_reads_pj": round(snn_memory, 1),
+                "neuron_updates_pj": round(snn_neuron, 1), "total_pj": round(snn_total, 1)},
+        "ann_int8": {"macs": macs,
+                     "total_pj": round(macs * (ENERGY_PJ["mul8"] + ENERGY_PJ["add32"])
+                                       + weights_read, 1)},
+        "ann_float32": {"macs": macs,
+                        "total_pj": round(macs * (ENERGY_PJ["fmul32"] + ENERGY_PJ["fadd32"])
+                                          + weights_read * 32 / plan.layers[0].weight_width,
+                                          1)},
+        "quantized_ann": {"macs": macs, "activation_bits": activation_bits,
+                          "total_pj": round(quant_mac + weights_read, 1)},
+    }

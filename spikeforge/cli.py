@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spikeforge import __version__, convert_cmd, eval_cmd, generate_cmd, run_cmd, synth_cmd, train_cmd, verify_cmd
+from spikeforge import (__version__, convert_cmd, eval_cmd, generate_cmd, regress_cmd, run_cmd,
+                        synth_cmd, train_cmd, verify_cmd)
 
 __all__ = ["main", "build_parser"]
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_cmd.add_parser(sub)
     verify_cmd.add_parser(sub)
     synth_cmd.add_parsers(sub)
+    regress_cmd.add_parser(sub)
     run_cmd.add_parser(sub)
     return parser
 

@@ -144,3 +144,12 @@ def test_mnist_mlp_equals_golden_on_test_images(tmp_path, build_root, simulator)
     report = run_images(tmp_path / "rtl", ir, pixels, simulator=simulator, build_root=build_root)
     assert_clean(report, 4)
     assert report["cycle_mismatches"] == 0
+
+
+def test_regression_command_on_two_random_cases(tmp_path, capsys):
+    from spikeforge.cli import main
+    assert main(["regress", "--seeds", "0:2", "--simulator", "icarus", "--work-dir",
+                 str(tmp_path), "--json", str(tmp_path / "r.json")]) == 0
+    import json
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["cases"] == 2 and result["failures"] == [] and result["images"] > 0

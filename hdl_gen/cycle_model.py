@@ -5,11 +5,13 @@ its first pixel is accepted to the cycle its result is valid::
 
     cycles = load + sum over the schedule of core(entry) + classes
     load   = encoder slots - slots of the first pixel + 1
-    core   = 1 + G * (2 + (E + 1 if E > 0 else 0)) + S
+    dense  = 1 + G * (2 + (E + 1 if E > 0 else 0)) + S
+    conv   = 1 + sum over events (2 + U_e) + 2 * G * OH * OW + S
 
 with, per schedule entry (a layer at a global step), ``G`` the layer's lane groups, ``E``
-its input events (spikes of the layer before it in that step; none in ASG phase 1) and
-``S`` the spikes it emits in that step. The event lower bound is ``sum_l synops_l / P_l``.
+its input events (spikes of the layer before it in that step; none in ASG phase 1),
+``U_e`` the membrane words an input event updates (conv) and ``S`` the spikes it emits in
+that step. The event lower bound is ``sum_l synops_l / P_l``.
 """
 
 from __future__ import annotations
@@ -59,16 +61,26 @@ def image_cycles(plan: NetworkPlan, trace: dict, windows: dict, synops: dict) ->
     for entry in plan.schedule:
         layer = plan.layers[entry.layer]
         if entry.phase == 1:
-            events = 0
+            inputs = None
         elif entry.layer == 0:
-            events = int(trace["input"][entry.local_step].sum())
+            inputs = trace["input"][entry.local_step]
         else:
             previous = plan.layers[entry.layer - 1].name
-            events = int(_spikes_at(trace, windows, previous, entry.step, timesteps).sum())
+            inputs = _spikes_at(trace, windows, previous, entry.step, timesteps)
+        events = 0 if inputs is None else int(inputs.sum())
         emits = layer.neuron is Neuron.IF or (layer.neuron is Neuron.ASG and entry.phase == 1)
         spikes = int(_spikes_at(trace, windows, layer.name, entry.step, timesteps).sum()) \
             if emits else 0
-        cycles = 1 + layer.groups * (2 + (events + 1 if events else 0)) + spikes
+        if layer.kind == "conv2d":
+            updates = 0
+            if inputs is not None and events:
+                channels, ys, xs = np.nonzero(inputs.reshape(layer.in_shape))
+                rows = np.array([len(r) for r in layer.row_rom])[ys]
+                cols = np.array([len(c) for c in layer.col_rom])[xs]
+                updates = int((rows * cols).sum()) * layer.lane_groups
+            cycles = 1 + 2 * events + updates + 2 * layer.groups * layer.positions + spikes
+        else:
+            cycles = 1 + layer.groups * (2 + (events + 1 if events else 0)) + spikes
         entries.append((layer.name, entry.step, entry.phase, events, spikes, cycles))
         total += cycles
     total += plan.classes

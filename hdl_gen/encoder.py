@@ -31,19 +31,25 @@ class InputEncoder(wiring.Component):
     push_valid : Out(T)
         Bit ``t``: append ``push_address`` to the event list of step ``t``.
     push_address : Out
-        Address of the encoded neuron.
+        Address of the encoded neuron: flat, or packed ``(x, y, e)`` fields when the first
+        layer is a conv (``plan.output``).
+    trace_address : Out
+        The flat address, always.
     done : Out(1)
         High in the cycle the image's last pixel is accepted.
     """
 
     def __init__(self, plan: EncoderPlan):
         self._plan = plan
-        self._address_width = max(1, (plan.inputs - 1).bit_length())
+        self._flat_width = max(1, (plan.inputs - 1).bit_length())
+        self._address_width = (plan.output.total_width if plan.output is not None
+                               else self._flat_width)
         super().__init__({
             "pixels": In(stream.Signature(8)),
             "enable": In(1),
             "push_valid": Out(plan.timesteps),
             "push_address": Out(self._address_width),
+            "trace_address": Out(self._flat_width),
             "done": Out(1),
         })
 
@@ -63,7 +69,10 @@ class InputEncoder(wiring.Component):
         slot = Signal(range(max(max_slots, 2)))
         last_slot = Signal()
         real = Signal()
-        channel_base = Signal(self._address_width)
+        channel = Signal(range(max(len(plan.thresholds), 2)))
+        channel_base = Signal(self._flat_width)
+        x = Signal(range(max(plan.pixel_shape[2], 2)))
+        y = Signal(range(max(plan.pixel_shape[1], 2)))
         count = Signal(range(timesteps + 1))
         pixel = self.pixels.payload
 
@@ -73,7 +82,7 @@ class InputEncoder(wiring.Component):
                     with m.Case(k | (c << len(slot))):
                         m.d.comb += last_slot.eq(k == len(channel_slots) - 1)
                         if e is not None:
-                            m.d.comb += [real.eq(1),
+                            m.d.comb += [real.eq(1), channel.eq(e),
                                          channel_base.eq(e * plan.positions),
                                          count.eq(sum(pixel >= Const(t, 9)
                                                       for t in plan.thresholds[e]))]
@@ -91,17 +100,27 @@ class InputEncoder(wiring.Component):
         active = self.enable & self.pixels.valid
         m.d.comb += [
             self.pixels.ready.eq(self.enable & last_slot),
-            self.push_address.eq(channel_base + position),
+            self.trace_address.eq(channel_base + position),
             self.push_valid.eq(Mux(active & real, Cat(*step_spikes), 0)),
         ]
+        if plan.output is not None:
+            fmt = plan.output
+            m.d.comb += self.push_address.eq(Cat(x[:fmt.x_width], y[:fmt.y_width],
+                                                 channel[:fmt.c_width]))
+        else:
+            m.d.comb += self.push_address.eq(self.trace_address)
         last_pixel = (source == len(slots) - 1) & (position == plan.positions - 1)
         with m.If(active):
             with m.If(~last_slot):
                 m.d.sync += slot.eq(slot + 1)
             with m.Else():
                 m.d.sync += slot.eq(0)
+                with m.If(x == plan.pixel_shape[2] - 1):
+                    m.d.sync += [x.eq(0), y.eq(y + 1)]
+                with m.Else():
+                    m.d.sync += x.eq(x + 1)
                 with m.If(position == plan.positions - 1):
-                    m.d.sync += position.eq(0)
+                    m.d.sync += [position.eq(0), y.eq(0)]
                     with m.If(last_pixel):
                         m.d.sync += source.eq(0)
                         m.d.comb += self.done.eq(1)

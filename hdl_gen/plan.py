@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikeforge.golden.ir import Dense, Flatten, Network, Neuron
+from spikeforge.golden.ir import Conv2d, Dense, Flatten, Network, Neuron
 
 from .config import TARGETS, HwConfig
 from .errors import CapacityError, UnsupportedLayerError
 
-__all__ = ["EncoderPlan", "DenseLayerPlan", "ScheduleEntry", "NetworkPlan", "make_plan"]
+__all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "ScheduleEntry", "NetworkPlan",
+           "make_plan", "FieldFormat"]
 
 
 def _bits(count: int) -> int:
@@ -36,6 +37,34 @@ def _pack(values: np.ndarray, width: int) -> list[int]:
 
 
 @dataclass(frozen=True)
+class FieldFormat:
+    """A spike event as packed fields ``Cat(x, y, channel)`` (what a conv layer consumes);
+    ``None`` in a plan means a flat C, H, W index (what a dense layer consumes)."""
+    channels: int
+    height: int
+    width: int
+
+    @property
+    def x_width(self) -> int:
+        return _bits(max(self.width - 1, 1))
+
+    @property
+    def y_width(self) -> int:
+        return _bits(max(self.height - 1, 1))
+
+    @property
+    def c_width(self) -> int:
+        return _bits(max(self.channels - 1, 1))
+
+    @property
+    def total_width(self) -> int:
+        return self.x_width + self.y_width + self.c_width
+
+    def pack(self, channel: int, y: int, x: int) -> int:
+        return x | y << self.x_width | channel << (self.x_width + self.y_width)
+
+
+@dataclass(frozen=True)
 class EncoderPlan:
     """Pixels ``(C, H, W)`` in C, H, W order to input events per step.
 
@@ -46,6 +75,7 @@ class EncoderPlan:
     thresholds: tuple  # [encoded channel][T]
     channels_of_source: tuple
     timesteps: int
+    output: "FieldFormat | None" = None  # packed (x, y, channel) events for a conv layer
 
     @property
     def positions(self) -> int:
@@ -83,10 +113,23 @@ class DenseLayerPlan:
     bias_words: tuple
     threshold_words: tuple
     input_window: int
+    kind = "dense"
 
     @property
     def groups(self) -> int:
         return -(-self.out_features // self.lanes)
+
+    @property
+    def neurons(self) -> int:
+        return self.out_features
+
+    @property
+    def output(self):
+        return None
+
+    @property
+    def input_count(self) -> int:
+        return self.in_features
 
     @property
     def weight_bits(self) -> int:
@@ -98,15 +141,89 @@ class DenseLayerPlan:
 
 
 @dataclass(frozen=True)
+class ConvLayerPlan:
+    """One conv2d layer: output channels in lane groups of ``lanes`` within each conv group.
+
+    ``L = g * lane_groups + lg`` numbers the lane groups of all conv groups. Weight word
+    ``L * kernel_volume + c_local * kh * kw + ky * kw + kx`` holds ``W[o, c_local, ky, kx]``
+    of the lanes' output channels ``o``; membrane word ``L * OH * OW + oy * OW + ox``.
+    ``channel_rom[c] = (weight base, membrane base)`` of input channel ``c``;
+    ``row_rom[y]`` lists ``(ky * kw, oy * OW)`` of the output rows an input row reaches,
+    ``col_rom[x]`` lists ``(kx, ox)``; ``lane_channel[L]`` is the first output channel of
+    lane group ``L``.
+    """
+    index: int
+    name: str
+    neuron: Neuron
+    in_shape: tuple
+    out_shape: tuple
+    kernel_size: tuple
+    stride: tuple
+    padding: tuple
+    groups_conv: int
+    lanes: int
+    lane_groups: int
+    weight_width: int
+    state_width: int
+    timesteps: int
+    weight_words: tuple
+    bias_words: tuple
+    threshold_words: tuple
+    input_window: int
+    channel_rom: tuple
+    row_rom: tuple
+    col_rom: tuple
+    lane_channel: tuple
+    input: FieldFormat
+    output: FieldFormat | None
+    kind = "conv2d"
+
+    @property
+    def groups(self) -> int:
+        """Lane groups of the whole layer (``groups_conv * lane_groups``)."""
+        return self.groups_conv * self.lane_groups
+
+    @property
+    def positions(self) -> int:
+        return self.out_shape[1] * self.out_shape[2]
+
+    @property
+    def neurons(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    @property
+    def out_features(self) -> int:
+        return self.out_shape[0]
+
+    @property
+    def input_count(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def weight_bits(self) -> int:
+        return len(self.weight_words) * self.lanes * self.weight_width
+
+    @property
+    def kernel_volume(self) -> int:
+        return (self.in_shape[0] // self.groups_conv) * self.kernel_size[0] * self.kernel_size[1]
+
+    def updates(self, channel: int, y: int, x: int) -> int:
+        """Membrane words one input spike at ``(channel, y, x)`` updates."""
+        return self.lane_groups * len(self.row_rom[y]) * len(self.col_rom[x])
+
+
+@dataclass(frozen=True)
 class ScheduleEntry:
     """One layer-step: ``layer`` runs at global step ``step`` in ``phase`` 0 (integrate the
     input events of local step ``local_step``) or 1 (ASG regeneration); ``first`` marks the
-    first step of that phase's window, where the stored state counts as zero."""
+    first step of that phase's window, where the stored state counts as zero; ``last`` the
+    window's last step (conv cores clear their state there)."""
     step: int
     layer: int
     phase: int
     first: bool
     local_step: int
+    last: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,16 +275,74 @@ def _layer_plan(index, layer: Dense, lanes, timesteps, window) -> DenseLayerPlan
         input_window=window)
 
 
+def _reach(size, kernel, stride, padding, out_size, scale):
+    """For each input coordinate, the ``(k * scale, o * out_scale)`` pairs it reaches."""
+    table = []
+    for i in range(size):
+        entries = []
+        for k in range(kernel):
+            num = i + padding - k
+            if num >= 0 and num % stride == 0 and num // stride < out_size:
+                entries.append((k, num // stride))
+        table.append(tuple(entries))
+    return table
+
+
+def _conv_plan(index, layer: Conv2d, in_shape, out_shape, lanes, timesteps, window,
+               output) -> ConvLayerPlan:
+    channels, height, width = in_shape
+    out_channels, out_h, out_w = out_shape
+    kh, kw = layer.kernel_size
+    groups = layer.groups
+    cin_g, cout_g = channels // groups, out_channels // groups
+    lanes = min(lanes, cout_g)
+    lane_groups = -(-cout_g // lanes)
+    volume = cin_g * kh * kw
+    positions = out_h * out_w
+    weight_rows, bias_rows, threshold_rows, lane_channel = [], [], [], []
+    scale = timesteps if layer.neuron is Neuron.ASG else 1
+    for g in range(groups):
+        for lg in range(lane_groups):
+            outs = [g * cout_g + lg * lanes + p for p in range(lanes)]
+            real = [o if lg * lanes + p < cout_g else None for p, o in enumerate(outs)]
+            lane_channel.append(outs[0])
+            for k in range(volume):
+                c_local, rest = divmod(k, kh * kw)
+                ky, kx = divmod(rest, kw)
+                weight_rows.append([layer.weight[o, c_local, ky, kx] if o is not None else 0
+                                    for o in real])
+            bias_rows.append([layer.bias[o] if o is not None else 0 for o in real])
+            threshold_rows.append([layer.threshold[o] * scale if o is not None else 1
+                                   for o in real])
+    channel_rom = tuple((c // cin_g * lane_groups * volume + (c % cin_g) * kh * kw,
+                         c // cin_g * lane_groups * positions) for c in range(channels))
+    rows = _reach(height, kh, layer.stride[0], layer.padding[0], out_h, 1)
+    cols = _reach(width, kw, layer.stride[1], layer.padding[1], out_w, 1)
+    return ConvLayerPlan(
+        index=index, name=layer.name, neuron=layer.neuron, in_shape=tuple(in_shape),
+        out_shape=tuple(out_shape), kernel_size=layer.kernel_size, stride=layer.stride,
+        padding=layer.padding, groups_conv=groups, lanes=lanes, lane_groups=lane_groups,
+        weight_width=layer.weight_width, state_width=layer.membrane_width,
+        timesteps=timesteps, weight_words=tuple(_pack(weight_rows, layer.weight_width)),
+        bias_words=tuple(_pack(bias_rows, layer.membrane_width)),
+        threshold_words=tuple(_pack(threshold_rows, layer.membrane_width)),
+        input_window=window, channel_rom=channel_rom,
+        row_rom=tuple(tuple((ky * kw, oy * out_w) for ky, oy in r) for r in rows),
+        col_rom=tuple(tuple(c) for c in cols), lane_channel=tuple(lane_channel),
+        input=FieldFormat(*in_shape), output=output)
+
+
 def _schedule(layers, timesteps) -> tuple:
     entries = []
     last_window = max(l.input_window + (l.neuron is Neuron.ASG) for l in layers)
     for step in range((last_window + 1) * timesteps):
         window, local = divmod(step, timesteps)
         for layer in layers:
+            last = local == timesteps - 1
             if window == layer.input_window:
-                entries.append(ScheduleEntry(step, layer.index, 0, local == 0, local))
+                entries.append(ScheduleEntry(step, layer.index, 0, local == 0, local, last))
             elif layer.neuron is Neuron.ASG and window == layer.input_window + 1:
-                entries.append(ScheduleEntry(step, layer.index, 1, local == 0, local))
+                entries.append(ScheduleEntry(step, layer.index, 1, local == 0, local, last))
     return tuple(entries)
 
 
@@ -182,16 +357,29 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
     channels_of_source = tuple(
         tuple(e for e, ch in enumerate(spec.channels) if ch.source == c)
         for c in range(spec.shape[0]))
+    if isinstance(network.readout, Conv2d):
+        raise UnsupportedLayerError(f"the readout {network.readout.name!r} is a conv2d; the "
+                                    f"hardware generator needs a dense readout (flatten first)")
+
+    def consumer_format(index):
+        """Packed fields if the next layer is a conv (no flatten between), else flat."""
+        following = network.layers[index + 1] if index + 1 < len(network.layers) else None
+        if isinstance(following, Conv2d):
+            return FieldFormat(*network.layer_shapes(index + 1)[0])
+        return None
+
     encoder = EncoderPlan(spec.shape, tuple(ch.thresholds for ch in spec.channels),
-                          channels_of_source, network.timesteps)
+                          channels_of_source, network.timesteps, consumer_format(-1))
     layers, windows = [], network.windows()
-    for layer, window in zip(network.layers, windows):
+    for index, (layer, window) in enumerate(zip(network.layers, windows)):
         if isinstance(layer, Flatten):
             continue
-        if not isinstance(layer, Dense):
-            raise UnsupportedLayerError(
-                f"layer {layer.name!r} is a {layer.kind}; the hardware generator supports "
-                f"dense layers (and flatten) only, until convolution is supported")
+        if isinstance(layer, Conv2d):
+            in_shape, out_shape = network.layer_shapes(index)
+            lanes = config.lanes_for(layer.name, layer.out_channels)
+            layers.append(_conv_plan(len(layers), layer, in_shape, out_shape, lanes,
+                                     network.timesteps, window, consumer_format(index)))
+            continue
         lanes = config.lanes_for(layer.name, layer.out_features)
         layers.append(_layer_plan(len(layers), layer, lanes, network.timesteps, window))
     target = TARGETS[config.target]

@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikeforge.golden.ir import Neuron
 
+from .conv_core import ConvCore
 from .dense_core import DenseCore
 from .encoder import InputEncoder
 from .event_list import EventList
@@ -24,7 +25,7 @@ def result_layout(plan: NetworkPlan) -> data.StructLayout:
 
 
 class NetworkTop(wiring.Component):
-    """A whole dense spiking network, one image at a time.
+    """A whole spiking network (conv and dense layers), one image at a time.
 
     An image is loaded (one pixel per cycle per encoded channel); then the static schedule of
     layer-steps runs (global step by global step, layer by layer; each core is told its
@@ -61,16 +62,18 @@ class NetworkTop(wiring.Component):
         self.cores, self.hidden_lists = [], []
         count_width = input_count_width
         for layer in plan.layers:
-            core = DenseCore(layer, event_count_width=count_width)
+            if layer.kind == "conv2d":
+                core = ConvCore(layer, event_count_width=count_width)
+            else:
+                core = DenseCore(layer, event_count_width=count_width)
             self.cores.append(core)
             if layer.neuron is not Neuron.NONE:
-                events = EventList(depth=layer.out_features,
-                                   address_width=max(1, (layer.out_features - 1).bit_length()))
+                events = EventList(depth=layer.neurons, address_width=len(core.out_address))
                 self.hidden_lists.append(events)
-                count_width = max(1, layer.out_features.bit_length())
+                count_width = max(1, layer.neurons.bit_length())
         self._step_width = max(1, (plan.schedule[-1].step).bit_length())
         self._layer_width = max(1, (len(plan.layers) - 1).bit_length())
-        hidden_address = max([1] + [max(1, (l.out_features - 1).bit_length())
+        hidden_address = max([1] + [max(1, (l.neurons - 1).bit_length())
                                     for l in plan.layers if l.neuron is not Neuron.NONE])
         super().__init__({
             "pixels": In(stream.Signature(8)),
@@ -81,7 +84,7 @@ class NetworkTop(wiring.Component):
             "trace_address": Out(hidden_address),
             "trace_input_valid": Out(1),
             "trace_input_steps": Out(plan.encoder.timesteps),
-            "trace_input_address": Out(self.encoder.address_width),
+            "trace_input_address": Out(len(self.encoder.trace_address)),
         })
 
     @property
@@ -105,19 +108,19 @@ class NetworkTop(wiring.Component):
                          events.push_address.eq(encoder.push_address)]
         m.d.sync += [self.trace_input_valid.eq(encoder.push_valid.any()),
                      self.trace_input_steps.eq(encoder.push_valid),
-                     self.trace_input_address.eq(encoder.push_address)]
+                     self.trace_input_address.eq(encoder.trace_address)]
 
         schedule = plan.schedule
         entry = Signal(range(max(len(schedule), 2)))
         layer = Signal(range(max(len(plan.layers), 2)))
-        phase, first = Signal(), Signal()
+        phase, first, last = Signal(), Signal(), Signal()
         local_step = Signal(range(max(plan.encoder.timesteps, 2)))
         step = Signal(self._step_width)
         with m.Switch(entry):
             for i, e in enumerate(schedule):
                 with m.Case(i):
                     m.d.comb += [layer.eq(e.layer), phase.eq(e.phase), first.eq(e.first),
-                                 local_step.eq(e.local_step), step.eq(e.step)]
+                                 last.eq(e.last), local_step.eq(e.local_step), step.eq(e.step)]
 
         # event inputs: layer 0 reads the input list of its local step, layer l the list of l-1
         first_core = self.cores[0]
@@ -137,7 +140,8 @@ class NetworkTop(wiring.Component):
                          events.push_valid.eq(core.out_valid),
                          events.push_address.eq(core.out_address)]
             with m.If(core.out_valid):
-                m.d.sync += [self.trace_layer.eq(index), self.trace_address.eq(core.out_address)]
+                traced = core.trace_address if isinstance(core, ConvCore) else core.out_address
+                m.d.sync += [self.trace_layer.eq(index), self.trace_address.eq(traced)]
         m.d.sync += [self.trace_valid.eq(Cat(*(c.out_valid for c in self.cores[:-1])).any()),
                      self.trace_step.eq(step)]
 
@@ -145,6 +149,8 @@ class NetworkTop(wiring.Component):
         m.d.comb += done.eq(Cat(*(core.done for core in self.cores)).any())
         for index, core in enumerate(self.cores):
             m.d.comb += [core.phase.eq(phase), core.first.eq(first)]
+            if isinstance(core, ConvCore):
+                m.d.comb += core.last.eq(last)
 
         readout = self.cores[-1]
         classes = plan.classes

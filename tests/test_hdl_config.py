@@ -32,11 +32,14 @@ def test_lanes_per_layer_and_narrow_layers():
     assert config.lanes_for("fc1", 5) == 5
 
 
-def test_conv_layers_are_refused_until_supported():
-    net = random_conv_network(np.random.default_rng(0))
-    with pytest.raises(UnsupportedLayerError, match=r"^layer 'conv1' is a conv2d; the hardware "
-                                                    r"generator supports dense layers \(and "
-                                                    r"flatten\) only"):
+def test_a_conv_readout_is_refused():
+    from spikeforge.golden.ir import Conv2d, InputChannel, InputSpec, Network
+    spec = InputSpec((1, 3, 3), (InputChannel(0, (1,)),))
+    net = Network(1, spec, (Conv2d("c", 1, 2, 3, 1, 0, 1, "none", np.ones((2, 1, 3, 3), np.int64),
+                                   np.zeros(2, np.int64)),))
+    with pytest.raises(UnsupportedLayerError, match=r"^the readout 'c' is a conv2d; the hardware "
+                                                    r"generator needs a dense readout \(flatten "
+                                                    r"first\)$"):
         make_plan(net)
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from spikeforge.golden import load, model
-from spikeforge.golden.random_network import random_dense_network, random_pixels
+from spikeforge.golden.random_network import (random_conv_network, random_dense_network,
+                                              random_pixels)
 from spikeforge.hdl_gen.config import HwConfig
 from spikeforge.hdl_gen.cycle_model import cycles_for_result
 from spikeforge.hdl_gen.plan import make_plan
@@ -48,6 +49,13 @@ def test_random_dense_networks_equal_golden_and_the_cycle_model(seed):
     net = random_dense_network(rng, max_width=12)
     lanes = int(rng.integers(1, 6))
     check(net, random_pixels(rng, net, 3), HwConfig(lanes=lanes))
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_conv_networks_equal_golden_and_the_cycle_model(seed):
+    rng = np.random.default_rng(1000 + seed)
+    net = random_conv_network(rng)
+    check(net, random_pixels(rng, net, 2), HwConfig(lanes=int(rng.integers(1, 4))))
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -92,10 +92,12 @@ def generate(network, config: HwConfig | None = None) -> dict[str, str]:
                        "stride": plan.logit_width},
         },
         "timesteps": network.timesteps,
-        "layers": [{"name": l.name, "neuron": l.neuron.value, "in_features": l.in_features,
-                    "out_features": l.out_features, "lanes": l.lanes, "groups": l.groups,
-                    "weight_width": l.weight_width, "state_width": l.state_width,
-                    "weight_memory_bits": l.weight_bits} for l in plan.layers],
+        "layers": [{"name": l.name, "kind": l.kind, "neuron": l.neuron.value,
+                    "inputs": l.input_count, "neurons": l.neurons, "lanes": l.lanes,
+                    "lane_groups": l.groups, "weight_width": l.weight_width,
+                    "state_width": l.state_width, "weight_memory_bits": l.weight_bits,
+                    "input_events": "flat" if l.kind == "dense" else "packed (x, y, channel)"}
+                   for l in plan.layers],
         "weight_memory_bits": plan.weight_bits,
         "schedule_entries": len(plan.schedule),
     }

@@ -8,7 +8,8 @@ import pytest
 
 from spikeforge.golden import load, model, save
 from spikeforge.golden.ir import Dense
-from spikeforge.golden.random_network import random_dense_network, random_pixels
+from spikeforge.golden.random_network import (random_conv_network, random_dense_network,
+                                              random_pixels)
 from spikeforge.hdl_gen.config import HwConfig
 from spikeforge.hdl_gen.emit import TOP_MODULE, generate, write_files
 from spikeforge.hdl_gen.plan import make_plan
@@ -47,6 +48,18 @@ def test_random_dense_networks_equal_golden_cycle_for_cycle(tmp_path, build_root
     assert_clean(report, 6)
     assert report["cycle_mismatches"] == 0
     assert report["cycles_per_image"] == report["model_cycles"]
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_random_conv_networks_equal_golden_cycle_for_cycle(tmp_path, build_root, simulator, seed):
+    rng = np.random.default_rng(seed)
+    net = random_conv_network(rng)
+    ir, rtl = design(tmp_path, net, lanes=int(rng.integers(1, 4)))
+    report = run_images(rtl, ir, random_pixels(rng, net, 4), simulator=simulator,
+                        build_root=build_root)
+    assert_clean(report, 4)
+    assert report["cycle_mismatches"] == 0
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)

@@ -33,12 +33,12 @@ class CycleBreakdown:
     total: int
     load: int
     argmax: int
-    per_entry: tuple  # ((layer name, global step, phase, events, spikes, cycles), ...)
+    per_entry: tuple  # ((layer name, step, phase, events, spikes, weight words, cycles), ...)
     lower_bound: float
 
     def per_layer(self) -> dict[str, int]:
         result: dict[str, int] = {}
-        for name, _, _, _, _, cycles in self.per_entry:
+        for name, _, _, _, _, _, cycles in self.per_entry:
             result[name] = result.get(name, 0) + cycles
         return result
 
@@ -79,9 +79,11 @@ def image_cycles(plan: NetworkPlan, trace: dict, windows: dict, synops: dict) ->
                 cols = np.array([len(c) for c in layer.col_rom])[xs]
                 updates = int((rows * cols).sum()) * layer.lane_groups
             cycles = 1 + 2 * events + updates + 2 * layer.groups * layer.positions + spikes
+            words = updates
         else:
             cycles = 1 + layer.groups * (2 + (events + 1 if events else 0)) + spikes
-        entries.append((layer.name, entry.step, entry.phase, events, spikes, cycles))
+            words = events * layer.groups
+        entries.append((layer.name, entry.step, entry.phase, events, spikes, words, cycles))
         total += cycles
     total += plan.classes
     bound = sum(float(synops[layer.name]) / layer.lanes for layer in plan.layers)

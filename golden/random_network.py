@@ -32,6 +32,14 @@ def _hidden(rng, out, fan_in, weight_width, timesteps):
     return bias, threshold
 
 
+def _readout(rng, features, classes, weight_width):
+    limit = 1 << (weight_width - 1)
+    return Dense(name="readout", in_features=features, out_features=classes, neuron="none",
+                 weight=_weights(rng, (classes, features), weight_width),
+                 bias=rng.integers(-limit, limit, size=classes, dtype=np.int64),
+                 weight_width=weight_width)
+
+
 def _neuron(rng, neuron):
     return str(rng.choice(["if", "asg"])) if neuron == "mixed" else neuron
 
@@ -56,11 +64,7 @@ def random_dense_network(rng: np.random.Generator, *, timesteps: int | None = No
                             bias=bias, threshold=threshold, weight_width=weight_width))
         features = out
     classes = int(rng.integers(2, 11))
-    limit = 1 << (weight_width - 1)
-    layers.append(Dense(name="readout", in_features=features, out_features=classes,
-                        neuron="none", weight=_weights(rng, (classes, features), weight_width),
-                        bias=rng.integers(-limit, limit, size=classes, dtype=np.int64),
-                        weight_width=weight_width))
+    layers.append(_readout(rng, features, classes, weight_width))
     return Network(timesteps=timesteps, input=spec, layers=tuple(layers))
 
 
@@ -95,11 +99,7 @@ def random_conv_network(rng: np.random.Generator, *, timesteps: int | None = Non
     layers.append(Flatten("flatten"))
     features = int(np.prod(shape))
     classes = int(rng.integers(2, 6))
-    limit = 1 << (weight_width - 1)
-    layers.append(Dense(name="readout", in_features=features, out_features=classes,
-                        neuron="none", weight=_weights(rng, (classes, features), weight_width),
-                        bias=rng.integers(-limit, limit, size=classes, dtype=np.int64),
-                        weight_width=weight_width))
+    layers.append(_readout(rng, features, classes, weight_width))
     return Network(timesteps=timesteps, input=spec, layers=tuple(layers))
 
 

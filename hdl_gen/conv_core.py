@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikeforge.golden.ir import Neuron
 
+from .lanes import lowest_pending
 from .plan import ConvLayerPlan
 
 __all__ = ["ConvCore"]
@@ -145,12 +146,7 @@ class ConvCore(wiring.Component):
         position = Signal(range(max(plan.positions, 2)))
         oy, ox_f = Signal(range(max(out_h, 2))), Signal(range(max(out_w, 2)))
         pending = Signal(lanes)
-        lowest = Signal(range(max(lanes, 2)))
-        for p in reversed(range(lanes)):
-            with m.If(pending[p]):
-                m.d.comb += lowest.eq(p)
-        remaining = Signal(lanes)
-        m.d.comb += remaining.eq(pending & (pending - 1))
+        lowest, remaining = lowest_pending(m, pending, lanes)
 
         m.d.comb += [bias_read.addr.eq(group), threshold_read.addr.eq(group)]
         if asg:

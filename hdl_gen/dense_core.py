@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikeforge.golden.ir import Neuron
 
+from .lanes import lowest_pending
 from .plan import DenseLayerPlan
 
 __all__ = ["DenseCore"]
@@ -154,12 +155,7 @@ class DenseCore(wiring.Component):
                              new_state[p].eq(Mux(spikes[p], regenerated[p] - threshold[p],
                                                  regenerated[p]))]
 
-        lowest = Signal(range(max(lanes, 2)))
-        for p in reversed(range(lanes)):
-            with m.If(pending[p]):
-                m.d.comb += lowest.eq(p)
-        remaining = Signal(lanes)
-        m.d.comb += remaining.eq(pending & (pending - 1))
+        lowest, remaining = lowest_pending(m, pending, lanes)
 
         def next_group():
             with m.If(last_group):

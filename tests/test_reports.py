@@ -131,3 +131,26 @@ def test_run_writes_a_report_that_renders_in_a_headless_browser(tmp_path):
     # the plots are drawn: many pixels in the bars' and histogram's blue (#4a78b5)
     blue = (np.abs(image - np.array([0x4a, 0x78, 0xb5])).sum(axis=2) < 30).sum()
     assert blue > 5000, blue
+
+
+@pytest.mark.synth
+def test_sweep_marks_the_pareto_front_of_luts_against_cycles(small_rtl, tmp_path, capsys):
+    # the sweep reads test images of the IR's dataset: give the small network digits' shape
+    from spikeforge.golden import Network, load
+    from spikeforge.golden.encoding import make_input_spec
+    net = random_dense_network(np.random.default_rng(4), max_width=12, depth=1, timesteps=2)
+    flat = net.layers[1]
+    spec = make_input_spec((1, 8, 8), k=8, timesteps=2)
+    from spikeforge.golden.ir import Dense
+    first = Dense("fc1", 64, flat.out_features, flat.neuron,
+                  np.resize(flat.weight, (flat.out_features, 64)), flat.bias, flat.threshold)
+    digits_net = Network(2, spec, (net.layers[0], first, net.layers[2]),
+                         metadata={"dataset": "digits"})
+    save(digits_net, tmp_path / "ir")
+    assert main(["sweep", str(tmp_path / "ir"), "--lanes", "1,4", "--images", "20",
+                 "--target", "ecp5-85k", "--out", str(tmp_path / "sweep")]) == 0
+    sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    points = sweep["points"]
+    assert [p["lanes"] for p in points] == [1, 4]
+    assert points[0]["mean_cycles"] > points[1]["mean_cycles"]
+    assert all(p["luts"] > 0 for p in points) and any(p["pareto"] for p in points)

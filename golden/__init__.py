@@ -1,8 +1,8 @@
 """spikeforge.golden: the integer network (IR) and its bit-exact reference model.
 
 The integer modules (``ir``, ``ir_io``, ``encoding``, ``neurons``, ``synapses``, ``model``,
-``quant_ann``, ``widths``, ``datasets``) import neither torch nor Amaranth; only
-``train``, ``convert`` and ``ctt`` import torch.
+``quant_ann``, ``widths``, ``ctt``, ``datasets``, ``random_network``) import neither torch
+nor Amaranth; only ``train`` and ``convert`` import torch.
 """
 
 from .errors import DatasetError, IRError, UnsupportedLayerError, WidthError

@@ -68,8 +68,12 @@ FLOWS = {
 
 
 def tool_version(tool: str) -> str:
+    """``Yosys 0.70 (git sha1 ...)``, ``nextpnr-ecp5 (nextpnr-0.11.1)``: name and version."""
     output = subprocess.run([find_tool(tool), "--version"], capture_output=True, text=True)
-    return (output.stdout or output.stderr).strip().splitlines()[0] if output else tool
+    text = (output.stdout or output.stderr).strip().splitlines()[0].replace('"', "")
+    text = re.sub(r", Release, Clang .*\)", ")", text)
+    match = re.search(r"\(Version (\S+)\)", text)
+    return f"{tool.replace('yowasp-', '')} ({match.group(1)})" if match else text
 
 
 def _count(cells: dict, names: tuple) -> int:

@@ -52,9 +52,12 @@ def build_report(run_dir) -> dict:
         "snn_golden": _figure(acc["snn_golden"], golden),
     }
     if verify:
+        same = verify.get("golden_accuracy_same_images")
         accuracy["rtl"] = _figure(verify["rtl_accuracy"],
                                   f"{verify['simulator']} {verify['simulator_version']} (cocotb), "
-                                  f"{verify['images']} images")
+                                  f"{verify['images']} images"
+                                  + (f"; golden on the same images {same:.4f}" if same is not None
+                                     else ""))
     synthesis = {}
     for target in TARGET_ORDER:
         result = _read(run / f"synth_{target}.json")

@@ -107,8 +107,11 @@ def run(args) -> int:
         _log(f"5/6 verifying {args.verify_images} images on Verilator")
         vpixels, vlabels = load_dataset(dataset, "test", limit=args.verify_images)
         result = verify(out / "rtl", out / "ir", vpixels, simulator="verilator")
+        from spikeforge.golden import model as golden_model
         classes = result.pop("classes")
         result["rtl_accuracy"] = float((vlabels == classes).mean())
+        golden = golden_model.run(network, vpixels).predictions
+        result["golden_accuracy_same_images"] = float((vlabels == golden).mean())
         (out / "verify.json").write_text(json.dumps(result, indent=2) + "\n")
         if result["mismatches"] or result["cycle_mismatches"]:
             raise SystemExit(f"error: RTL differs from golden: {result['first_mismatch']}")

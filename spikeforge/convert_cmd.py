@@ -20,6 +20,8 @@ def add_parser(sub):
     p.add_argument("--weight-width", type=int, default=8, help="signed weight bits (default: 8)")
     p.add_argument("--neuron", choices=["if", "asg"], default="if",
                    help="hidden neuron model (default: if; at T=1 both are the same)")
+    p.add_argument("--exact-thresholds", action="store_true",
+                   help="scale each channel so its threshold is an exact integer")
     p.add_argument("--calibration-images", type=int, default=2000,
                    help="training images for CTT (IF, T > 1; default: 2000)")
     p.add_argument("--ctt-epochs", type=int, default=3)
@@ -28,7 +30,7 @@ def add_parser(sub):
 
 
 def convert_checkpoint(checkpoint, out, *, weight_width=8, neuron="if", calibration_images=2000,
-                       ctt_epochs=3, data_root=None, progress=None):
+                       ctt_epochs=3, data_root=None, exact_thresholds=False, progress=None):
     """Convert, calibrate where needed, save; return the network."""
     from spikeforge.golden import ctt, save
     from spikeforge.golden.convert import convert
@@ -39,7 +41,8 @@ def convert_checkpoint(checkpoint, out, *, weight_width=8, neuron="if", calibrat
     metadata = {"dataset": info.get("dataset"),
                 "checkpoint": os.path.relpath(Path(checkpoint).resolve(), out.resolve()),
                 "ctt": None}
-    network = convert(model, weight_width=weight_width, neuron=neuron, metadata=metadata)
+    network = convert(model, weight_width=weight_width, neuron=neuron,
+                      exact_thresholds=exact_thresholds, metadata=metadata)
     if neuron == "if" and network.timesteps > 1 and calibration_images > 0:
         pixels, _ = load_dataset(info["dataset"], "train", data_root, calibration_images)
         network = ctt.calibrate(network, pixels, epochs=ctt_epochs, progress=progress)
@@ -53,7 +56,8 @@ def convert_checkpoint(checkpoint, out, *, weight_width=8, neuron="if", calibrat
 def run(args) -> int:
     network = convert_checkpoint(args.checkpoint, args.out, weight_width=args.weight_width,
                                  neuron=args.neuron, calibration_images=args.calibration_images,
-                                 ctt_epochs=args.ctt_epochs, data_root=args.data_root)
+                                 ctt_epochs=args.ctt_epochs, data_root=args.data_root,
+                                 exact_thresholds=args.exact_thresholds)
     summary = {"ir": str(args.out), "digest": network.digest(), "timesteps": network.timesteps,
                "layers": [{"name": l.name, "kind": l.kind,
                            **({"neuron": l.neuron.value, "weight_width": l.weight_width,

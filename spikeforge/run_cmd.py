@@ -83,7 +83,8 @@ def run(args) -> int:
                                  weight_width=shipped.metadata["weight_width"],
                                  neuron=shipped.metadata["hidden_neuron"],
                                  calibration_images=ctt.get("images", 0),
-                                 ctt_epochs=ctt.get("epochs", 3))
+                                 ctt_epochs=ctt.get("epochs", 3),
+                                 exact_thresholds=shipped.metadata.get("exact_thresholds", False))
     if network.digest() != shipped.digest():
         raise SystemExit(f"error: converting {source / 'checkpoint.pt'} gave an IR that differs "
                          f"from the shipped {source / 'ir'}; the conversion is not reproducible")

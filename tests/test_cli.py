@@ -61,3 +61,15 @@ def test_help_lists_the_commands(capsys):
     text = capsys.readouterr().out
     for command in ("train", "convert", "eval", "run"):
         assert command in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist_mlp_t1", "mnist_cnn_t1"])
+def test_shipped_models_convert_reproducibly_from_their_checkpoints(name, tmp_path):
+    from spikeforge.convert_cmd import convert_checkpoint
+    from spikeforge.shipped import model_dir
+    shipped = load(model_dir(name) / "ir")
+    again = convert_checkpoint(model_dir(name) / "checkpoint.pt", tmp_path / "ir",
+                               weight_width=shipped.metadata["weight_width"],
+                               exact_thresholds=shipped.metadata.get("exact_thresholds", False))
+    assert again.digest() == shipped.digest()

@@ -166,3 +166,16 @@ def test_regression_command_on_two_random_cases(tmp_path, capsys):
     import json
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["cases"] == 2 and result["failures"] == [] and result["images"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_mnist_cnn_equals_golden_on_a_test_image(tmp_path, build_root, simulator):
+    from spikeforge.golden.datasets import load_dataset
+    from spikeforge.shipped import model_dir
+    ir = model_dir("mnist_cnn_t1") / "ir"
+    write_files(generate(load(ir), HwConfig(lanes=64)), tmp_path / "rtl")
+    pixels, _ = load_dataset("mnist", "test", limit=1)
+    report = run_images(tmp_path / "rtl", ir, pixels, simulator=simulator, build_root=build_root)
+    assert_clean(report, 1)
+    assert report["cycle_mismatches"] == 0

@@ -117,3 +117,16 @@ def test_unsupported_modules_are_named():
                                                     r"supported; supported: conv, avgpool, "
                                                     r"flatten, linear$"):
         ConvertibleNet([["maxpool", 2], ["flatten"], ["linear", 10]], (1, 8, 8), 1, 4)
+
+
+def test_exact_thresholds_are_integers_of_the_shrunk_scale(digits):
+    net = trained(digits, mlp_arch([16]), epochs=1)
+    plain = convert(net, weight_width=6)
+    exact = convert(net, weight_width=6, exact_thresholds=True)
+    assert exact.metadata["exact_thresholds"] is True and "exact_thresholds" not in plain.metadata
+    hidden = exact.layers[1]
+    assert np.abs(hidden.weight).max() <= 31 and hidden.threshold.min() >= 1
+    # the readout keeps the plain layer scale
+    assert np.array_equal(exact.layers[2].weight, plain.layers[2].weight)
+    # theta * s_c = floor(theta * s_c_plain): never above the plain threshold
+    assert (hidden.threshold <= plain.layers[1].threshold).all()

@@ -104,6 +104,16 @@ def parse_nextpnr_report(report: dict) -> dict:
     return {"fmax": fmax, "utilization": utilization}
 
 
+def overuse(log: str) -> str | None:
+    """From a nextpnr log: the resources used beyond what the part has, or ``None``."""
+    over = []
+    for name, used, available in re.findall(r"(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log):
+        if int(used) > int(available):
+            over.append(f"needs {used} {name}, the part has {available} "
+                        f"({int(used) / int(available):.2f}x, {int(used) - int(available)} short)")
+    return "; ".join(over) or None
+
+
 def _run(command, cwd, log):
     start = time.time()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
@@ -162,8 +172,9 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     pnr, seconds = _run(command, work, "nextpnr.log")
     log = (work / "nextpnr.log").read_text()
     if pnr.returncode != 0 or not (work / "report.json").is_file():
-        overuse = re.findall(r"(?:Design uses|ERROR:).*", log)
-        result["place_and_route"] = {"fits": False, "error": "; ".join(overuse[-3:])[:600],
+        errors = re.findall(r"ERROR:.*", log)
+        result["place_and_route"] = {"fits": False,
+                                     "error": overuse(log) or "; ".join(errors[-3:])[:600],
                                      "tool": tool_version(flow.nextpnr)}
         result["fits"] = False
         result["reason"] = result["place_and_route"]["error"]

@@ -154,3 +154,11 @@ def test_sweep_marks_the_pareto_front_of_luts_against_cycles(small_rtl, tmp_path
     assert [p["lanes"] for p in points] == [1, 4]
     assert points[0]["mean_cycles"] > points[1]["mean_cycles"]
     assert all(p["luts"] > 0 for p in points) and any(p["pareto"] for p in points)
+
+
+def test_nextpnr_overuse_is_said_with_the_amounts():
+    from spikeforge.synth import overuse
+    log = ("Info: Device utilisation:\nInfo: \t          TRELLIS_IO:      14/    365     3%\n"
+           "Info: \t              DP16KD:     265/    208   127%\n")
+    assert overuse(log) == "needs 265 DP16KD, the part has 208 (1.27x, 57 short)"
+    assert overuse("Info: \t LUT4: 10/ 20 50%\n") is None

@@ -162,3 +162,29 @@ def test_nextpnr_overuse_is_said_with_the_amounts():
            "Info: \t              DP16KD:     265/    208   127%\n")
     assert overuse(log) == "needs 265 DP16KD, the part has 208 (1.27x, 57 short)"
     assert overuse("Info: \t LUT4: 10/ 20 50%\n") is None
+
+
+def test_report_plots_a_sweep_and_names_every_source(tmp_path):
+    from spikeforge.report import write_report
+    evaluation = {"dataset": "mnist", "split": "test", "images": 10, "timesteps": 1,
+                  "network_digest": "ab" * 32, "model": "m",
+                  "accuracy": {"ann_float": 0.9, "ann_quant": 0.95, "snn_golden": 0.94},
+                  "spikes_per_image": {"total": 100.0}, "synops_per_image": {"total": 1000.0}}
+    (tmp_path / "eval.json").write_text(json.dumps(evaluation))
+    (tmp_path / "cycles.json").write_text(json.dumps({"cycles": [100, 120, 140],
+                                                       "lower_bounds": [80, 90, 100]}))
+    points = [{"lanes": 1, "mean_cycles": 400.0, "lower_bound": 300.0, "luts": 100},
+              {"lanes": 4, "mean_cycles": 150.0, "lower_bound": 90.0, "luts": 300},
+              {"lanes": 8, "mean_cycles": 160.0, "lower_bound": 50.0, "luts": 500}]
+    pareto_front(points)
+    (tmp_path / "sweep.json").write_text(json.dumps({"target": "ecp5-85k", "points": points}))
+    json_path, html_path = write_report(tmp_path)
+    report = json.loads(json_path.read_text())
+    assert report["accuracy"]["snn_golden"] == {"value": 0.94,
+                                                "source": "golden model, 10 mnist test images"}
+    assert report["latency"]["cycles"]["value"]["mean"] == 120
+    html = html_path.read_text()
+    for title in ("Accuracy at each level", "Cycles per image", "Latency against lanes",
+                  "Resources against lanes", "Pareto front"):
+        assert f"<figcaption>{title}</figcaption><svg" in html
+    assert [p["pareto"] for p in points] == [True, True, False]

@@ -8,7 +8,7 @@ import sys
 from spikeforge import (__version__, convert_cmd, eval_cmd, generate_cmd, regress_cmd, run_cmd,
                         synth_cmd, train_cmd, verify_cmd)
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "entry"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,5 +33,16 @@ def main(argv=None) -> int:
     return args.func(args)
 
 
+def entry() -> None:
+    """The console script: domain errors (bad input, missing data or tools) become one
+    ``spikeforge: error: ...`` line and exit status 2 instead of a traceback."""
+    from spikeforge.sim.simulators import SimulatorError
+    try:
+        sys.exit(main())
+    except (ValueError, FileNotFoundError, SimulatorError) as error:
+        print(f"spikeforge: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -73,3 +73,15 @@ def test_shipped_models_convert_reproducibly_from_their_checkpoints(name, tmp_pa
                                weight_width=shipped.metadata["weight_width"],
                                exact_thresholds=shipped.metadata.get("exact_thresholds", False))
     assert again.digest() == shipped.digest()
+
+
+def test_the_command_says_what_is_wrong_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(sys.executable).parent / "spikeforge"
+    result = subprocess.run([str(script), "eval", str(tmp_path / "missing")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("spikeforge: error: ") and "Traceback" not in result.stderr
+    assert "network.json does not exist" in result.stderr

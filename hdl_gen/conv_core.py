@@ -7,13 +7,9 @@ from amaranth.lib.wiring import In, Out
 from spikeforge.golden.ir import Neuron
 
 from .lanes import lowest_pending
-from .plan import ConvLayerPlan
+from .plan import ConvLayerPlan, counter_width
 
 __all__ = ["ConvCore"]
-
-
-def _bits(count):
-    return max(1, int(count).bit_length())
 
 
 class ConvCore(wiring.Component):
@@ -49,7 +45,7 @@ class ConvCore(wiring.Component):
     def __init__(self, plan: ConvLayerPlan, *, event_count_width: int):
         self._plan = plan
         self._count_width = event_count_width
-        self._flat_width = _bits(plan.neurons - 1)
+        self._flat_width = counter_width(plan.neurons - 1)
         out_width = plan.output.total_width if plan.output is not None else self._flat_width
         super().__init__({
             "start": In(1), "phase": In(1), "first": In(1), "last": In(1),

@@ -74,10 +74,8 @@ def image_cycles(plan: NetworkPlan, trace: dict, windows: dict, synops: dict) ->
         if layer.kind == "conv2d":
             updates = 0
             if inputs is not None and events:
-                channels, ys, xs = np.nonzero(inputs.reshape(layer.in_shape))
-                rows = np.array([len(r) for r in layer.row_rom])[ys]
-                cols = np.array([len(c) for c in layer.col_rom])[xs]
-                updates = int((rows * cols).sum()) * layer.lane_groups
+                _, ys, xs = np.nonzero(inputs.reshape(layer.in_shape))
+                updates = int(layer.updates_per_position[ys, xs].sum())
             cycles = 1 + 2 * events + updates + 2 * layer.groups * layer.positions + spikes
             words = updates
         else:

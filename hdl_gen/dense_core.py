@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from spikeforge.golden.ir import Neuron
 
 from .lanes import lowest_pending
-from .plan import DenseLayerPlan
+from .plan import DenseLayerPlan, counter_width
 
 __all__ = ["DenseCore"]
 
@@ -51,7 +51,7 @@ class DenseCore(wiring.Component):
     def __init__(self, plan: DenseLayerPlan, *, event_count_width: int):
         self._plan = plan
         self._count_width = event_count_width
-        self._out_address_width = max(1, (plan.out_features - 1).bit_length())
+        self._out_address_width = counter_width(plan.out_features - 1)
         members = {
             "start": In(1),
             "phase": In(1),

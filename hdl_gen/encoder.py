@@ -4,7 +4,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .plan import EncoderPlan
+from .plan import EncoderPlan, counter_width
 
 __all__ = ["InputEncoder"]
 
@@ -41,7 +41,7 @@ class InputEncoder(wiring.Component):
 
     def __init__(self, plan: EncoderPlan):
         self._plan = plan
-        self._flat_width = max(1, (plan.inputs - 1).bit_length())
+        self._flat_width = counter_width(plan.inputs - 1)
         self._address_width = (plan.output.total_width if plan.output is not None
                                else self._flat_width)
         super().__init__({

@@ -4,6 +4,8 @@ from amaranth import Module, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from .plan import counter_width
+
 __all__ = ["EventList"]
 
 
@@ -33,7 +35,7 @@ class EventList(wiring.Component):
         if depth < 1:
             raise ValueError(f"depth must be at least 1, not {depth}")
         self._depth, self._address_width = depth, address_width
-        count_width = max(1, depth.bit_length())
+        count_width = counter_width(depth)
         super().__init__({
             "clear": In(1),
             "push_valid": In(1),

@@ -6,6 +6,7 @@ from the IR and the :class:`~.config.HwConfig`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,11 +17,11 @@ from .config import TARGETS, HwConfig
 from .errors import CapacityError, UnsupportedLayerError
 
 __all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "ScheduleEntry", "NetworkPlan",
-           "make_plan", "FieldFormat"]
+           "make_plan", "FieldFormat", "counter_width"]
 
 
-def _bits(count: int) -> int:
-    """Bits of an unsigned counter that holds ``0 .. count``."""
+def counter_width(count: int) -> int:
+    """Bits of an unsigned counter that holds ``0 .. count`` (at least 1)."""
     return max(1, int(count).bit_length())
 
 
@@ -46,15 +47,15 @@ class FieldFormat:
 
     @property
     def x_width(self) -> int:
-        return _bits(max(self.width - 1, 1))
+        return counter_width(max(self.width - 1, 1))
 
     @property
     def y_width(self) -> int:
-        return _bits(max(self.height - 1, 1))
+        return counter_width(max(self.height - 1, 1))
 
     @property
     def c_width(self) -> int:
-        return _bits(max(self.channels - 1, 1))
+        return counter_width(max(self.channels - 1, 1))
 
     @property
     def total_width(self) -> int:
@@ -137,7 +138,7 @@ class DenseLayerPlan:
 
     @property
     def address_width(self) -> int:
-        return _bits(max(self.in_features - 1, 1))
+        return counter_width(max(self.in_features - 1, 1))
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,12 @@ class ConvLayerPlan:
     def kernel_volume(self) -> int:
         return (self.in_shape[0] // self.groups_conv) * self.kernel_size[0] * self.kernel_size[1]
 
-    def updates(self, channel: int, y: int, x: int) -> int:
-        """Membrane words one input spike at ``(channel, y, x)`` updates."""
-        return self.lane_groups * len(self.row_rom[y]) * len(self.col_rom[x])
+    @functools.cached_property
+    def updates_per_position(self) -> np.ndarray:
+        """``[H, W]``: membrane words one input spike at ``(y, x)`` updates (any channel)."""
+        rows = np.array([len(r) for r in self.row_rom], dtype=np.int64)
+        cols = np.array([len(c) for c in self.col_rom], dtype=np.int64)
+        return self.lane_groups * rows[:, None] * cols[None, :]
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,7 @@ class NetworkPlan:
 
     @property
     def class_width(self) -> int:
-        return _bits(max(self.classes - 1, 1))
+        return counter_width(max(self.classes - 1, 1))
 
     @property
     def weight_bits(self) -> int:

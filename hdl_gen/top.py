@@ -11,7 +11,7 @@ from .conv_core import ConvCore
 from .dense_core import DenseCore
 from .encoder import InputEncoder
 from .event_list import EventList
-from .plan import NetworkPlan
+from .plan import NetworkPlan, counter_width
 
 __all__ = ["NetworkTop", "result_layout"]
 
@@ -55,7 +55,7 @@ class NetworkTop(wiring.Component):
     def __init__(self, plan: NetworkPlan):
         self._plan = plan
         self.encoder = InputEncoder(plan.encoder)
-        input_count_width = max(1, plan.encoder.inputs.bit_length())
+        input_count_width = counter_width(plan.encoder.inputs)
         self.input_lists = [EventList(depth=plan.encoder.inputs,
                                       address_width=self.encoder.address_width)
                             for _ in range(plan.encoder.timesteps)]
@@ -70,10 +70,10 @@ class NetworkTop(wiring.Component):
             if layer.neuron is not Neuron.NONE:
                 events = EventList(depth=layer.neurons, address_width=len(core.out_address))
                 self.hidden_lists.append(events)
-                count_width = max(1, layer.neurons.bit_length())
-        self._step_width = max(1, (plan.schedule[-1].step).bit_length())
-        self._layer_width = max(1, (len(plan.layers) - 1).bit_length())
-        hidden_address = max([1] + [max(1, (l.neurons - 1).bit_length())
+                count_width = counter_width(layer.neurons)
+        self._step_width = counter_width(plan.schedule[-1].step)
+        self._layer_width = counter_width(len(plan.layers) - 1)
+        hidden_address = max([1] + [counter_width(l.neurons - 1)
                                     for l in plan.layers if l.neuron is not Neuron.NONE])
         super().__init__({
             "pixels": In(stream.Signature(8)),

@@ -33,8 +33,9 @@ def random_case(seed: int):
 def regress(seeds, simulators, *, work_dir=None, build_root=None, progress=None) -> dict:
     """Run every case on every simulator; return the failures and the counts."""
     work = Path(work_dir or tempfile.mkdtemp(prefix="spikeforge-regress-"))
-    failures, images = [], 0
+    failures, images, cases = [], 0, 0
     for seed in seeds:
+        cases += 1
         network, config, pixels = random_case(seed)
         case = work / f"case{seed}"
         save(network, case / "ir")
@@ -50,5 +51,5 @@ def regress(seeds, simulators, *, work_dir=None, build_root=None, progress=None)
                                      "first_mismatch": report["first_mismatch"]})
         if progress is not None:
             progress(seed)
-    return {"cases": len(list(seeds)), "simulators": list(simulators), "images": images,
+    return {"cases": cases, "simulators": list(simulators), "images": images,
             "failures": failures}

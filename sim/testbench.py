@@ -130,9 +130,11 @@ class Bench:
                            "actual_class": result[0], "first_logit": diff[0] if diff else None,
                            "expected": exp.logits[i].tolist(), "actual": result[1]}
             spike = first_spike_mismatch(exp, i, self.inputs[i], self.hidden[i])
-            if spike is not None and (problem is None or "first_logit" in problem):
-                problem = {**spike, "what": "spike"} if problem is None else problem
-                problem.setdefault("first_spike", spike)
+            if spike is not None:
+                if problem is None:
+                    problem = {**spike, "what": "spike"}
+                elif problem["what"] == "class/logits":
+                    problem["first_spike"] = spike
             if problem is not None:
                 mismatches += 1
                 first = first or problem

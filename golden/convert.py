@@ -23,42 +23,22 @@ import torch
 from torch import nn
 
 from .errors import UnsupportedLayerError
+from .integerize import fold_batchnorm, integer_scales, integer_thresholds
 from .ir import Conv2d, Dense, Flatten, Network, Neuron
 from .train import ConvertibleNet, QuantAct
 
-__all__ = ["convert", "fold_batchnorm", "SUPPORTED_MODULES"]
+__all__ = ["convert", "SUPPORTED_MODULES"]
 
 SUPPORTED_MODULES = ("Conv2d", "Linear", "BatchNorm1d", "BatchNorm2d", "AvgPool2d", "Flatten",
                      "QuantAct")
 
 
-def fold_batchnorm(weight: np.ndarray, bias: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(W', b')`` with the eval-mode BatchNorm ``bn`` folded in (float64)."""
-    g = (bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)).numpy()
-    mean, beta = bn.running_mean.double().numpy(), bn.bias.detach().double().numpy()
-    shape = (-1,) + (1,) * (weight.ndim - 1)
-    return weight * g.reshape(shape), (bias - mean) * g + beta
-
-
-def _row_scales(weight: np.ndarray, theta: float, weight_width: int, per_row: bool):
-    limit = (1 << (weight_width - 1)) - 1
-    rows = np.abs(weight.reshape(weight.shape[0], -1)).max(axis=1)
-    if not per_row:
-        rows = np.full_like(rows, rows.max())
-    rows = np.where(rows > 0, rows, 1.0)
-    return limit / (theta * rows)
-
-
 def _integerize(weight, bias, theta, weight_width, per_row, exact_thresholds=False):
-    scale = _row_scales(weight, theta, weight_width, per_row)
-    if exact_thresholds:
-        # shrink each scale so that theta * scale is an integer: no threshold rounding
-        scale = np.maximum(np.floor(theta * scale), 1) / theta
+    scale = integer_scales(weight, theta, weight_width, per_row, exact_thresholds)
     shape = (-1,) + (1,) * (weight.ndim - 1)
     w_int = np.rint(theta * weight * scale.reshape(shape)).astype(np.int64)
     b_int = np.rint(bias * scale).astype(np.int64)
-    th_int = np.maximum(np.rint(theta * scale), 1).astype(np.int64)
-    return w_int, b_int, th_int
+    return w_int, b_int, integer_thresholds(scale, theta)
 
 
 def _groups(modules):
@@ -140,11 +120,13 @@ def convert(model: ConvertibleNet, *, weight_width: int = 8, neuron: str = "if",
                                       hidden_neuron))
             continue
         module = block[0]
-        weight = module.weight.detach().double().numpy()
-        bias = (module.bias.detach().double().numpy() if module.bias is not None
-                else np.zeros(weight.shape[0]))
-        if len(block) > 1 and isinstance(block[1], (nn.BatchNorm1d, nn.BatchNorm2d)):
-            weight, bias = fold_batchnorm(weight, bias, block[1])
+        with torch.no_grad():
+            weight = module.weight.double()
+            bias = (module.bias.double() if module.bias is not None
+                    else torch.zeros(weight.shape[0], dtype=torch.float64))
+            if len(block) > 1 and isinstance(block[1], (nn.BatchNorm1d, nn.BatchNorm2d)):
+                weight, bias = fold_batchnorm(weight, bias, block[1])
+        weight, bias = weight.numpy(), bias.numpy()
         has_act = isinstance(block[-1], QuantAct)
         if last == has_act:
             raise UnsupportedLayerError(

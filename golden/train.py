@@ -26,6 +26,7 @@ from torch import nn
 
 from .encoding import make_input_spec
 from .errors import UnsupportedLayerError
+from .integerize import fold_batchnorm, integer_scales, integer_thresholds
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
            "train_model", "evaluate", "save_checkpoint", "load_checkpoint"]
@@ -93,8 +94,18 @@ class InputEncoder(nn.Module):
         return counts.float() / self.k
 
 
+def _round_straight_through(x: torch.Tensor) -> torch.Tensor:
+    return x + (torch.round(x) - x).detach()
+
+
 class ConvertibleNet(nn.Module):
-    """The ANN that converts 1:1 to the IR: encoder, hidden blocks, readout."""
+    """The ANN that converts 1:1 to the IR: encoder, hidden blocks, readout.
+
+    With :meth:`quantize_weights` it computes every conv/linear with the integer weights,
+    biases and thresholds that conversion will write (BatchNorm folded with its running
+    statistics, straight-through rounding; see :mod:`.integerize`), so training sees the
+    integer network's rounding.
+    """
 
     def __init__(self, arch, input_shape, timesteps: int, k: int, ice: bool = False,
                  seed: int | None = None):
@@ -143,6 +154,65 @@ class ConvertibleNet(nn.Module):
                 raise UnsupportedLayerError(f"layer spec {spec!r} is not supported; "
                                             f"supported: {', '.join(LAYER_SPECS)}")
         self.body = nn.Sequential(*layers)
+        self.weight_quantization = None
+
+    def quantize_weights(self, weight_width: int | None, exact_thresholds: bool = False):
+        """Compute with integerized weights of ``weight_width`` bits (None: float weights).
+        BatchNorm statistics are frozen while this is on."""
+        if weight_width is not None and (not isinstance(weight_width, int) or weight_width < 2):
+            raise ValueError(f"weight_width must be an integer of at least 2 bits, "
+                             f"not {weight_width!r}")
+        self.weight_quantization = (None if weight_width is None else
+                                    {"weight_width": weight_width,
+                                     "exact_thresholds": bool(exact_thresholds)})
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.weight_quantization is not None:
+            for module in self.body:
+                if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                    module.eval()
+        return self
+
+    def _integer_layer(self, module, bn, x, readout: bool):
+        """``(W_int k a + T b_int) / (k D)``, ``D = theta_int`` (hidden) or ``theta s``."""
+        quant = self.weight_quantization
+        theta, k = self.timesteps / self.k, float(self.k)
+        weight = module.weight.double()
+        bias = (module.bias.double() if module.bias is not None
+                else torch.zeros(weight.shape[0], dtype=torch.float64))
+        if bn is not None:
+            weight, bias = fold_batchnorm(weight, bias, bn)
+        scale = integer_scales(weight.detach().numpy(), theta, quant["weight_width"],
+                               per_row=not readout,
+                               exact_thresholds=quant["exact_thresholds"] and not readout)
+        s = torch.from_numpy(scale)
+        shape = (-1,) + (1,) * (weight.dim() - 1)
+        w_int = _round_straight_through(theta * weight * s.reshape(shape)).float()
+        b_int = _round_straight_through(bias * s).float()
+        divisor = (theta * s if readout else
+                   torch.from_numpy(integer_thresholds(scale, theta)).double()).float()
+        if isinstance(module, nn.Conv2d):
+            total = nn.functional.conv2d(x * k, w_int, None, module.stride, module.padding,
+                                         module.dilation, module.groups)
+            return (total + self.timesteps * b_int[:, None, None]) / (k * divisor[:, None, None])
+        total = nn.functional.linear(x * k, w_int)
+        return (total + self.timesteps * b_int) / (k * divisor)
+
+    def _forward_integer_weights(self, x):
+        modules = list(self.body)
+        i = 0
+        while i < len(modules):
+            module = modules[i]
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                bn = modules[i + 1] if i + 1 < len(modules) and isinstance(
+                    modules[i + 1], (nn.BatchNorm1d, nn.BatchNorm2d)) else None
+                i += 1 + (bn is not None)
+                x = self._integer_layer(module, bn, x, readout=i >= len(modules))
+            else:
+                x = module(x)
+                i += 1
+        return x
 
     def set_quantized(self, quantize: bool):
         """Switch between the quantized ANN and its float relaxation (no floor, raw input)."""
@@ -152,7 +222,10 @@ class ConvertibleNet(nn.Module):
                 module.quantize = quantize
 
     def forward(self, pixels):
-        return self.body(self.encoder(pixels))
+        x = self.encoder(pixels)
+        if self.weight_quantization is not None and self.encoder.quantize:
+            return self._forward_integer_weights(x)
+        return self.body(x)
 
 
 def _shift_batch(pixels: torch.Tensor, max_shift: int, generator) -> torch.Tensor:
@@ -233,6 +306,7 @@ def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
     torch.save({"format": "spikeforge-checkpoint", "arch": model.arch,
                 "input_shape": list(model.input_shape), "timesteps": model.timesteps,
                 "k": model.k, "ice": model.ice, "state_dict": model.state_dict(),
+                "weight_quantization": model.weight_quantization,
                 "info": info}, path)
 
 
@@ -244,5 +318,8 @@ def load_checkpoint(path) -> tuple[ConvertibleNet, dict]:
     model = ConvertibleNet(data["arch"], data["input_shape"], data["timesteps"], data["k"],
                            data["ice"])
     model.load_state_dict(data["state_dict"])
+    quant = data.get("weight_quantization")
+    if quant:
+        model.quantize_weights(quant["weight_width"], quant["exact_thresholds"])
     model.eval()
     return model, data["info"]

@@ -17,11 +17,14 @@ def add_parser(sub):
                                    "thresholds with CTT on training images.")
     p.add_argument("checkpoint", help="a checkpoint written by `spikeforge train`")
     p.add_argument("--out", "-o", required=True, help="IR directory to write")
-    p.add_argument("--weight-width", type=int, default=8, help="signed weight bits (default: 8)")
+    p.add_argument("--weight-width", type=int, default=None,
+                   help="signed weight bits (default: the width the checkpoint was trained "
+                        "with, else 8)")
     p.add_argument("--neuron", choices=["if", "asg"], default="if",
                    help="hidden neuron model (default: if; at T=1 both are the same)")
-    p.add_argument("--exact-thresholds", action="store_true",
-                   help="scale each channel so its threshold is an exact integer")
+    p.add_argument("--exact-thresholds", action="store_true", default=None,
+                   help="scale each channel so its threshold is an exact integer (default: "
+                        "as the checkpoint was trained)")
     p.add_argument("--calibration-images", type=int, default=2000,
                    help="training images for CTT (IF, T > 1; default: 2000)")
     p.add_argument("--ctt-epochs", type=int, default=3)
@@ -29,14 +32,21 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def convert_checkpoint(checkpoint, out, *, weight_width=8, neuron="if", calibration_images=2000,
-                       ctt_epochs=3, data_root=None, exact_thresholds=False, progress=None):
-    """Convert, calibrate where needed, save; return the network."""
+def convert_checkpoint(checkpoint, out, *, weight_width=None, neuron="if",
+                       calibration_images=2000, ctt_epochs=3, data_root=None,
+                       exact_thresholds=None, progress=None):
+    """Convert, calibrate where needed, save; return the network. ``weight_width`` and
+    ``exact_thresholds`` left None take the values the checkpoint was trained with
+    (``spikeforge train --weight-width``), else 8 bits and rounded thresholds."""
     from spikeforge.golden import ctt, save
     from spikeforge.golden.convert import convert
     from spikeforge.golden.datasets import load_dataset
     from spikeforge.golden.train import load_checkpoint
     model, info = load_checkpoint(checkpoint)
+    trained = model.weight_quantization or {"weight_width": 8, "exact_thresholds": False}
+    weight_width = trained["weight_width"] if weight_width is None else weight_width
+    exact_thresholds = (trained["exact_thresholds"] if exact_thresholds is None
+                        else exact_thresholds)
     out = Path(out)
     metadata = {"dataset": info.get("dataset"),
                 "checkpoint": os.path.relpath(Path(checkpoint).resolve(), out.resolve()),

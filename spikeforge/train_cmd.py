@@ -54,6 +54,15 @@ def add_parser(sub):
     p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights (its architecture, T, k and ICE "
+                        "are used; --arch, -T, --k and --ice are ignored)")
+    p.add_argument("--weight-width", type=int, default=None,
+                   help="train with the weights integerized to this many bits exactly as "
+                        "`spikeforge convert` will (BatchNorm statistics frozen); best as a "
+                        "short fine-tune with --init")
+    p.add_argument("--exact-thresholds", action="store_true",
+                   help="with --weight-width: the scales of `convert --exact-thresholds`")
     p.add_argument("--out", "-o", required=True, help="checkpoint file to write (.pt)")
     p.set_defaults(func=run)
 
@@ -61,7 +70,8 @@ def add_parser(sub):
 def run(args) -> int:
     import torch
     from spikeforge.golden.datasets import dataset_info, load_dataset
-    from spikeforge.golden.train import ConvertibleNet, evaluate, save_checkpoint, train_model
+    from spikeforge.golden.train import (ConvertibleNet, evaluate, load_checkpoint,
+                                         save_checkpoint, train_model)
     if args.threads:
         torch.set_num_threads(args.threads)
     info = dataset_info(args.dataset)
@@ -69,9 +79,24 @@ def run(args) -> int:
     arch = parse_arch(args.arch, info["classes"])
     x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
     xt, yt = load_dataset(args.dataset, "test", args.data_root)
-    model = ConvertibleNet(arch, info["shape"], args.timesteps, k, args.ice, seed=args.seed)
+    if args.exact_thresholds and args.weight_width is None:
+        raise SystemExit("error: --exact-thresholds needs --weight-width (the width to train at)")
+    parent = None
+    if args.init:
+        model, parent = load_checkpoint(args.init)
+        if parent.get("dataset") not in (None, args.dataset):
+            raise SystemExit(f"error: --init {args.init} was trained on {parent['dataset']}, "
+                             f"not {args.dataset}")
+    else:
+        model = ConvertibleNet(arch, info["shape"], args.timesteps, k, args.ice, seed=args.seed)
+    if args.weight_width is not None:
+        try:
+            model.quantize_weights(args.weight_width, args.exact_thresholds)
+        except ValueError as error:
+            raise SystemExit(f"error: --weight-width: {error}") from None
     bar = tqdm(total=args.epochs * -(-len(x) // args.batch_size), unit="batch",
-               desc=f"train {args.arch} T={args.timesteps}", file=sys.stderr)
+               desc=f"train {'--init' if args.init else args.arch} T={model.timesteps}",
+               file=sys.stderr)
 
     def progress(step, total, loss):
         bar.update(1)
@@ -92,7 +117,11 @@ def run(args) -> int:
                 "ann_quant": evaluate(model, xt, yt)}
     save_checkpoint(model, args.out, dataset=args.dataset, seed=args.seed, epochs=args.epochs,
                     command="spikeforge " + shlex.join(sys.argv[1:]), train_time_s=seconds,
-                    torch_threads=torch.get_num_threads(), history=history, accuracy=accuracy)
+                    torch_threads=torch.get_num_threads(), history=history, accuracy=accuracy,
+                    init=None if parent is None else {
+                        key: parent.get(key) for key in ("command", "seed", "epochs",
+                                                         "train_time_s", "torch_threads",
+                                                         "history", "accuracy", "init")})
     print(json.dumps({"checkpoint": str(args.out), "train_time_s": round(seconds, 1),
                       "accuracy": accuracy}))
     return 0

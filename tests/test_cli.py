@@ -25,6 +25,31 @@ def test_train_records_what_reproduces_it(digits_checkpoint):
     assert 0 <= info["accuracy"]["ann_quant"] <= 1 and info["train_time_s"] > 0
 
 
+def test_fine_tune_at_the_conversion_width_converts_to_exactly_that_network(
+        digits_checkpoint, tmp_path, capsys):
+    from spikeforge.golden.train import load_checkpoint
+    tuned = tmp_path / "tuned.pt"
+    assert main(["train", "--dataset", "digits", "--init", str(digits_checkpoint), "--epochs",
+                 "1", "--weight-width", "5", "--exact-thresholds", "--threads", "1",
+                 "--shift", "0", "--out", str(tuned)]) == 0
+    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    _, info = load_checkpoint(tuned)
+    assert info["init"]["epochs"] == 2 and info["init"]["seed"] == 1
+    assert main(["convert", str(tuned), "--out", str(tmp_path / "ir")]) == 0
+    network = load(tmp_path / "ir")
+    assert network.metadata["weight_width"] == 5 and network.metadata["exact_thresholds"]
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "ir"), "-q"]) == 0
+    accuracy = json.loads(capsys.readouterr().out)["accuracy"]
+    assert accuracy["snn_golden"] == accuracy["ann_quant"] == reported["accuracy"]["ann_quant"]
+
+
+def test_exact_thresholds_without_a_width_is_refused(digits_checkpoint, tmp_path):
+    with pytest.raises(SystemExit, match="--exact-thresholds needs --weight-width"):
+        main(["train", "--dataset", "digits", "--init", str(digits_checkpoint),
+              "--exact-thresholds", "--out", str(tmp_path / "x.pt")])
+
+
 def test_convert_then_eval_writes_the_documented_json(digits_checkpoint, tmp_path, capsys):
     ir = tmp_path / "ir"
     assert main(["convert", str(digits_checkpoint), "--out", str(ir), "--weight-width", "6"]) == 0

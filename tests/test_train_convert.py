@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 from spikeforge.golden import UnsupportedLayerError, ctt, model, quant_ann
-from spikeforge.golden.convert import convert, fold_batchnorm
+from spikeforge.golden.convert import convert
 from spikeforge.golden.datasets import load_dataset
+from spikeforge.golden.integerize import fold_batchnorm
 from spikeforge.golden.train import (ConvertibleNet, QuantAct, evaluate, load_checkpoint,
                                      mlp_arch, save_checkpoint, train_model)
 
@@ -49,9 +50,8 @@ def test_batchnorm_folding_is_exact_in_float():
     bn.weight.data.uniform_(0.5, 2)
     bn.eval()
     x = torch.randn(4, 2, 5, 5, dtype=torch.float64)
-    w, b = fold_batchnorm(conv.weight.detach().double().numpy(),
-                          conv.bias.detach().double().numpy(), bn)
-    folded = torch.nn.functional.conv2d(x, torch.from_numpy(w), torch.from_numpy(b))
+    w, b = fold_batchnorm(conv.weight.detach().double(), conv.bias.detach().double(), bn)
+    folded = torch.nn.functional.conv2d(x, w, b)
     reference = bn.double()(conv.double()(x))
     assert torch.allclose(folded, reference, atol=1e-12)
 
@@ -130,3 +130,38 @@ def test_exact_thresholds_are_integers_of_the_shrunk_scale(digits):
     assert np.array_equal(exact.layers[2].weight, plain.layers[2].weight)
     # theta * s_c = floor(theta * s_c_plain): never above the plain threshold
     assert (hidden.threshold <= plain.layers[1].threshold).all()
+
+
+SMALL_CNN = [["conv", 6, 3, 1, 1], ["conv", 8, 3, 2, 1], ["flatten"], ["linear", 10]]
+
+
+def _predictions(net, pixels):
+    net.eval()
+    with torch.no_grad():
+        return net(torch.from_numpy(pixels)).argmax(1).numpy()
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_weight_quantized_ann_is_the_integer_snn_at_one_step(digits, exact, tmp_path):
+    net = trained(digits, SMALL_CNN, epochs=2)
+    net.quantize_weights(5, exact_thresholds=exact)
+    _, (xt, _) = digits
+    ir = convert(net, weight_width=5, exact_thresholds=exact)
+    assert np.array_equal(_predictions(net, xt), model.run(ir, xt).predictions)
+    # fine-tuning keeps BatchNorm statistics frozen (conversion folds them) and stays exact
+    means = [m.running_mean.clone() for m in net.body if isinstance(m, nn.BatchNorm2d)]
+    (x, y), _ = digits
+    train_model(net, x, y, epochs=1, lr=1e-3, batch_size=64, max_shift=0, seed=1)
+    assert all(torch.equal(a, m.running_mean)
+               for a, m in zip(means, [m for m in net.body if isinstance(m, nn.BatchNorm2d)]))
+    save_checkpoint(net, tmp_path / "q.pt", dataset="digits", seed=0)
+    loaded, _ = load_checkpoint(tmp_path / "q.pt")
+    assert loaded.weight_quantization == {"weight_width": 5, "exact_thresholds": exact}
+    again = convert(loaded, weight_width=5, exact_thresholds=exact)
+    assert np.array_equal(_predictions(loaded, xt), model.run(again, xt).predictions)
+
+
+def test_weight_quantization_refuses_a_width_below_two_bits():
+    net = ConvertibleNet(mlp_arch([4]), (1, 8, 8), 1, 4)
+    with pytest.raises(ValueError, match="at least 2 bits"):
+        net.quantize_weights(1)

@@ -1,0 +1,56 @@
+"""The integerization rule shared by conversion and weight-quantized training.
+
+For a conv/linear layer with BatchNorm folded in (``W'``, ``b'``), threshold ``theta = T/k``
+and scale ``s`` (one per output channel for hidden layers, one for the readout)::
+
+    W_int = round(theta W' s),  b_int = round(b' s),  theta_int = max(round(theta s), 1)
+    s_c   = (2^(B-1) - 1) / (theta max|W'_c|)             (largest weight fills B bits)
+
+and with exact thresholds ``s_c`` is lowered to ``floor(theta s_c) / theta`` so that
+``theta s_c`` is an integer. The layer's ANN equivalent is then, for spike counts ``N``::
+
+    z = (W_int N + T b_int) / (k theta_int)   (hidden; the activation compares with theta)
+    logits = (W_int N + T b_int) / (k theta s)  (readout; any positive scale keeps argmax)
+
+Training with these rounded weights (straight-through rounding) makes the quantized ANN at
+T = 1 the same function as the integer SNN that conversion writes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["fold_batchnorm", "integer_scales", "integer_thresholds"]
+
+
+def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor, bn):
+    """``(W', b')`` of ``weight``/``bias`` with eval-mode BatchNorm ``bn`` folded in:
+    ``W' = W g``, ``b' = (b - mean) g + beta``, ``g = gamma / sqrt(var + eps)``.
+    Differentiable in ``weight``, ``bias``, ``gamma`` and ``beta``; computed in
+    ``weight``'s dtype."""
+    dtype = weight.dtype
+    g = bn.weight.to(dtype) / torch.sqrt(bn.running_var.to(dtype) + bn.eps)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
+    return (weight * g.reshape(shape),
+            (bias - bn.running_mean.to(dtype)) * g + bn.bias.to(dtype))
+
+
+def integer_scales(weight: np.ndarray, theta: float, weight_width: int, per_row: bool,
+                   exact_thresholds: bool = False) -> np.ndarray:
+    """The scale ``s`` of each output row of the folded ``weight`` (float64, one per row;
+    all equal unless ``per_row``)."""
+    limit = (1 << (weight_width - 1)) - 1
+    rows = np.abs(weight.reshape(weight.shape[0], -1)).max(axis=1)
+    if not per_row:
+        rows = np.full_like(rows, rows.max())
+    rows = np.where(rows > 0, rows, 1.0)
+    scale = limit / (theta * rows)
+    if exact_thresholds:
+        scale = np.maximum(np.floor(theta * scale), 1) / theta
+    return scale
+
+
+def integer_thresholds(scale: np.ndarray, theta: float) -> np.ndarray:
+    """``theta_int = max(round(theta s), 1)`` per row (int64)."""
+    return np.maximum(np.rint(theta * scale), 1).astype(np.int64)

@@ -25,13 +25,9 @@ from spikeforge.golden import load
 from spikeforge.hdl_gen.config import HwConfig
 from spikeforge.hdl_gen.plan import make_plan
 
-from .expected import expected_for, first_spike_mismatch
+from .expected import compare, decode_payload, expected_for
 
 PERIOD_NS = 10
-
-
-def _signed(value: int, width: int) -> int:
-    return value - (1 << width) if value >> (width - 1) & 1 else value
 
 
 class Bench:
@@ -70,7 +66,6 @@ class Bench:
 
     async def take_results(self):
         dut, pressure = self.dut, self.job["backpressure"]
-        cls, logits = self.layout["cls"], self.layout["logits"]
         while self.taken < len(self.pixels):
             if not int(dut.result__valid.value):
                 await RisingEdge(dut.result__valid)
@@ -80,12 +75,7 @@ class Bench:
             while pressure and self.rng.random() < pressure:
                 dut.result__ready.value = 0
                 await FallingEdge(dut.clk)
-            payload = int(dut.result__payload.value)
-            self.results[index] = (
-                payload >> cls["lsb"] & (1 << cls["width"]) - 1,
-                [_signed(payload >> (logits["lsb"] + c * logits["stride"])
-                         & (1 << logits["width"]) - 1, logits["width"])
-                 for c in range(logits["count"])])
+            self.results[index] = decode_payload(int(dut.result__payload.value), self.layout)
             dut.result__ready.value = 1
             await FallingEdge(dut.clk)
             dut.result__ready.value = 0
@@ -116,43 +106,10 @@ class Bench:
                 await FallingEdge(dut.clk)
 
     def report(self, wall_s: float) -> dict:
-        exp = self.expected
-        mismatches, cycle_mismatches, first = 0, 0, None
         check_cycles = not self.job["input_gaps"] and not self.job["backpressure"]
-        for i, result in enumerate(self.results):
-            problem = None
-            if result is None:
-                problem = {"image": i, "what": "no result"}
-            elif result[1] != exp.logits[i].tolist() or result[0] != int(exp.classes[i]):
-                diff = [c for c in range(len(result[1])) if result[1][c] != exp.logits[i][c]]
-                problem = {"image": i, "layer": self.plan.layers[-1].name,
-                           "what": "class/logits", "expected_class": int(exp.classes[i]),
-                           "actual_class": result[0], "first_logit": diff[0] if diff else None,
-                           "expected": exp.logits[i].tolist(), "actual": result[1]}
-            spike = first_spike_mismatch(exp, i, self.inputs[i], self.hidden[i])
-            if spike is not None:
-                if problem is None:
-                    problem = {**spike, "what": "spike"}
-                elif problem["what"] == "class/logits":
-                    problem["first_spike"] = spike
-            if problem is not None:
-                mismatches += 1
-                first = first or problem
-            if check_cycles and self.cycles[i] != int(exp.cycles[i]):
-                cycle_mismatches += 1
-                first = first or {"image": i, "what": "cycles", "expected": int(exp.cycles[i]),
-                                  "actual": self.cycles[i]}
-        cycles = np.array(self.cycles)
-        return {"images": len(self.pixels), "mismatches": mismatches,
-                "cycle_mismatches": cycle_mismatches if check_cycles else None,
-                "first_mismatch": first,
-                "cycles": {"mean": float(cycles.mean()), "min": int(cycles.min()),
-                           "max": int(cycles.max())},
-                "cycles_per_image": cycles.tolist(),
-                "model_cycles": exp.cycles.tolist(),
-                "lower_bound_mean": float(exp.lower_bound.mean()),
+        return {**compare(self.expected, self.results, self.cycles, self.inputs, self.hidden,
+                          check_cycles),
                 "simulated_cycles": int(get_sim_time("ns") / PERIOD_NS),
-                "classes": [r[0] if r else None for r in self.results],
                 "wall_s": round(wall_s, 3)}
 
 

@@ -13,19 +13,23 @@ __all__ = ["verify"]
 
 def verify(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
            input_gaps: float = 0.0, backpressure: float = 0.0, batch_size: int = 500,
-           build_root=None, progress=None) -> dict:
+           build_root=None, progress=None, bench: str = "cocotb") -> dict:
     """Run ``pixels`` through the RTL in batches; return the merged report.
 
     ``progress(done, total)`` is called after each batch.
     """
     start = time.time()
-    built = build(rtl_dir, simulator, build_root)
+    if bench == "harness":
+        from .harness import build_harness
+        built = build_harness(rtl_dir, simulator, build_root)
+    else:
+        built = build(rtl_dir, simulator, build_root)
     reports = []
     for first in range(0, len(pixels), batch_size):
         batch = pixels[first:first + batch_size]
         report = run_images(rtl_dir, ir_dir, batch, simulator=simulator, seed=seed + first,
                             input_gaps=input_gaps, backpressure=backpressure,
-                            build_root=build_root)
+                            build_root=build_root, bench=bench)
         if report["first_mismatch"] is not None:
             report["first_mismatch"]["image"] += first
         reports.append(report)
@@ -47,6 +51,7 @@ def verify(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0
         "lower_bound_mean": float(np.mean([r["lower_bound_mean"] for r in reports])),
         "classes": [c for r in reports for c in r["classes"]],
         "simulator": simulator,
+        "bench": bench,
         "simulator_version": built.simulator.version,
         "build_s": round(built.seconds, 1),
         "simulated_cycles": simulated,

@@ -21,6 +21,12 @@ def add_parser(sub):
     p.add_argument("rtl", help="directory written by `spikeforge generate`")
     p.add_argument("--simulator", choices=["icarus", "verilator"], default="verilator")
     p.add_argument("--images", type=int, default=100, help="number of test images (default 100)")
+    p.add_argument("--first", type=int, default=0,
+                   help="index of the first image (default 0), to split a long run")
+    p.add_argument("--bench", choices=["cocotb", "harness"], default="cocotb",
+                   help="cocotb: the cocotb testbench (default); harness: the same checks "
+                        "with stimulus and logging inside the simulator, ~10x faster on "
+                        "Verilator (see sim/harness.py)")
     p.add_argument("--dataset", default=None, help="default: the IR's dataset")
     p.add_argument("--split", choices=["train", "test"], default="test")
     p.add_argument("--data-root", default=None)
@@ -40,7 +46,7 @@ def add_parser(sub):
 def run(args) -> int:
     from tqdm import tqdm
 
-    from spikeforge.golden import load
+    from spikeforge.golden import load, model
     from spikeforge.golden.datasets import load_dataset
     from spikeforge.sim.verify import verify
     ir_dir = resolve_network(args.network)
@@ -50,17 +56,26 @@ def run(args) -> int:
         raise SystemExit(f"error: {args.rtl} was generated from another IR (digest "
                          f"{manifest['ir_digest'][:16]}, this IR {network.digest()[:16]})")
     dataset = args.dataset or network.metadata.get("dataset")
-    pixels, labels = load_dataset(dataset, args.split, args.data_root, args.images)
+    if args.first < 0 or args.images < 1:
+        raise SystemExit(f"error: --first must be >= 0 and --images >= 1, not {args.first} "
+                         f"and {args.images}")
+    pixels, labels = load_dataset(dataset, args.split, args.data_root, args.first + args.images)
+    pixels, labels = pixels[args.first:], labels[args.first:]
+    if len(pixels) == 0:
+        raise SystemExit(f"error: --first {args.first} is past the end of the {args.split} "
+                         f"split")
     bar = tqdm(total=len(pixels), unit="img", desc=f"verify {args.simulator}",
                file=sys.stderr, disable=args.quiet)
     report = verify(args.rtl, ir_dir, pixels, simulator=args.simulator, seed=args.seed,
                     input_gaps=args.input_gaps, backpressure=args.backpressure,
-                    batch_size=args.batch_size, build_root=args.build_root,
+                    batch_size=args.batch_size, build_root=args.build_root, bench=args.bench,
                     progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
     classes = report.pop("classes")
     report["rtl_accuracy"] = float((labels[:len(classes)] == classes).mean())
-    report.update(network=str(ir_dir), rtl=str(args.rtl), dataset=dataset)
+    report["golden_accuracy"] = float((model.run(network, pixels).predictions == labels).mean())
+    report.update(network=str(ir_dir), rtl=str(args.rtl), dataset=dataset, split=args.split,
+                  first_image=args.first)
     text = json.dumps(report, indent=2)
     if args.json_path:
         Path(args.json_path).write_text(text + "\n")

@@ -1,4 +1,5 @@
-"""RTL == golden in real simulators (cocotb on Icarus and Verilator)."""
+"""RTL == golden in real simulators (Icarus and Verilator; the cocotb testbench and the HDL
+harness)."""
 
 import re
 import shutil
@@ -18,6 +19,7 @@ from spikeforge.sim.runner import run_images
 
 pytestmark = pytest.mark.sim
 SIMULATORS = ["icarus", "verilator"]
+BENCHES = ["cocotb", "harness"]
 
 
 def design(tmp_path, net, lanes):
@@ -50,26 +52,36 @@ def test_random_dense_networks_equal_golden_cycle_for_cycle(tmp_path, build_root
     assert report["cycles_per_image"] == report["model_cycles"]
 
 
+@pytest.mark.parametrize("bench", BENCHES)
 @pytest.mark.parametrize("simulator", SIMULATORS)
 @pytest.mark.parametrize("seed", [4, 5, 6])
-def test_random_conv_networks_equal_golden_cycle_for_cycle(tmp_path, build_root, simulator, seed):
+def test_random_conv_networks_equal_golden_cycle_for_cycle(tmp_path, build_root, simulator, seed,
+                                                           bench):
     rng = np.random.default_rng(seed)
     net = random_conv_network(rng)
     ir, rtl = design(tmp_path, net, lanes=int(rng.integers(1, 4)))
     report = run_images(rtl, ir, random_pixels(rng, net, 4), simulator=simulator,
-                        build_root=build_root)
+                        build_root=build_root, bench=bench)
+    assert report["bench"] == bench
     assert_clean(report, 4)
     assert report["cycle_mismatches"] == 0
 
 
+@pytest.mark.parametrize("bench", BENCHES)
 @pytest.mark.parametrize("simulator", SIMULATORS)
-def test_gaps_and_backpressure_change_no_output(tmp_path, build_root, simulator):
+def test_gaps_and_backpressure_change_no_output(tmp_path, build_root, simulator, bench):
     rng = np.random.default_rng(9)
     net = random_dense_network(rng, max_width=10, timesteps=3)
     ir, rtl = design(tmp_path, net, lanes=2)
-    report = run_images(rtl, ir, random_pixels(rng, net, 6), simulator=simulator,
-                        input_gaps=0.4, backpressure=0.6, seed=3, build_root=build_root)
+    pixels = random_pixels(rng, net, 6)
+    steady = run_images(rtl, ir, pixels, simulator=simulator, build_root=build_root,
+                        bench=bench)
+    report = run_images(rtl, ir, pixels, simulator=simulator, input_gaps=0.4,
+                        backpressure=0.6, seed=3, build_root=build_root, bench=bench)
     assert_clean(report, 6)
+    assert report["cycle_mismatches"] is None
+    # the gaps and stalls happened: the same images took longer in all
+    assert report["simulated_cycles"] > steady["simulated_cycles"]
 
 
 def flip_one_weight(net, pixels, plan):
@@ -96,8 +108,10 @@ def flip_one_weight(net, pixels, plan):
     raise AssertionError("no single flip changes this network's output")
 
 
+@pytest.mark.parametrize("bench", BENCHES)
 @pytest.mark.parametrize("simulator", SIMULATORS)
-def test_a_flipped_weight_in_the_generated_memory_is_caught(tmp_path, build_root, simulator):
+def test_a_flipped_weight_in_the_generated_memory_is_caught(tmp_path, build_root, simulator,
+                                                            bench):
     rng = np.random.default_rng(21)
     net = random_dense_network(rng, max_width=8, depth=1, timesteps=2, weight_width=4)
     pixels = random_pixels(rng, net, 4)
@@ -118,7 +132,8 @@ def test_a_flipped_weight_in_the_generated_memory_is_caught(tmp_path, build_root
     at = text.index(line, module)
     verilog.write_text(text[:at] + f"    weights[{word}] = {width}'h{new:0{digits}x};" +
                        text[at + len(line):])
-    report = run_images(rtl, ir, pixels, simulator=simulator, build_root=build_root)
+    report = run_images(rtl, ir, pixels, simulator=simulator, build_root=build_root,
+                        bench=bench)
     assert report["mismatches"] > 0
     first = report["first_mismatch"]
     assert first["image"] in range(4)

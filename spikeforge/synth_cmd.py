@@ -22,6 +22,9 @@ def add_parsers(sub):
     p.add_argument("--no-place", action="store_true", help="synthesis only")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="timing target (default: the manifest's)")
+    p.add_argument("--lutram-max-bits", type=int, default=0,
+                   help="map memories of at most this many bits to LUT RAM instead of block "
+                        "RAM (default 0: the tools decide); the Verilog is unchanged")
     p.add_argument("--json", dest="json_path", default=None)
     p.set_defaults(func=run_synth)
 
@@ -49,7 +52,8 @@ def run_synth(args) -> int:
     print(f"[spikeforge] synthesizing {args.rtl} for {args.target}", file=sys.stderr, flush=True)
     result = synthesize(args.rtl, args.target, work, place=not args.no_place,
                         clock_mhz=args.clock_mhz or manifest["hw_config"]["clock_mhz"],
-                        memory_style=manifest["hw_config"]["memory_style"])
+                        memory_style=manifest["hw_config"]["memory_style"],
+                        lutram_max_bits=args.lutram_max_bits)
     text = json.dumps(result, indent=2)
     if args.json_path:
         Path(args.json_path).write_text(text + "\n")

@@ -13,7 +13,8 @@ from spikeforge.golden import save
 from spikeforge.golden.random_network import random_dense_network
 from spikeforge.hdl_gen.config import HwConfig
 from spikeforge.hdl_gen.emit import generate, write_files
-from spikeforge.synth import FLOWS, parse_nextpnr_report, parse_stat, synthesize
+from spikeforge.synth import (FLOWS, distributed_memories_script, memories,
+                              parse_nextpnr_report, parse_stat, synthesize)
 from spikeforge.synth_cmd import pareto_front
 
 DATA = Path(__file__).parent / "data"
@@ -74,6 +75,26 @@ def test_synthesis_and_place_and_route_of_a_small_design(small_rtl, tmp_path, ta
     else:
         assert pnr["fits"] and 5 < pnr["fmax_mhz"] < 1000
         assert "nextpnr" in pnr["tool"].lower()
+
+
+def test_memories_of_the_generated_verilog_are_found_with_their_sizes(small_rtl):
+    verilog = (small_rtl / "rtl" / "spikeforge_top.v").read_text()
+    found = {f"{m['module']}/{m['name']}": m for m in memories(verilog)}
+    weights = found["spikeforge_top.core_fc1/weights"]
+    assert not weights["written"] and weights["bits"] == weights["depth"] * weights["width"]
+    assert found["spikeforge_top.core_fc1/state"]["written"]
+    _, chosen = distributed_memories_script(verilog, 10**9)
+    assert chosen == sorted(name for name, m in found.items() if m["written"])
+    smallest = min(m["bits"] for m in found.values() if m["written"])
+    assert distributed_memories_script(verilog, smallest - 1) == ("", [])
+
+
+@pytest.mark.synth
+def test_written_memories_can_be_asked_into_lut_ram(small_rtl, tmp_path):
+    result = synthesize(small_rtl / "rtl", "ecp5-85k", tmp_path, place=False,
+                        lutram_max_bits=10**9)
+    assert result["fits"] and result["resources"]["brams"] == 0
+    assert "spikeforge_top.core_fc1/state" in result["lutram_memories"]["memories"]
 
 
 def test_a_design_too_large_for_the_part_says_by_how_much(small_rtl, tmp_path):

@@ -257,8 +257,10 @@ def evaluate(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray,
 
 def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *, epochs: int,
                 lr: float = 1e-3, batch_size: int = 128, max_shift: int = 1, seed: int = 0,
-                weight_decay: float = 0.0, progress=None, on_epoch=None) -> list[dict]:
-    """Train with Adam, cosine decay to 0, cross-entropy and random shifts.
+                weight_decay: float = 0.0, optimizer: str = "adam", progress=None,
+                on_epoch=None) -> list[dict]:
+    """Train with Adam (or SGD with momentum 0.9, gentler for fine-tuning), cosine decay to 0,
+    cross-entropy and random shifts.
 
     ``progress(step, total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after
     each epoch. Returns the per-epoch history. Deterministic for a given seed.
@@ -266,7 +268,13 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     x_all, y_all = torch.from_numpy(pixels), torch.from_numpy(labels)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if optimizer == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    elif optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9,
+                                    weight_decay=weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', not {optimizer!r}")
     steps_per_epoch = math.ceil(len(pixels) / batch_size)
     total = epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(

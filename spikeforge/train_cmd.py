@@ -47,7 +47,9 @@ def add_parser(sub):
                    help="quantization factor k; theta = T/k (default: 4*T)")
     p.add_argument("--ice", action="store_true", help="input channel expansion (grids k-1, k, k+1)")
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine decay)")
+    p.add_argument("--lr", type=float, default=2e-3, help="learning rate (cosine decay to 0)")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
+                   help="adam (default) or sgd with momentum 0.9 (gentler for fine-tuning)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--shift", type=int, default=1, help="random shift in pixels (augmentation)")
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -110,7 +112,8 @@ def run(args) -> int:
     start = time.time()
     history = train_model(model, x, y, epochs=args.epochs, lr=args.lr,
                           batch_size=args.batch_size, max_shift=args.shift, seed=args.seed,
-                          weight_decay=args.weight_decay, progress=progress, on_epoch=on_epoch)
+                          weight_decay=args.weight_decay, optimizer=args.optimizer,
+                          progress=progress, on_epoch=on_epoch)
     bar.close()
     seconds = time.time() - start
     accuracy = {"ann_float": evaluate(model, xt, yt, quantized=False),

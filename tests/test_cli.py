@@ -31,6 +31,7 @@ def test_fine_tune_at_the_conversion_width_converts_to_exactly_that_network(
     tuned = tmp_path / "tuned.pt"
     assert main(["train", "--dataset", "digits", "--init", str(digits_checkpoint), "--epochs",
                  "1", "--weight-width", "5", "--exact-thresholds", "--threads", "1",
+                 "--optimizer", "sgd", "--lr", "1e-3",
                  "--shift", "0", "--out", str(tuned)]) == 0
     reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     _, info = load_checkpoint(tuned)

@@ -30,6 +30,11 @@ def add_parser(sub):
     p.add_argument("--lanes", "-P", default="32", help="lanes per layer (default: 32)")
     p.add_argument("--verify-images", type=int, default=200,
                    help="test images simulated on Verilator (default: 200; 0 skips)")
+    p.add_argument("--bench", choices=["cocotb", "harness"], default="cocotb",
+                   help="verification bench (see `spikeforge verify --help`)")
+    p.add_argument("--lutram-max-bits", type=int, default=0,
+                   help="synthesis: memories of at most this many bits in LUT RAM (see "
+                        "`spikeforge synth --help`)")
     p.add_argument("--targets", default="ecp5-85k,ice40-up5k,xc7a35t",
                    help="synthesis targets, comma-separated ('' skips synthesis)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
@@ -107,7 +112,8 @@ def run(args) -> int:
         from spikeforge.sim.verify import verify
         _log(f"5/6 verifying {args.verify_images} images on Verilator")
         vpixels, vlabels = load_dataset(dataset, "test", limit=args.verify_images)
-        result = verify(out / "rtl", out / "ir", vpixels, simulator="verilator")
+        result = verify(out / "rtl", out / "ir", vpixels, simulator="verilator",
+                        bench=args.bench)
         from spikeforge.golden import model as golden_model
         classes = result.pop("classes")
         result["rtl_accuracy"] = float((vlabels == classes).mean())
@@ -120,7 +126,7 @@ def run(args) -> int:
     for target in [t for t in args.targets.split(",") if t]:
         _log(f"6/6 synthesis for {target} (YoWASP tools; the first call compiles them)")
         result = synthesize(out / "rtl", target, out / "synth" / target,
-                            clock_mhz=config.clock_mhz)
+                            clock_mhz=config.clock_mhz, lutram_max_bits=args.lutram_max_bits)
         (out / f"synth_{target}.json").write_text(json.dumps(result, indent=2) + "\n")
     json_path, html_path = write_report(out)
     _summary(json.loads(json_path.read_text()), out, time.time() - start)

@@ -54,7 +54,8 @@ def build_report(run_dir) -> dict:
     if verify:
         same = verify.get("golden_accuracy_same_images")
         accuracy["rtl"] = _figure(verify["rtl_accuracy"],
-                                  f"{verify['simulator']} {verify['simulator_version']} (cocotb), "
+                                  f"{verify['simulator']} {verify['simulator_version']} "
+                                  f"({verify.get('bench', 'cocotb')} bench), "
                                   f"{verify['images']} images"
                                   + (f"; golden on the same images {same:.4f}" if same is not None
                                      else ""))

@@ -178,4 +178,5 @@ def run_harness(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: in
                   simulator=simulator, simulator_version=built.simulator.version,
                   build_dir=str(built.directory), build_s=round(built.seconds, 1),
                   build_reused=built.reused, run_wall_s=round(wall, 2))
+    (work / "results.json").write_text(json.dumps(report) + "\n")
     return report

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .errors import UnsupportedLayerError
-from .integerize import fold_batchnorm, integer_scales, integer_thresholds
+from .integerize import integer_layer
 from .ir import Conv2d, Dense, Flatten, Network, Neuron
 from .train import ConvertibleNet, QuantAct
 
@@ -31,14 +31,6 @@ __all__ = ["convert", "SUPPORTED_MODULES"]
 
 SUPPORTED_MODULES = ("Conv2d", "Linear", "BatchNorm1d", "BatchNorm2d", "AvgPool2d", "Flatten",
                      "QuantAct")
-
-
-def _integerize(weight, bias, theta, weight_width, per_row, exact_thresholds=False):
-    scale = integer_scales(weight, theta, weight_width, per_row, exact_thresholds)
-    shape = (-1,) + (1,) * (weight.ndim - 1)
-    w_int = np.rint(theta * weight * scale.reshape(shape)).astype(np.int64)
-    b_int = np.rint(bias * scale).astype(np.int64)
-    return w_int, b_int, integer_thresholds(scale, theta)
 
 
 def _groups(modules):
@@ -120,20 +112,18 @@ def convert(model: ConvertibleNet, *, weight_width: int = 8, neuron: str = "if",
                                       hidden_neuron))
             continue
         module = block[0]
-        with torch.no_grad():
-            weight = module.weight.double()
-            bias = (module.bias.double() if module.bias is not None
-                    else torch.zeros(weight.shape[0], dtype=torch.float64))
-            if len(block) > 1 and isinstance(block[1], (nn.BatchNorm1d, nn.BatchNorm2d)):
-                weight, bias = fold_batchnorm(weight, bias, block[1])
-        weight, bias = weight.numpy(), bias.numpy()
         has_act = isinstance(block[-1], QuantAct)
         if last == has_act:
             raise UnsupportedLayerError(
                 f"module {type(module).__name__} at block {index}: every conv/linear but the "
                 f"last must be followed by QuantAct, and the last (the readout) must not")
-        w_int, b_int, th_int = _integerize(weight, bias, theta, weight_width, per_row=not last,
-                                           exact_thresholds=exact_thresholds and not last)
+        bn = block[1] if len(block) > 1 and isinstance(
+            block[1], (nn.BatchNorm1d, nn.BatchNorm2d)) else None
+        with torch.no_grad():
+            w_int, b_int, th_int, _ = integer_layer(
+                module, bn, theta, weight_width, per_row=not last,
+                exact_thresholds=exact_thresholds and not last)
+        w_int, b_int = w_int.numpy().astype(np.int64), b_int.numpy().astype(np.int64)
         layer_neuron = Neuron.NONE if last else hidden_neuron
         threshold = None if last else th_int
         if isinstance(module, nn.Conv2d):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["fold_batchnorm", "integer_scales", "integer_thresholds"]
+__all__ = ["fold_batchnorm", "integer_scales", "integer_thresholds", "integer_layer"]
 
 
 def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor, bn):
@@ -54,3 +54,26 @@ def integer_scales(weight: np.ndarray, theta: float, weight_width: int, per_row:
 def integer_thresholds(scale: np.ndarray, theta: float) -> np.ndarray:
     """``theta_int = max(round(theta s), 1)`` per row (int64)."""
     return np.maximum(np.rint(theta * scale), 1).astype(np.int64)
+
+
+def _round_straight_through(x: torch.Tensor) -> torch.Tensor:
+    return x + (torch.round(x) - x).detach()
+
+
+def integer_layer(module, bn, theta: float, weight_width: int, per_row: bool,
+                  exact_thresholds: bool = False):
+    """``(W_int, b_int, theta_int, s)`` of a conv/linear ``module`` with BatchNorm ``bn``
+    (or None) folded in. ``W_int`` and ``b_int`` are float64 tensors of integers, rounded
+    half to even with a straight-through gradient (under ``torch.no_grad()`` they are just
+    the integers); ``theta_int`` and ``s`` are numpy arrays, one per row."""
+    weight = module.weight.double()
+    bias = (module.bias.double() if module.bias is not None
+            else torch.zeros(weight.shape[0], dtype=torch.float64))
+    if bn is not None:
+        weight, bias = fold_batchnorm(weight, bias, bn)
+    scale = integer_scales(weight.detach().numpy(), theta, weight_width, per_row,
+                           exact_thresholds)
+    s = torch.from_numpy(scale)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
+    return (_round_straight_through(theta * weight * s.reshape(shape)),
+            _round_straight_through(bias * s), integer_thresholds(scale, theta), scale)

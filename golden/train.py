@@ -26,7 +26,7 @@ from torch import nn
 
 from .encoding import make_input_spec
 from .errors import UnsupportedLayerError
-from .integerize import fold_batchnorm, integer_scales, integer_thresholds
+from .integerize import integer_layer
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
            "train_model", "evaluate", "save_checkpoint", "load_checkpoint"]
@@ -92,10 +92,6 @@ class InputEncoder(nn.Module):
             return p.float() / 255.0
         counts = (p[:, :, None] >= self.thresholds[None, :, :, None, None]).sum(2)
         return counts.float() / self.k
-
-
-def _round_straight_through(x: torch.Tensor) -> torch.Tensor:
-    return x + (torch.round(x) - x).detach()
 
 
 class ConvertibleNet(nn.Module):
@@ -178,20 +174,12 @@ class ConvertibleNet(nn.Module):
         """``(W_int k a + T b_int) / (k D)``, ``D = theta_int`` (hidden) or ``theta s``."""
         quant = self.weight_quantization
         theta, k = self.timesteps / self.k, float(self.k)
-        weight = module.weight.double()
-        bias = (module.bias.double() if module.bias is not None
-                else torch.zeros(weight.shape[0], dtype=torch.float64))
-        if bn is not None:
-            weight, bias = fold_batchnorm(weight, bias, bn)
-        scale = integer_scales(weight.detach().numpy(), theta, quant["weight_width"],
-                               per_row=not readout,
-                               exact_thresholds=quant["exact_thresholds"] and not readout)
-        s = torch.from_numpy(scale)
-        shape = (-1,) + (1,) * (weight.dim() - 1)
-        w_int = _round_straight_through(theta * weight * s.reshape(shape)).float()
-        b_int = _round_straight_through(bias * s).float()
-        divisor = (theta * s if readout else
-                   torch.from_numpy(integer_thresholds(scale, theta)).double()).float()
+        w_int, b_int, theta_int, scale = integer_layer(
+            module, bn, theta, quant["weight_width"], per_row=not readout,
+            exact_thresholds=quant["exact_thresholds"] and not readout)
+        w_int, b_int = w_int.float(), b_int.float()
+        divisor = torch.from_numpy(theta * scale if readout else theta_int.astype(np.float64))
+        divisor = divisor.float()
         if isinstance(module, nn.Conv2d):
             total = nn.functional.conv2d(x * k, w_int, None, module.stride, module.padding,
                                          module.dilation, module.groups)

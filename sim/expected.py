@@ -117,4 +117,5 @@ def compare(expected: Expected, results: list, cycles: list, inputs: list, hidde
             "cycles_per_image": [int(c) for c in cycles],
             "model_cycles": expected.cycles.tolist(),
             "lower_bound_mean": float(expected.lower_bound.mean()),
-            "classes": [r[0] if r else None for r in results]}
+            "classes": [r[0] if r else None for r in results],
+            "golden_classes": expected.classes.tolist()}

@@ -50,6 +50,7 @@ def verify(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0
                    "max": int(cycles.max()), "model_mean": float(model.mean())},
         "lower_bound_mean": float(np.mean([r["lower_bound_mean"] for r in reports])),
         "classes": [c for r in reports for c in r["classes"]],
+        "golden_classes": [c for r in reports for c in r["golden_classes"]],
         "simulator": simulator,
         "bench": bench,
         "simulator_version": built.simulator.version,

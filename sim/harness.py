@@ -12,7 +12,6 @@ spike, and the cycles of the cycle model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import tempfile
@@ -29,8 +28,7 @@ from spikeforge.hdl_gen.plan import make_plan
 from spikeforge.templates import render
 
 from .expected import compare, decode_payload, expected_for
-from .runner import DEFAULT_BUILD_ROOT, BuildInfo, _environment, _locked
-from .simulators import check_simulator
+from .runner import BuildInfo, _environment, cached_build, check_probabilities, top_verilog
 
 __all__ = ["HARNESS_MODULE", "harness_verilog", "build_harness", "run_harness"]
 
@@ -62,26 +60,15 @@ def _run(command, cwd, log_name, env=None) -> subprocess.CompletedProcess:
 
 def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
     """Compile the design with its harness for ``simulator`` (cached by the digest of both
-    and the simulator version, like :func:`.runner.build`)."""
-    info = check_simulator(simulator)
-    rtl_dir = Path(rtl_dir)
-    verilog = rtl_dir / f"{TOP_MODULE}.v"
-    if not verilog.is_file():
-        raise FileNotFoundError(f"{verilog} does not exist; write it with `spikeforge generate`")
-    harness = harness_verilog(json.loads((rtl_dir / "manifest.json").read_text()))
-    digest = hashlib.sha256(verilog.read_bytes() + harness.encode()
-                            + info.version.encode()).hexdigest()[:20]
-    directory = Path(build_root or DEFAULT_BUILD_ROOT) / f"harness-{simulator}-{digest}"
-    marker = directory / "spikeforge-built"
-    start = time.time()
-    with _locked(directory.with_suffix(".lock")):
-        if marker.is_file():
-            return BuildInfo(directory, info, digest, 0.0, True)
-        directory.mkdir(parents=True, exist_ok=True)
+    and the simulator version: :func:`.runner.cached_build`)."""
+    top_verilog(rtl_dir)
+    harness = harness_verilog(json.loads((Path(rtl_dir) / "manifest.json").read_text()))
+
+    def compile_into(directory: Path, info, verilog: Path) -> None:
         (directory / f"{HARNESS_MODULE}.v").write_text(harness)
         sources = [str(directory / f"{HARNESS_MODULE}.v"), str(verilog.resolve())]
-        if simulator == "icarus":
-            # -g2005: see runner.build (Amaranth's combinational blocks under -g2012)
+        if info.name == "icarus":
+            # -g2005: see runner._compile_for_cocotb (Amaranth's combinational blocks)
             command = [str(Path(info.executable).parent / "iverilog"), "-g2005",
                        "-s", HARNESS_MODULE, "-o", "harness.vvp", *sources]
         else:
@@ -91,10 +78,12 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
                        "-o", "harness", *sources]
         result = _run(command, directory, "build.log", info.environment())
         if result.returncode != 0:
-            raise RuntimeError(f"building the {simulator} harness failed (log: "
-                               f"{directory / 'build.log'}):\n{(result.stdout + result.stderr)[-3000:]}")
-        marker.write_text(json.dumps({"verilog": str(verilog), "simulator": info.version}))
-    return BuildInfo(directory, info, digest, time.time() - start, False)
+            raise RuntimeError(f"building the {info.name} harness failed (log: "
+                               f"{directory / 'build.log'}):\n"
+                               f"{(result.stdout + result.stderr)[-3000:]}")
+
+    return cached_build(rtl_dir, simulator, build_root, compile_into, prefix="harness-",
+                        extra=harness.encode())
 
 
 def parse_log(text: str, images: int, timesteps: int):
@@ -137,9 +126,7 @@ def run_harness(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: in
                 max_idle_cycles: int = 50_000_000) -> dict:
     """Simulate ``pixels`` with the harness; return the same report as
     :func:`.runner.run_images` (gap and stall probabilities are rounded to 1/1000)."""
-    for name, value in (("input_gaps", input_gaps), ("backpressure", backpressure)):
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}")
+    check_probabilities(input_gaps, backpressure)
     rtl_dir = Path(rtl_dir)
     manifest = json.loads((rtl_dir / "manifest.json").read_text())
     plan = make_plan(load(ir_dir), HwConfig.from_json(manifest["hw_config"]))

@@ -63,36 +63,60 @@ def _runner(simulator: str):
     return get_runner(simulator)
 
 
-def build(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
-    """Build ``rtl_dir``'s top for ``simulator`` in a directory keyed by the Verilog's digest
-    and the simulator; reuse it if it is already built. Safe to call from parallel runs."""
-    info = check_simulator(simulator)
-    rtl_dir = Path(rtl_dir)
-    verilog = rtl_dir / f"{TOP_MODULE}.v"
+def top_verilog(rtl_dir) -> Path:
+    """The generated top's Verilog in ``rtl_dir``; a clear error if it is not there."""
+    verilog = Path(rtl_dir) / f"{TOP_MODULE}.v"
     if not verilog.is_file():
         raise FileNotFoundError(f"{verilog} does not exist; write it with `spikeforge generate`")
-    digest = hashlib.sha256(verilog.read_bytes() + info.version.encode()).hexdigest()[:20]
-    directory = Path(build_root or DEFAULT_BUILD_ROOT) / f"{simulator}-{digest}"
+    return verilog
+
+
+def cached_build(rtl_dir, simulator: str, build_root, compile_into, *, prefix: str = "",
+                 extra: bytes = b"") -> BuildInfo:
+    """Run ``compile_into(directory, simulator_info, verilog)`` once per (Verilog, ``extra``,
+    simulator version) in a directory keyed by their digest; reuse it when it is already
+    built. Safe to call from parallel runs."""
+    info = check_simulator(simulator)
+    verilog = top_verilog(rtl_dir)
+    digest = hashlib.sha256(verilog.read_bytes() + extra
+                            + info.version.encode()).hexdigest()[:20]
+    directory = Path(build_root or DEFAULT_BUILD_ROOT) / f"{prefix}{simulator}-{digest}"
     marker = directory / "spikeforge-built"
     start = time.time()
     with _locked(directory.with_suffix(".lock")):
         if marker.is_file():
             return BuildInfo(directory, info, digest, 0.0, True)
-        sources = [verilog.resolve()]
-        # Amaranth writes Verilog-2005 whose combinational blocks are started at time 0 by a
-        # declaration initializer; under -g2012 (the runner's default) Icarus raises no event
-        # for it and those outputs stay X until an input changes.
-        build_args = ["-g2005"]
-        if simulator == "verilator":
-            build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
-                          "--x-initial", "fast"]
-        with _environment(info.environment()):
-            _runner(simulator).build(sources=sources, hdl_toplevel=TOP_MODULE,
-                                     build_dir=directory, build_args=build_args,
-                                     timescale=("1ns", "1ps"), always=True,
-                                     log_file=directory / "build.log")
+        directory.mkdir(parents=True, exist_ok=True)
+        compile_into(directory, info, verilog)
         marker.write_text(json.dumps({"verilog": str(verilog), "simulator": info.version}))
     return BuildInfo(directory, info, digest, time.time() - start, False)
+
+
+def check_probabilities(input_gaps: float, backpressure: float) -> None:
+    for name, value in (("input_gaps", input_gaps), ("backpressure", backpressure)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}")
+
+
+def build(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
+    """Build ``rtl_dir``'s top for the cocotb testbench (see :func:`cached_build`)."""
+    return cached_build(rtl_dir, simulator, build_root, _compile_for_cocotb)
+
+
+def _compile_for_cocotb(directory: Path, info: SimulatorInfo, verilog: Path) -> None:
+    sources = [verilog.resolve()]
+    # Amaranth writes Verilog-2005 whose combinational blocks are started at time 0 by a
+    # declaration initializer; under -g2012 (the runner's default) Icarus raises no event
+    # for it and those outputs stay X until an input changes.
+    build_args = ["-g2005"]
+    if info.name == "verilator":
+        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
+                      "--x-initial", "fast"]
+    with _environment(info.environment()):
+        _runner(info.name).build(sources=sources, hdl_toplevel=TOP_MODULE,
+                                 build_dir=directory, build_args=build_args,
+                                 timescale=("1ns", "1ps"), always=True,
+                                 log_file=directory / "build.log")
 
 
 BENCHES = ("cocotb", "harness")
@@ -109,14 +133,12 @@ def run_images(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int
     """
     if bench not in BENCHES:
         raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
+    check_probabilities(input_gaps, backpressure)
     if bench == "harness":
         from .harness import run_harness
         return run_harness(rtl_dir, ir_dir, pixels, simulator=simulator, seed=seed,
                            input_gaps=input_gaps, backpressure=backpressure,
                            build_root=build_root)
-    for name, value in (("input_gaps", input_gaps), ("backpressure", backpressure)):
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}")
     built = build(rtl_dir, simulator, build_root)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=built.directory))
     np.save(work / "pixels.npy", np.ascontiguousarray(pixels, dtype=np.uint8))

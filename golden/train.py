@@ -18,6 +18,7 @@ the activation, the last linear is the non-spiking readout::
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -229,6 +230,30 @@ def _shift_batch(pixels: torch.Tensor, max_shift: int, generator) -> torch.Tenso
     return padded[torch.arange(n)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
 
 
+def _rotate_batch(pixels: torch.Tensor, max_degrees: float, generator) -> torch.Tensor:
+    """Rotate each image about its centre by a random angle in ``[-max_degrees, max_degrees]``
+    (bilinear, zero fill), rounded back to uint8 pixels."""
+    if max_degrees == 0:
+        return pixels
+    angle = (torch.rand(pixels.shape[0], generator=generator, dtype=torch.float64) * 2 - 1) \
+        * math.radians(max_degrees)
+    return rotate(pixels, angle)
+
+
+def rotate(pixels: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """uint8 images ``[N, C, H, W]`` rotated about their centres by ``angle[n]`` radians
+    (bilinear, zero fill, rounded back to uint8)."""
+    n = pixels.shape[0]
+    angle = angle.to(torch.float64)
+    cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros(n, dtype=torch.float64)
+    affine = torch.stack([torch.stack([cos, -sin, zero], 1),
+                          torch.stack([sin, cos, zero], 1)], 1).float()
+    grid = nn.functional.affine_grid(affine, list(pixels.shape), align_corners=False)
+    rotated = nn.functional.grid_sample(pixels.float(), grid, mode="bilinear",
+                                        padding_mode="zeros", align_corners=False)
+    return torch.round(rotated).clamp(0, 255).to(torch.uint8)
+
+
 @torch.no_grad()
 def evaluate(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray,
              quantized: bool = True, batch_size: int = 1000) -> float:
@@ -244,15 +269,20 @@ def evaluate(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray,
 
 
 def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *, epochs: int,
-                lr: float = 1e-3, batch_size: int = 128, max_shift: int = 1, seed: int = 0,
-                weight_decay: float = 0.0, optimizer: str = "adam", progress=None,
+                lr: float = 1e-3, batch_size: int = 128, max_shift: int = 1,
+                max_rotation: float = 0.0, seed: int = 0, weight_decay: float = 0.0,
+                optimizer: str = "adam", precision: str = "fp32", progress=None,
                 on_epoch=None) -> list[dict]:
     """Train with Adam (or SGD with momentum 0.9, gentler for fine-tuning), cosine decay to 0,
-    cross-entropy and random shifts.
+    cross-entropy, random rotations (``max_rotation`` degrees) and random shifts.
 
-    ``progress(step, total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after
-    each epoch. Returns the per-epoch history. Deterministic for a given seed.
+    ``precision="bf16"`` runs the training forward pass under CPU bfloat16 autocast (about
+    1.6x faster on CPUs with AVX-512 BF16; evaluation stays float32). ``progress(step,
+    total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after each epoch.
+    Returns the per-epoch history. Deterministic for a given seed.
     """
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     x_all, y_all = torch.from_numpy(pixels), torch.from_numpy(labels)
@@ -276,9 +306,11 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
         start_time, loss_sum, correct = time.time(), 0.0, 0
         for b in range(steps_per_epoch):
             idx = order[b * batch_size:(b + 1) * batch_size]
-            x = _shift_batch(x_all[idx], max_shift, generator)
-            out = model(x)
-            loss = loss_fn(out, y_all[idx])
+            x = _shift_batch(_rotate_batch(x_all[idx], max_rotation, generator), max_shift,
+                             generator)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                out = model(x)
+            loss = loss_fn(out.float(), y_all[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -298,12 +330,15 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
 
 
 def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
-    """Save the weights with everything needed to rebuild the model (``info`` is JSON-able)."""
+    """Save the weights with everything needed to rebuild the model (``info`` is JSON-able).
+    Written to a temporary file and renamed, so ``path`` is never half written."""
+    partial = f"{path}.partial"
     torch.save({"format": "spikeforge-checkpoint", "arch": model.arch,
                 "input_shape": list(model.input_shape), "timesteps": model.timesteps,
                 "k": model.k, "ice": model.ice, "state_dict": model.state_dict(),
                 "weight_quantization": model.weight_quantization,
-                "info": info}, path)
+                "info": info}, partial)
+    os.replace(partial, path)
 
 
 def load_checkpoint(path) -> tuple[ConvertibleNet, dict]:

@@ -52,6 +52,11 @@ def add_parser(sub):
                    help="adam (default) or sgd with momentum 0.9 (gentler for fine-tuning)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--shift", type=int, default=1, help="random shift in pixels (augmentation)")
+    p.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
+                   help="random rotation in degrees (augmentation; default: 0)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: bfloat16 autocast for the training pass, ~1.6x faster on "
+                        "AVX-512 BF16 CPUs (evaluation stays fp32; default: fp32)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=0)
@@ -65,7 +70,9 @@ def add_parser(sub):
                         "short fine-tune with --init")
     p.add_argument("--exact-thresholds", action="store_true",
                    help="with --weight-width: the scales of `convert --exact-thresholds`")
-    p.add_argument("--out", "-o", required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("--out", "-o", required=True,
+                   help="checkpoint file to write (.pt); rewritten after every epoch, so an "
+                        "interrupted run keeps its last completed epoch")
     p.set_defaults(func=run)
 
 
@@ -104,27 +111,37 @@ def run(args) -> int:
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
+    history_so_far = []
+
+    def save(history, seconds, **extra):
+        save_checkpoint(model, args.out, dataset=args.dataset, seed=args.seed,
+                        epochs=args.epochs, command="spikeforge " + shlex.join(sys.argv[1:]),
+                        train_time_s=seconds, torch_threads=torch.get_num_threads(),
+                        history=history, init=None if parent is None else {
+                            key: parent.get(key) for key in (
+                                "command", "seed", "epochs", "train_time_s", "torch_threads",
+                                "history", "accuracy", "init")}, **extra)
+
     def on_epoch(epoch, record):
         record["test_ann_quant"] = evaluate(model, xt, yt)
         bar.write(f"epoch {epoch}: loss {record['loss']:.4f} train {record['train_accuracy']:.4f} "
                   f"test(quant) {record['test_ann_quant']:.4f} ({record['seconds']:.0f} s)")
+        history_so_far.append(record)
+        if epoch < args.epochs:
+            save(history_so_far, time.time() - start, completed_epochs=epoch)
 
     start = time.time()
     history = train_model(model, x, y, epochs=args.epochs, lr=args.lr,
-                          batch_size=args.batch_size, max_shift=args.shift, seed=args.seed,
+                          batch_size=args.batch_size, max_shift=args.shift,
+                          max_rotation=args.rotate, seed=args.seed,
                           weight_decay=args.weight_decay, optimizer=args.optimizer,
+                          precision=args.precision,
                           progress=progress, on_epoch=on_epoch)
     bar.close()
     seconds = time.time() - start
     accuracy = {"ann_float": evaluate(model, xt, yt, quantized=False),
                 "ann_quant": evaluate(model, xt, yt)}
-    save_checkpoint(model, args.out, dataset=args.dataset, seed=args.seed, epochs=args.epochs,
-                    command="spikeforge " + shlex.join(sys.argv[1:]), train_time_s=seconds,
-                    torch_threads=torch.get_num_threads(), history=history, accuracy=accuracy,
-                    init=None if parent is None else {
-                        key: parent.get(key) for key in ("command", "seed", "epochs",
-                                                         "train_time_s", "torch_threads",
-                                                         "history", "accuracy", "init")})
+    save(history, seconds, accuracy=accuracy, completed_epochs=args.epochs)
     print(json.dumps({"checkpoint": str(args.out), "train_time_s": round(seconds, 1),
                       "accuracy": accuracy}))
     return 0

@@ -23,6 +23,8 @@ def test_train_records_what_reproduces_it(digits_checkpoint):
     assert info["command"].startswith("spikeforge ") and info["seed"] == 1
     assert info["dataset"] == "digits" and len(info["history"]) == 2
     assert 0 <= info["accuracy"]["ann_quant"] <= 1 and info["train_time_s"] > 0
+    assert info["completed_epochs"] == 2
+    assert not digits_checkpoint.with_name(digits_checkpoint.name + ".partial").exists()
 
 
 def test_fine_tune_at_the_conversion_width_converts_to_exactly_that_network(

@@ -9,8 +9,9 @@ from spikeforge.golden import UnsupportedLayerError, ctt, model, quant_ann
 from spikeforge.golden.convert import convert
 from spikeforge.golden.datasets import load_dataset
 from spikeforge.golden.integerize import fold_batchnorm
-from spikeforge.golden.train import (ConvertibleNet, QuantAct, evaluate, load_checkpoint,
-                                     mlp_arch, save_checkpoint, train_model)
+from spikeforge.golden.train import (ConvertibleNet, QuantAct, _rotate_batch, evaluate,
+                                     load_checkpoint, mlp_arch, rotate, save_checkpoint,
+                                     train_model)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,42 @@ def test_training_is_reproducible(digits):
     b = trained(digits, mlp_arch([16]), epochs=1, seed=3)
     for pa, pb in zip(a.state_dict().values(), b.state_dict().values()):
         assert torch.equal(pa, pb)
+
+
+def test_rotation_turns_the_pixel_grid_about_the_image_centre():
+    bar = torch.zeros(1, 1, 6, 6, dtype=torch.uint8)
+    bar[0, 0, 1, 1:5] = 200
+    quarter = rotate(bar, torch.tensor([np.pi / 2]))
+    assert quarter.dtype == torch.uint8
+    assert torch.equal(quarter, torch.rot90(bar, 1, (2, 3)))
+    assert torch.equal(rotate(bar, torch.tensor([2 * np.pi])), bar)
+
+
+def test_random_rotation_is_seeded_bounded_and_off_at_zero_degrees(digits):
+    (x, _), _ = digits
+    images = torch.from_numpy(x[:64])
+    assert _rotate_batch(images, 0, torch.Generator().manual_seed(0)) is images
+    a = _rotate_batch(images, 15, torch.Generator().manual_seed(5))
+    b = _rotate_batch(images, 15, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and not torch.equal(a, images)
+    angles = (torch.rand(64, generator=torch.Generator().manual_seed(5),
+                         dtype=torch.float64) * 2 - 1) * np.radians(15)
+    assert torch.equal(a, rotate(images, angles)) and angles.abs().max() <= np.radians(15)
+
+
+def test_bfloat16_training_learns_as_well_as_float32_and_keeps_float32_weights(digits):
+    torch.set_num_threads(1)
+    (x, y), (xt, yt) = digits
+    accuracy = {}
+    for precision in ("fp32", "bf16"):
+        net = ConvertibleNet(mlp_arch([32]), (1, 8, 8), 1, 4, seed=0)
+        train_model(net, x, y, epochs=3, lr=5e-3, batch_size=64, max_shift=0,
+                    precision=precision, seed=0)
+        assert all(p.dtype == torch.float32 for p in net.parameters())
+        accuracy[precision] = evaluate(net, xt, yt)
+    assert accuracy["bf16"] > 0.6 and abs(accuracy["bf16"] - accuracy["fp32"]) < 0.05
+    with pytest.raises(ValueError, match="precision must be 'fp32' or 'bf16', not 'fp16'"):
+        train_model(net, x, y, epochs=1, precision="fp16")
 
 
 def test_batchnorm_folding_is_exact_in_float():

@@ -271,18 +271,13 @@ def evaluate(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray,
 def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *, epochs: int,
                 lr: float = 1e-3, batch_size: int = 128, max_shift: int = 1,
                 max_rotation: float = 0.0, seed: int = 0, weight_decay: float = 0.0,
-                optimizer: str = "adam", precision: str = "fp32", progress=None,
-                on_epoch=None) -> list[dict]:
+                optimizer: str = "adam", progress=None, on_epoch=None) -> list[dict]:
     """Train with Adam (or SGD with momentum 0.9, gentler for fine-tuning), cosine decay to 0,
     cross-entropy, random rotations (``max_rotation`` degrees) and random shifts.
 
-    ``precision="bf16"`` runs the training forward pass under CPU bfloat16 autocast (about
-    1.6x faster on CPUs with AVX-512 BF16; evaluation stays float32). ``progress(step,
-    total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after each epoch.
-    Returns the per-epoch history. Deterministic for a given seed.
+    ``progress(step, total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after
+    each epoch. Returns the per-epoch history. Deterministic for a given seed.
     """
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     x_all, y_all = torch.from_numpy(pixels), torch.from_numpy(labels)
@@ -308,9 +303,8 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
             idx = order[b * batch_size:(b + 1) * batch_size]
             x = _shift_batch(_rotate_batch(x_all[idx], max_rotation, generator), max_shift,
                              generator)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-                out = model(x)
-            loss = loss_fn(out.float(), y_all[idx])
+            out = model(x)
+            loss = loss_fn(out, y_all[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

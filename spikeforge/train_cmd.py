@@ -54,9 +54,6 @@ def add_parser(sub):
     p.add_argument("--shift", type=int, default=1, help="random shift in pixels (augmentation)")
     p.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
                    help="random rotation in degrees (augmentation; default: 0)")
-    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                   help="bf16: bfloat16 autocast for the training pass, ~1.6x faster on "
-                        "AVX-512 BF16 CPUs (evaluation stays fp32; default: fp32)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=0)
@@ -135,7 +132,6 @@ def run(args) -> int:
                           batch_size=args.batch_size, max_shift=args.shift,
                           max_rotation=args.rotate, seed=args.seed,
                           weight_decay=args.weight_decay, optimizer=args.optimizer,
-                          precision=args.precision,
                           progress=progress, on_epoch=on_epoch)
     bar.close()
     seconds = time.time() - start

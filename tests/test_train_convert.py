@@ -64,21 +64,6 @@ def test_random_rotation_is_seeded_bounded_and_off_at_zero_degrees(digits):
     assert torch.equal(a, rotate(images, angles)) and angles.abs().max() <= np.radians(15)
 
 
-def test_bfloat16_training_learns_as_well_as_float32_and_keeps_float32_weights(digits):
-    torch.set_num_threads(1)
-    (x, y), (xt, yt) = digits
-    accuracy = {}
-    for precision in ("fp32", "bf16"):
-        net = ConvertibleNet(mlp_arch([32]), (1, 8, 8), 1, 4, seed=0)
-        train_model(net, x, y, epochs=3, lr=5e-3, batch_size=64, max_shift=0,
-                    precision=precision, seed=0)
-        assert all(p.dtype == torch.float32 for p in net.parameters())
-        accuracy[precision] = evaluate(net, xt, yt)
-    assert accuracy["bf16"] > 0.6 and abs(accuracy["bf16"] - accuracy["fp32"]) < 0.05
-    with pytest.raises(ValueError, match="precision must be 'fp32' or 'bf16', not 'fp16'"):
-        train_model(net, x, y, epochs=1, precision="fp16")
-
-
 def test_batchnorm_folding_is_exact_in_float():
     torch.manual_seed(0)
     conv, bn = nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3)

@@ -30,7 +30,8 @@ from .errors import UnsupportedLayerError
 from .integerize import integer_layer
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
-           "train_model", "evaluate", "save_checkpoint", "load_checkpoint"]
+           "train_model", "evaluate", "recalibrate_batchnorm", "save_checkpoint",
+           "load_checkpoint"]
 
 #: The seed paper's MNIST CNN (its public code), used at T=1, k=4.
 SEED_MNIST_CNN = [["conv", 32, 3, 1, 0], ["conv", 32, 3, 1, 0], ["conv", 32, 4, 2, 1],
@@ -255,6 +256,45 @@ def rotate(pixels: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def recalibrate_batchnorm(model: ConvertibleNet, pixels: np.ndarray,
+                          batch_size: int = 1000) -> None:
+    """Replace every BatchNorm's running statistics by the exact mean and (biased) variance
+    of its input over ``pixels``, computed in evaluation mode, first layer first.
+
+    Training leaves an exponential average of batch statistics, taken while the earlier
+    layers still changed and normalized by batch statistics; conversion folds the running
+    statistics into integer weights and thresholds. Recomputed in order, each layer's
+    statistics are those of the inputs the converted network will give it. Weights and the
+    BatchNorm affine parameters are not touched.
+    """
+    if model.weight_quantization is not None:
+        raise ValueError("recalibrate_batchnorm needs the float-weight network; it was "
+                         "trained with integer weights, whose scales come from these "
+                         "statistics")
+    model.eval()
+    model.set_quantized(True)
+    modules = list(model.body)
+    for position, bn in enumerate(modules):
+        if not isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            continue
+        prefix = nn.Sequential(*modules[:position])
+        total = total_sq = None
+        count = 0
+        for start in range(0, len(pixels), batch_size):
+            x = model.encoder(torch.from_numpy(pixels[start:start + batch_size]))
+            z = prefix(x).double()
+            dims = [0] + list(range(2, z.dim()))
+            batch_sum, batch_sq = z.sum(dims), (z * z).sum(dims)
+            total = batch_sum if total is None else total + batch_sum
+            total_sq = batch_sq if total_sq is None else total_sq + batch_sq
+            count += z.numel() // z.shape[1]
+        mean = total / count
+        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))
+        bn.running_var.copy_((total_sq / count - mean * mean).clamp_min(0)
+                             .to(bn.running_var.dtype))
+
+
+@torch.no_grad()
 def evaluate(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray,
              quantized: bool = True, batch_size: int = 1000) -> float:
     """Top-1 accuracy (fraction) of the ANN, quantized or float."""
@@ -291,7 +331,7 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
     steps_per_epoch = math.ceil(len(pixels) / batch_size)
     total = epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1))))
     loss_fn = nn.CrossEntropyLoss()
     history, step = [], 0
     for epoch in range(epochs):

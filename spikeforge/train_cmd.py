@@ -46,7 +46,9 @@ def add_parser(sub):
     p.add_argument("--k", type=int, default=None,
                    help="quantization factor k; theta = T/k (default: 4*T)")
     p.add_argument("--ice", action="store_true", help="input channel expansion (grids k-1, k, k+1)")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=20,
+                   help="epochs (default: 20; 0 with --init and --recalibrate-bn only "
+                        "recalibrates)")
     p.add_argument("--lr", type=float, default=2e-3, help="learning rate (cosine decay to 0)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                    help="adam (default) or sgd with momentum 0.9 (gentler for fine-tuning)")
@@ -67,6 +69,10 @@ def add_parser(sub):
                         "short fine-tune with --init")
     p.add_argument("--exact-thresholds", action="store_true",
                    help="with --weight-width: the scales of `convert --exact-thresholds`")
+    p.add_argument("--recalibrate-bn", action="store_true",
+                   help="after training, replace the BatchNorm running statistics by their "
+                        "exact values over the training images (no augmentation), layer by "
+                        "layer in evaluation mode; conversion folds these statistics")
     p.add_argument("--out", "-o", required=True,
                    help="checkpoint file to write (.pt); rewritten after every epoch, so an "
                         "interrupted run keeps its last completed epoch")
@@ -77,7 +83,7 @@ def run(args) -> int:
     import torch
     from spikeforge.golden.datasets import dataset_info, load_dataset
     from spikeforge.golden.train import (ConvertibleNet, evaluate, load_checkpoint,
-                                         save_checkpoint, train_model)
+                                         recalibrate_batchnorm, save_checkpoint, train_model)
     if args.threads:
         torch.set_num_threads(args.threads)
     info = dataset_info(args.dataset)
@@ -85,6 +91,12 @@ def run(args) -> int:
     arch = parse_arch(args.arch, info["classes"])
     x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
     xt, yt = load_dataset(args.dataset, "test", args.data_root)
+    if args.epochs < 0 or (args.epochs == 0 and not (args.init and args.recalibrate_bn)):
+        raise SystemExit(f"error: --epochs must be at least 1 (0 only with --init and "
+                         f"--recalibrate-bn), not {args.epochs}")
+    if args.recalibrate_bn and args.weight_width is not None:
+        raise SystemExit("error: --recalibrate-bn works on float weights; it cannot be "
+                         "combined with --weight-width")
     if args.exact_thresholds and args.weight_width is None:
         raise SystemExit("error: --exact-thresholds needs --weight-width (the width to train at)")
     parent = None
@@ -134,10 +146,16 @@ def run(args) -> int:
                           weight_decay=args.weight_decay, optimizer=args.optimizer,
                           progress=progress, on_epoch=on_epoch)
     bar.close()
+    if args.recalibrate_bn:
+        try:
+            recalibrate_batchnorm(model, x)
+        except ValueError as error:
+            raise SystemExit(f"error: --recalibrate-bn: {error}") from None
     seconds = time.time() - start
     accuracy = {"ann_float": evaluate(model, xt, yt, quantized=False),
                 "ann_quant": evaluate(model, xt, yt)}
-    save(history, seconds, accuracy=accuracy, completed_epochs=args.epochs)
+    save(history, seconds, accuracy=accuracy, completed_epochs=args.epochs,
+         recalibrated_bn=args.recalibrate_bn)
     print(json.dumps({"checkpoint": str(args.out), "train_time_s": round(seconds, 1),
                       "accuracy": accuracy}))
     return 0

@@ -47,6 +47,23 @@ def test_fine_tune_at_the_conversion_width_converts_to_exactly_that_network(
     assert accuracy["snn_golden"] == accuracy["ann_quant"] == reported["accuracy"]["ann_quant"]
 
 
+def test_zero_epochs_only_recalibrates_batchnorm(digits_checkpoint, tmp_path):
+    import torch
+    from spikeforge.golden.train import load_checkpoint
+    with pytest.raises(SystemExit, match="--epochs must be at least 1"):
+        main(["train", "--dataset", "digits", "--init", str(digits_checkpoint), "--epochs",
+              "0", "--out", str(tmp_path / "x.pt")])
+    out = tmp_path / "recalibrated.pt"
+    assert main(["train", "--dataset", "digits", "--init", str(digits_checkpoint), "--epochs",
+                 "0", "--recalibrate-bn", "--threads", "1", "--out", str(out)]) == 0
+    before, _ = load_checkpoint(digits_checkpoint)
+    after, info = load_checkpoint(out)
+    assert info["recalibrated_bn"] and info["history"] == [] and info["init"]["epochs"] == 2
+    b, a = before.state_dict(), after.state_dict()
+    assert all(torch.equal(b[k], a[k]) for k in b if "running" not in k)
+    assert not torch.equal(b["body.2.running_mean"], a["body.2.running_mean"])
+
+
 def test_exact_thresholds_without_a_width_is_refused(digits_checkpoint, tmp_path):
     with pytest.raises(SystemExit, match="--exact-thresholds needs --weight-width"):
         main(["train", "--dataset", "digits", "--init", str(digits_checkpoint),

@@ -10,8 +10,8 @@ from spikeforge.golden.convert import convert
 from spikeforge.golden.datasets import load_dataset
 from spikeforge.golden.integerize import fold_batchnorm
 from spikeforge.golden.train import (ConvertibleNet, QuantAct, _rotate_batch, evaluate,
-                                     load_checkpoint, mlp_arch, rotate, save_checkpoint,
-                                     train_model)
+                                     load_checkpoint, mlp_arch, recalibrate_batchnorm,
+                                     rotate, save_checkpoint, train_model)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,27 @@ def test_random_rotation_is_seeded_bounded_and_off_at_zero_degrees(digits):
     angles = (torch.rand(64, generator=torch.Generator().manual_seed(5),
                          dtype=torch.float64) * 2 - 1) * np.radians(15)
     assert torch.equal(a, rotate(images, angles)) and angles.abs().max() <= np.radians(15)
+
+
+def test_batchnorm_recalibration_sets_the_exact_statistics_in_evaluation_mode(digits):
+    net = trained(digits, mlp_arch([24, 16]), epochs=2, seed=2)
+    (x, _), _ = digits
+    weights = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k}
+    recalibrate_batchnorm(net, x, batch_size=100)
+    first_linear, first_bn = net.body[1], net.body[2]
+    with torch.no_grad():
+        z = first_linear(net.encoder(torch.from_numpy(x)).flatten(1)).double()
+    assert torch.allclose(first_bn.running_mean.double(), z.mean(0), atol=1e-5)
+    assert torch.allclose(first_bn.running_var.double(), z.var(0, unbiased=False), atol=1e-4)
+    after = net.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in weights.items())
+    stats = [v.clone() for k, v in after.items() if "running" in k]
+    recalibrate_batchnorm(net, x, batch_size=300)
+    again = [v for k, v in net.state_dict().items() if "running" in k]
+    assert all(torch.allclose(a, b, rtol=1e-6, atol=1e-6) for a, b in zip(stats, again))
+    net.quantize_weights(6)
+    with pytest.raises(ValueError, match="needs the float-weight network"):
+        recalibrate_batchnorm(net, x)
 
 
 def test_batchnorm_folding_is_exact_in_float():

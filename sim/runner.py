@@ -133,12 +133,12 @@ def run_images(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int
     """
     if bench not in BENCHES:
         raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
-    check_probabilities(input_gaps, backpressure)
     if bench == "harness":
         from .harness import run_harness
         return run_harness(rtl_dir, ir_dir, pixels, simulator=simulator, seed=seed,
                            input_gaps=input_gaps, backpressure=backpressure,
                            build_root=build_root)
+    check_probabilities(input_gaps, backpressure)
     built = build(rtl_dir, simulator, build_root)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=built.directory))
     np.save(work / "pixels.npy", np.ascontiguousarray(pixels, dtype=np.uint8))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up a fresh machine for spikeforge, idempotently: system packages (Debian), the
+# Set up a fresh machine for spikewright, idempotently: system packages (Debian), the
 # project's virtual environment .venv with the CPU torch wheel and every Python package,
 # and the offline datasets. A second run with nothing changed takes about a second.
 set -euo pipefail
@@ -25,7 +25,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 
-stamp=.venv/.spikeforge-setup
+stamp=.venv/.spikewright-setup
 wanted=$(cat pyproject.toml setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     echo "setup: installing Python packages into .venv" >&2

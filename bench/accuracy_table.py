@@ -9,10 +9,10 @@ Run: .venv/bin/python bench/accuracy_table.py CHECKPOINT... [--weight-width 8]
 import argparse
 import time
 
-from spikeforge.golden import ctt, model
-from spikeforge.golden.convert import convert
-from spikeforge.golden.datasets import load_dataset
-from spikeforge.golden.train import evaluate, load_checkpoint
+from spikewright.golden import ctt, model
+from spikewright.golden.convert import convert
+from spikewright.golden.datasets import load_dataset
+from spikewright.golden.train import evaluate, load_checkpoint
 
 
 def main():

@@ -7,9 +7,9 @@ Run: .venv/bin/python bench/bench_golden.py [--repeat 3]
 import argparse
 import time
 
-from spikeforge.golden import load, run
-from spikeforge.golden.datasets import load_dataset
-from spikeforge.shipped import model_dir, shipped_models
+from spikewright.golden import load, run
+from spikewright.golden.datasets import load_dataset
+from spikewright.shipped import model_dir, shipped_models
 
 TARGET_S = {"mnist_mlp_t1": 5.0, "mnist_cnn_t1": 60.0}
 

@@ -10,12 +10,12 @@ import time
 
 import numpy as np
 
-from spikeforge.golden import load, model
-from spikeforge.golden.datasets import load_dataset
-from spikeforge.hdl_gen.config import HwConfig
-from spikeforge.hdl_gen.cycle_model import cycles_for_result
-from spikeforge.hdl_gen.plan import make_plan
-from spikeforge.shipped import model_dir
+from spikewright.golden import load, model
+from spikewright.golden.datasets import load_dataset
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.cycle_model import cycles_for_result
+from spikewright.hdl_gen.plan import make_plan
+from spikewright.shipped import model_dir
 
 
 def main():

@@ -7,11 +7,11 @@ Run: .venv/bin/python bench/mlp_tradeoff.py CHECKPOINT... [--widths 3,4,5,6,8]
 
 import argparse
 
-from spikeforge.golden import model
-from spikeforge.golden.convert import convert
-from spikeforge.golden.datasets import load_dataset
-from spikeforge.golden.train import evaluate, load_checkpoint
-from spikeforge.hdl_gen.config import TARGETS
+from spikewright.golden import model
+from spikewright.golden.convert import convert
+from spikewright.golden.datasets import load_dataset
+from spikewright.golden.train import evaluate, load_checkpoint
+from spikewright.hdl_gen.config import TARGETS
 
 
 def main():

@@ -1,4 +1,4 @@
-"""spikeforge.golden: the integer network (IR) and its bit-exact reference model.
+"""spikewright.golden: the integer network (IR) and its bit-exact reference model.
 
 The integer modules (``ir``, ``ir_io``, ``encoding``, ``neurons``, ``synapses``, ``model``,
 ``quant_ann``, ``widths``, ``ctt``, ``datasets``, ``random_network``) import neither torch

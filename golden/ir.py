@@ -404,7 +404,7 @@ class Network:
                              membrane_width=layer.membrane_width)
             layers.append(entry)
         return {
-            "format": "spikeforge-ir",
+            "format": "spikewright-ir",
             "format_version": 1,
             "timesteps": self.timesteps,
             "input": {"shape": list(self.input.shape),

@@ -19,7 +19,7 @@ from .ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "SUPPORTED_KINDS"]
 
-FORMAT = "spikeforge-ir"
+FORMAT = "spikewright-ir"
 FORMAT_VERSION = 1
 SUPPORTED_KINDS = ("conv2d", "dense", "flatten")
 
@@ -117,7 +117,7 @@ def load(directory) -> Network:
     for path in (json_path, npz_path):
         if not path.is_file():
             raise IRError(f"{path} does not exist; an IR directory holds network.json and "
-                          f"weights.npz (write one with `spikeforge convert`)")
+                          f"weights.npz (write one with `spikewright convert`)")
     try:
         doc = json.loads(json_path.read_text())
     except json.JSONDecodeError as error:
@@ -127,7 +127,7 @@ def load(directory) -> Network:
                       f"not {doc.get('format') if isinstance(doc, dict) else doc!r}")
     version = doc.get("format_version")
     if version != FORMAT_VERSION:
-        raise IRError(f"{json_path} has format_version {version!r}; this spikeforge reads "
+        raise IRError(f"{json_path} has format_version {version!r}; this spikewright reads "
                       f"version {FORMAT_VERSION}")
     try:
         with np.load(npz_path, allow_pickle=False) as npz:

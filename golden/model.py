@@ -40,6 +40,24 @@ class GoldenResult:
     def synops_total(self) -> np.ndarray:
         return sum(self.synops.values())
 
+    def __len__(self) -> int:
+        return len(self.logits)
+
+    def select(self, start: int, stop: int) -> "GoldenResult":
+        """Images ``start`` to ``stop`` (exclusive) of this result, trace included where kept."""
+        if not 0 <= start <= stop <= len(self):
+            raise ValueError(f"image range must lie within 0..{len(self)}, not "
+                             f"{start}..{stop}")
+        if self.trace and stop > len(next(iter(self.trace.values()))):
+            raise ValueError(f"the trace was kept for {len(next(iter(self.trace.values())))} "
+                             f"images, not {stop}")
+        part = slice(start, stop)
+        return GoldenResult(self.logits[part], self.predictions[part],
+                            {k: v[part] for k, v in self.spike_counts.items()},
+                            {k: v[part] for k, v in self.synops.items()},
+                            {k: v[part] for k, v in self.trace.items()},
+                            dict(self.windows), dict(self.state_range))
+
 
 def _argmax_lowest(logits: np.ndarray) -> np.ndarray:
     return np.argmax(logits, axis=1)
@@ -98,30 +116,49 @@ def _window_of_outputs(network: Network) -> dict[str, int]:
     return windows
 
 
-def run(network: Network, pixels: np.ndarray, *, trace: bool = False,
-        observe_state: bool = False, batch_size: int = 500, progress=None) -> GoldenResult:
-    """Run the golden model on uint8 ``pixels`` ``[N, C, H, W]``.
-
-    ``trace`` keeps every layer's per-step spikes (memory grows with N); ``progress`` is
-    called with the number of images done after each batch.
-    """
-    pixels = encoding.check_pixels(pixels, network.input.shape)
-    parts = []
-    for start in range(0, len(pixels), batch_size):
-        counts = encoding.input_counts(network.input, pixels[start:start + batch_size])
-        spikes = encoding.input_spike_train(counts, network.timesteps)
-        parts.append(run_spikes(network, spikes, trace=trace, observe_state=observe_state))
-        if progress is not None:
-            progress(min(start + batch_size, len(pixels)))
-    if not parts:
-        parts.append(run_spikes(network, np.zeros((network.timesteps, 0,
-                                                   *network.input.encoded_shape), dtype=bool),
-                                trace=trace, observe_state=observe_state))
+def _result(network: Network, parts: list) -> GoldenResult:
     logits = np.concatenate([p[0] for p in parts])
     merge = lambda i: {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
     ranges = {}
     for name in parts[0][4]:
         ranges[name] = (min(p[4][name][0] for p in parts), max(p[4][name][1] for p in parts))
     return GoldenResult(logits=logits, predictions=_argmax_lowest(logits),
-                        spike_counts=merge(1), synops=merge(2), trace=merge(3) if trace else {},
+                        spike_counts=merge(1), synops=merge(2), trace=merge(3),
                         windows=_window_of_outputs(network), state_range=ranges)
+
+
+def run(network: Network, pixels: np.ndarray, *, trace: bool = False,
+        observe_state: bool = False, batch_size: int = 500, progress=None,
+        on_batch=None, keep_trace: int | None = None) -> GoldenResult:
+    """Run the golden model on uint8 ``pixels`` ``[N, C, H, W]``.
+
+    ``trace`` keeps every layer's per-step spikes (memory grows with N), of the first
+    ``keep_trace`` images only where that is given; ``on_batch(first, batch_result)`` sees
+    each batch's result with its full trace (for work that needs the trace of every image
+    but not all at once); ``progress`` is called with the number of images done after each
+    batch.
+    """
+    pixels = encoding.check_pixels(pixels, network.input.shape)
+    keep = len(pixels) if keep_trace is None else min(keep_trace, len(pixels))
+    parts, kept = [], []
+    for start in range(0, len(pixels), batch_size):
+        counts = encoding.input_counts(network.input, pixels[start:start + batch_size])
+        spikes = encoding.input_spike_train(counts, network.timesteps)
+        logits, spike_counts, synops, traces, ranges = run_spikes(
+            network, spikes, trace=trace or on_batch is not None, observe_state=observe_state)
+        if on_batch is not None:
+            on_batch(start, _result(network, [(logits, spike_counts, synops, traces, ranges)]))
+        if trace and start < keep:
+            kept.append({k: v[:keep - start] for k, v in traces.items()})
+        parts.append((logits, spike_counts, synops, {}, ranges))
+        if progress is not None:
+            progress(min(start + batch_size, len(pixels)))
+    if not parts:
+        parts.append(run_spikes(network, np.zeros((network.timesteps, 0,
+                                                   *network.input.encoded_shape), dtype=bool),
+                                trace=trace, observe_state=observe_state))
+        kept.append(parts[0][3])
+    result = _result(network, parts)
+    if kept:
+        result.trace = {k: np.concatenate([t[k] for t in kept]) for k in kept[0]}
+    return result

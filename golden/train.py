@@ -367,7 +367,7 @@ def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
     """Save the weights with everything needed to rebuild the model (``info`` is JSON-able).
     Written to a temporary file and renamed, so ``path`` is never half written."""
     partial = f"{path}.partial"
-    torch.save({"format": "spikeforge-checkpoint", "arch": model.arch,
+    torch.save({"format": "spikewright-checkpoint", "arch": model.arch,
                 "input_shape": list(model.input_shape), "timesteps": model.timesteps,
                 "k": model.k, "ice": model.ice, "state_dict": model.state_dict(),
                 "weight_quantization": model.weight_quantization,
@@ -378,8 +378,8 @@ def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
 def load_checkpoint(path) -> tuple[ConvertibleNet, dict]:
     """Rebuild a model saved by :func:`save_checkpoint`; return ``(model, info)``."""
     data = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(data, dict) or data.get("format") != "spikeforge-checkpoint":
-        raise ValueError(f"{path} is not a spikeforge checkpoint (written by `spikeforge train`)")
+    if not isinstance(data, dict) or data.get("format") != "spikewright-checkpoint":
+        raise ValueError(f"{path} is not a spikewright checkpoint (written by `spikewright train`)")
     model = ConvertibleNet(data["arch"], data["input_shape"], data["timesteps"], data["k"],
                            data["ice"])
     model.load_state_dict(data["state_dict"])

@@ -1,4 +1,4 @@
-"""spikeforge.hdl_gen: accumulator-only, event-driven spiking cores in Amaranth, generated
+"""spikewright.hdl_gen: accumulator-only, event-driven spiking cores in Amaranth, generated
 from the IR and a HwConfig, with their exact cycle model.
 
 ``plan.make_plan`` derives the hardware view, ``top.NetworkTop`` is the design,

@@ -4,7 +4,7 @@ from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from spikeforge.golden.ir import Neuron
+from spikewright.golden.ir import Neuron
 
 from .lanes import lowest_pending
 from .plan import ConvLayerPlan, counter_width

@@ -3,15 +3,13 @@
 For one image (no gaps on the input, no backpressure on the output), counted from the cycle
 its first pixel is accepted to the cycle its result is valid::
 
-    cycles = load + sum over the schedule of core(entry) + classes
+    cycles = load + sum over the schedule of step_cycles(entry) + classes
     load   = encoder slots - slots of the first pixel + 1
-    dense  = 1 + G * (2 + (E + 1 if E > 0 else 0)) + S
-    conv   = 1 + sum over events (2 + U_e) + 2 * G * OH * OW + S
 
-with, per schedule entry (a layer at a global step), ``G`` the layer's lane groups, ``E``
-its input events (spikes of the layer before it in that step; none in ASG phase 1),
-``U_e`` the membrane words an input event updates (conv) and ``S`` the spikes it emits in
-that step. The event lower bound is ``sum_l synops_l / P_l``.
+where each layer plan's ``step_cycles`` (:meth:`.plan.DenseLayerPlan.step_cycles`,
+:meth:`.plan.ConvLayerPlan.step_cycles`) counts one layer-step from the input events
+(spikes of the layer before it in that step; none in ASG phase 1) and the spikes it emits.
+The event lower bound is ``sum_l synops_l / P_l``.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikeforge.golden.ir import Neuron
+from spikewright.golden.ir import Neuron
 
 from .plan import NetworkPlan
 
@@ -76,10 +74,10 @@ def image_cycles(plan: NetworkPlan, trace: dict, windows: dict, synops: dict) ->
             if inputs is not None and events:
                 _, ys, xs = np.nonzero(inputs.reshape(layer.in_shape))
                 updates = int(layer.updates_per_position[ys, xs].sum())
-            cycles = 1 + 2 * events + updates + 2 * layer.groups * layer.positions + spikes
+            cycles = layer.step_cycles(events, updates, spikes)
             words = updates
         else:
-            cycles = 1 + layer.groups * (2 + (events + 1 if events else 0)) + spikes
+            cycles = layer.step_cycles(events, spikes)
             words = events * layer.groups
         entries.append((layer.name, entry.step, entry.phase, events, spikes, words, cycles))
         total += cycles
@@ -89,7 +87,7 @@ def image_cycles(plan: NetworkPlan, trace: dict, windows: dict, synops: dict) ->
 
 
 def cycles_for_result(plan: NetworkPlan, result) -> list[CycleBreakdown]:
-    """The breakdown of every image of a traced :class:`~spikeforge.golden.GoldenResult`."""
+    """The breakdown of every image of a traced :class:`~spikewright.golden.GoldenResult`."""
     if not result.trace:
         raise ValueError("the cycle model needs the golden trace: run golden with trace=True")
     count = len(result.logits)

@@ -1,10 +1,10 @@
 """The event-driven, accumulator-only dense layer core (IF, ASG or readout)."""
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from spikeforge.golden.ir import Neuron
+from spikewright.golden.ir import Neuron
 
 from .lanes import lowest_pending
 from .plan import DenseLayerPlan, counter_width

@@ -4,6 +4,7 @@ as ``{file name: text}`` and written out in one place. Same IR and HwConfig, sam
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import re
 from pathlib import Path
@@ -11,15 +12,14 @@ from pathlib import Path
 import amaranth
 from amaranth.back import verilog
 
-from spikeforge import __version__
-
 from .config import HwConfig
-from .plan import make_plan
+from .plan import NetworkPlan, make_plan
 from .top import NetworkTop
 
-__all__ = ["TOP_MODULE", "generate", "write_files", "files_digest"]
+__all__ = ["TOP_MODULE", "generate", "write_files", "files_digest", "generator_version",
+           "result_payload_layout"]
 
-TOP_MODULE = "spikeforge_top"
+TOP_MODULE = "spikewright_top"
 
 # Warnings that come from how Amaranth writes Verilog, not from the design.
 _WAIVERS = [
@@ -68,10 +68,30 @@ def _ports(text: str) -> list[dict]:
             for direction, msb, name in _PORT.findall(top)]
 
 
-def generate(network, config: HwConfig | None = None) -> dict[str, str]:
-    """Return ``{"spikeforge_top.v": ..., "spikeforge_top.vlt": ..., "manifest.json": ...}``."""
-    config = config or HwConfig()
-    plan = make_plan(network, config)
+def generator_version() -> str:
+    """The installed spikewright's version (package metadata)."""
+    try:
+        return importlib.metadata.version("spikewright")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def result_payload_layout(plan: NetworkPlan) -> dict:
+    """Where ``cls`` and each logit lie in the result payload (``top.result_layout``)."""
+    return {"cls": {"lsb": 0, "width": plan.class_width},
+            "logits": {"lsb": plan.class_width, "width": plan.logit_width,
+                       "count": plan.classes, "signed": True, "stride": plan.logit_width}}
+
+
+def generate(network, config: HwConfig | None = None, *,
+             plan: NetworkPlan | None = None) -> dict[str, str]:
+    """Return ``{"spikewright_top.v": ..., "spikewright_top.vlt": ..., "manifest.json": ...}``
+    for ``network`` laid out by ``config`` (or by an already made ``plan`` of both)."""
+    if plan is None:
+        plan = make_plan(network, config or HwConfig())
+    elif plan.network is not network or (config is not None and plan.config != config):
+        raise ValueError("plan must be made from the network and HwConfig being generated")
+    config = plan.config
     top = NetworkTop(plan)
     text = verilog.convert(top, name=TOP_MODULE, emit_src=False, strip_internal_attrs=True)
     waivers = "`verilator_config\n" + "".join(
@@ -79,18 +99,13 @@ def generate(network, config: HwConfig | None = None) -> dict[str, str]:
         for rule, reason in _WAIVERS)
     manifest = {
         "module": TOP_MODULE,
-        "generator": f"spikeforge {__version__} (amaranth {amaranth.__version__})",
+        "generator": f"spikewright {generator_version()} (amaranth {amaranth.__version__})",
         "ir_digest": network.digest(),
         "hw_config": config.to_json(),
         "ports": _ports(text),
         "pixels": {"order": "C, H, W; images back to back", "width": 8,
                    "per_image": int(plan.encoder.pixel_shape[0] * plan.encoder.positions)},
-        "result_payload": {
-            "cls": {"lsb": 0, "width": plan.class_width},
-            "logits": {"lsb": plan.class_width, "width": plan.logit_width,
-                       "count": plan.classes, "signed": True,
-                       "stride": plan.logit_width},
-        },
+        "result_payload": result_payload_layout(plan),
         "timesteps": network.timesteps,
         "layers": [{"name": l.name, "kind": l.kind, "neuron": l.neuron.value,
                     "inputs": l.input_count, "neurons": l.neurons, "lanes": l.lanes,

@@ -1,6 +1,6 @@
 """Errors of the hardware generator."""
 
-from spikeforge.golden.errors import UnsupportedLayerError, WidthError
+from spikewright.golden.errors import UnsupportedLayerError, WidthError
 
 __all__ = ["UnsupportedLayerError", "WidthError", "CapacityError"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikeforge.golden.ir import Conv2d, Dense, Flatten, Network, Neuron
+from spikewright.golden.ir import Conv2d, Dense, Flatten, Network, Neuron
 
 from .config import TARGETS, HwConfig
 from .errors import CapacityError, UnsupportedLayerError
@@ -140,6 +140,13 @@ class DenseLayerPlan:
     def address_width(self) -> int:
         return counter_width(max(self.in_features - 1, 1))
 
+    def step_cycles(self, events: int, spikes: int) -> int:
+        """Cycles of one layer-step of the core (:class:`~.dense_core.DenseCore`), from its
+        start to its done, with ``events`` input events and ``spikes`` output spikes: one
+        to start, then per lane group two cycles of bias and threshold and, with events,
+        one per event and one to drain the pipeline; one per spike pushed."""
+        return 1 + self.groups * (2 + (events + 1 if events else 0)) + spikes
+
 
 @dataclass(frozen=True)
 class ConvLayerPlan:
@@ -214,6 +221,14 @@ class ConvLayerPlan:
         rows = np.array([len(r) for r in self.row_rom], dtype=np.int64)
         cols = np.array([len(c) for c in self.col_rom], dtype=np.int64)
         return self.lane_groups * rows[:, None] * cols[None, :]
+
+    def step_cycles(self, events: int, updates: int, spikes: int) -> int:
+        """Cycles of one layer-step of the core (:class:`~.conv_core.ConvCore`), from its
+        start to its done, with ``events`` input events that update ``updates`` membrane
+        words in all and ``spikes`` output spikes: one to start, two per event and one per
+        update (the scatter), two per (lane group, position) (the fire scan), one per
+        spike pushed."""
+        return 1 + 2 * events + updates + 2 * self.groups * self.positions + spikes
 
 
 @dataclass(frozen=True)
@@ -354,7 +369,7 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
     """Derive the hardware plan; refuse what the generator cannot build."""
     config = config or HwConfig()
     if not isinstance(network, Network):
-        raise TypeError(f"network must be a spikeforge.golden.Network, not {network!r}")
+        raise TypeError(f"network must be a spikewright.golden.Network, not {network!r}")
     if not isinstance(config, HwConfig):
         raise TypeError(f"config must be a HwConfig, not {config!r}")
     spec = network.input
@@ -392,7 +407,7 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
         detail = ", ".join(f"{l.name} {l.weight_bits}" for l in layers)
         raise CapacityError(
             f"the weights need {bits} bits of memory ({detail}), but {target.name} has "
-            f"{target.block_ram_bits} bits of block RAM; use fewer weight bits "
-            f"(`spikeforge convert --weight-width`), a smaller network or a larger target")
+            f"{target.block_ram_bits} bits of block RAM; convert with fewer weight bits, "
+            f"or use a smaller network or a larger target")
     return NetworkPlan(network, config, encoder, tuple(layers),
                        _schedule(layers, network.timesteps))

@@ -5,7 +5,7 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from spikeforge.golden.ir import Neuron
+from spikewright.golden.ir import Neuron
 
 from .conv_core import ConvCore
 from .dense_core import DenseCore

@@ -1,5 +1,6 @@
-"""What the RTL must produce for a set of images, from the golden model and the cycle model,
-and how a mismatch is described."""
+"""What the RTL must produce for a set of images, from the golden trace and the cycle model,
+and the one comparison of a bench's :class:`~.recording.Recording` with it: the first
+mismatch is named by image, layer, neuron and step."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikeforge.golden import model
-from spikeforge.hdl_gen.cycle_model import cycles_for_result
-from spikeforge.hdl_gen.plan import NetworkPlan
+from spikewright.golden import model
+from spikewright.hdl_gen.cycle_model import cycles_for_result
+from spikewright.hdl_gen.plan import NetworkPlan
 
-__all__ = ["Expected", "expected_for", "first_spike_mismatch", "decode_payload", "compare"]
+from .recording import Recording
+
+__all__ = ["Expected", "expected_for", "input_spikes", "first_spike_mismatch",
+           "decode_payload", "compare"]
 
 
 @dataclass
@@ -22,6 +26,15 @@ class Expected:
     lower_bound: np.ndarray
     result: object  # GoldenResult with trace
     plan: NetworkPlan
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    def select(self, start: int, stop: int) -> "Expected":
+        """Images ``start`` to ``stop`` (exclusive)."""
+        return Expected(self.classes[start:stop], self.logits[start:stop],
+                        self.cycles[start:stop], self.lower_bound[start:stop],
+                        self.result.select(start, stop), self.plan)
 
     def input_spikes(self, index: int) -> set:
         """``{(step, address)}`` of image ``index``'s input spikes."""
@@ -39,12 +52,22 @@ class Expected:
         return spikes
 
 
-def expected_for(plan: NetworkPlan, pixels: np.ndarray) -> Expected:
-    result = model.run(plan.network, pixels, trace=True)
+def expected_for(plan: NetworkPlan, pixels: np.ndarray | None = None, *,
+                 result=None) -> Expected:
+    """What the design of ``plan`` must produce: from a traced golden ``result`` of the
+    images, or (where none is given) from a golden run on ``pixels``."""
+    if result is None:
+        result = model.run(plan.network, pixels, trace=True)
     breakdown = cycles_for_result(plan, result)
     return Expected(result.predictions.copy(), result.logits.copy(),
-                    np.array([b.total for b in breakdown]),
+                    np.array([b.total for b in breakdown], dtype=np.int64),
                     np.array([b.lower_bound for b in breakdown]), result, plan)
+
+
+def input_spikes(traced: list, timesteps: int) -> set:
+    """``{(step, address)}`` from the ``(steps, address)`` pairs of the input trace ports."""
+    return {(t, int(address)) for steps, address in traced for t in range(timesteps)
+            if int(steps) >> t & 1}
 
 
 def first_spike_mismatch(expected: Expected, index: int, got_input: set, got_hidden: set):
@@ -79,23 +102,31 @@ def decode_payload(payload: int, layout: dict) -> tuple[int, list[int]]:
              for c in range(logits["count"])])
 
 
-def compare(expected: Expected, results: list, cycles: list, inputs: list, hidden: list,
+def compare(expected: Expected, recording: Recording, layout: dict,
             check_cycles: bool) -> dict:
-    """Compare what the RTL produced per image (``results[i] = (class, logits)`` or None,
-    ``cycles[i]``, ``inputs[i] = {(step, address)}``, ``hidden[i] = {(layer, step,
-    address)}``) with ``expected``; the report counts mismatching images and names the first."""
-    mismatches, cycle_mismatches, first = 0, 0, None
-    for i, result in enumerate(results):
-        problem = None
-        if result is None:
+    """Compare what a bench recorded with ``expected``, image by image: class, every logit,
+    every input and hidden spike and (``check_cycles``) the cycles of the cycle model. The
+    report counts mismatching images and names the first mismatch."""
+    if recording.images != len(expected):
+        raise ValueError(f"the recording has {recording.images} images, the expectation "
+                         f"{len(expected)}")
+    timesteps = expected.plan.network.timesteps
+    mismatches, cycle_mismatches, first, classes = 0, 0, None, []
+    for i, payload in enumerate(recording.payloads):
+        problem, result = None, None
+        if payload is None:
             problem = {"image": i, "what": "no result"}
-        elif result[1] != expected.logits[i].tolist() or result[0] != int(expected.classes[i]):
-            diff = [c for c in range(len(result[1])) if result[1][c] != expected.logits[i][c]]
-            problem = {"image": i, "layer": expected.plan.layers[-1].name,
-                       "what": "class/logits", "expected_class": int(expected.classes[i]),
-                       "actual_class": result[0], "first_logit": diff[0] if diff else None,
-                       "expected": expected.logits[i].tolist(), "actual": result[1]}
-        spike = first_spike_mismatch(expected, i, inputs[i], hidden[i])
+        else:
+            result = decode_payload(payload, layout)
+            if result[1] != expected.logits[i].tolist() or result[0] != int(expected.classes[i]):
+                diff = [c for c in range(len(result[1])) if result[1][c] != expected.logits[i][c]]
+                problem = {"image": i, "layer": expected.plan.layers[-1].name,
+                           "what": "class/logits", "expected_class": int(expected.classes[i]),
+                           "actual_class": result[0], "first_logit": diff[0] if diff else None,
+                           "expected": expected.logits[i].tolist(), "actual": result[1]}
+        classes.append(None if result is None else result[0])
+        spike = first_spike_mismatch(expected, i, input_spikes(recording.inputs[i], timesteps),
+                                     set(recording.hidden[i]))
         if spike is not None:
             if problem is None:
                 problem = {**spike, "what": "spike"}
@@ -104,18 +135,20 @@ def compare(expected: Expected, results: list, cycles: list, inputs: list, hidde
         if problem is not None:
             mismatches += 1
             first = first or problem
-        if check_cycles and cycles[i] != int(expected.cycles[i]):
+        if check_cycles and recording.cycles[i] != int(expected.cycles[i]):
             cycle_mismatches += 1
             first = first or {"image": i, "what": "cycles", "expected": int(expected.cycles[i]),
-                              "actual": cycles[i]}
-    measured = np.array(cycles)
-    return {"images": len(results), "mismatches": mismatches,
+                              "actual": recording.cycles[i]}
+    measured = np.array(recording.cycles)
+    return {"images": recording.images, "mismatches": mismatches,
             "cycle_mismatches": cycle_mismatches if check_cycles else None,
             "first_mismatch": first,
             "cycles": {"mean": float(measured.mean()), "min": int(measured.min()),
                        "max": int(measured.max())},
-            "cycles_per_image": [int(c) for c in cycles],
+            "cycles_per_image": [int(c) for c in recording.cycles],
             "model_cycles": expected.cycles.tolist(),
             "lower_bound_mean": float(expected.lower_bound.mean()),
-            "classes": [r[0] if r else None for r in results],
-            "golden_classes": expected.classes.tolist()}
+            "classes": classes,
+            "golden_classes": expected.classes.tolist(),
+            "simulated_cycles": recording.simulated_cycles,
+            **recording.facts}

@@ -1,38 +1,31 @@
 """The fast bench: an HDL harness that streams images and logs results and spikes, run by
-the simulator alone, and compared with golden afterwards.
+the simulator alone; the log becomes a :class:`~.recording.Recording`.
 
-The cocotb testbench (:mod:`.testbench`) wakes Python on every traced cycle and its clock is
-scheduled through the simulator interface; on the seed CNN (295k cycles per image) that costs
-about 10 s per image on Verilator and 90 s on Icarus. The harness (``templates/harness.v.j2``)
-keeps the clock, the stimulus (with the same kinds of random input gaps and output stalls)
-and the logging inside the simulator, so the run costs what the simulator costs; the checks
-are the same functions (:func:`.expected.compare`): class, every logit, every input and hidden
-spike, and the cycles of the cycle model.
+The cocotb bench (:mod:`.testbench`) wakes Python on every traced cycle and its clock is
+scheduled through the simulator interface; on the seed CNN that costs about 10 s per image
+on Verilator and 90 s on Icarus. The harness (``templates/harness.v.j2``) keeps the clock,
+the stimulus (with the same kinds of random input gaps and output stalls) and the logging
+inside the simulator, so the run costs what the simulator costs.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from spikeforge import __version__
-from spikeforge.golden import load
-from spikeforge.hdl_gen.config import HwConfig
-from spikeforge.hdl_gen.emit import TOP_MODULE
-from spikeforge.hdl_gen.plan import make_plan
-from spikeforge.templates import render
+from spikewright.hdl_gen.emit import TOP_MODULE, generator_version
+from spikewright.templates import render
 
-from .expected import compare, decode_payload, expected_for
-from .runner import BuildInfo, _environment, cached_build, check_probabilities, top_verilog
+from .build import ICARUS_FLAGS, VERILATOR_FLAGS, BuildInfo, cached_build, run_logged, top_verilog
+from .recording import Recording
 
-__all__ = ["HARNESS_MODULE", "harness_verilog", "build_harness", "run_harness"]
+__all__ = ["HARNESS_MODULE", "harness_verilog", "build_harness", "record", "parse_log"]
 
-HARNESS_MODULE = "spikeforge_harness"
+HARNESS_MODULE = "spikewright_harness"
 HALF_PERIOD_NS = 5
 TRACE_PORTS = ("trace_layer", "trace_step", "trace_address", "trace_input_steps",
                "trace_input_address")
@@ -43,24 +36,18 @@ def harness_verilog(manifest: dict) -> str:
     widths = {port["name"]: port["width"] for port in manifest["ports"]}
     missing = [name for name in TRACE_PORTS if name not in widths]
     if missing:
-        raise ValueError(f"the design has no trace port(s) {', '.join(missing)}; regenerate it "
-                         f"with this version of `spikeforge generate`")
-    return render("harness.v.j2", top=TOP_MODULE, harness=HARNESS_MODULE, version=__version__,
-                  half_period_ns=HALF_PERIOD_NS, pixels_per_image=manifest["pixels"]["per_image"],
+        raise ValueError(f"the design has no trace port(s) {', '.join(missing)}; generate it "
+                         f"again with this version of spikewright")
+    return render("harness.v.j2", top=TOP_MODULE, harness=HARNESS_MODULE,
+                  version=generator_version(), half_period_ns=HALF_PERIOD_NS,
+                  pixels_per_image=manifest["pixels"]["per_image"],
                   payload_width=widths["result__payload"],
                   **{f"{name}_width": widths[name] for name in TRACE_PORTS})
 
 
-def _run(command, cwd, log_name, env=None) -> subprocess.CompletedProcess:
-    with _environment(env or {}):
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    (Path(cwd) / log_name).write_text(result.stdout + result.stderr)
-    return result
-
-
 def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
     """Compile the design with its harness for ``simulator`` (cached by the digest of both
-    and the simulator version: :func:`.runner.cached_build`)."""
+    and the simulator version: :func:`.build.cached_build`)."""
     top_verilog(rtl_dir)
     harness = harness_verilog(json.loads((Path(rtl_dir) / "manifest.json").read_text()))
 
@@ -68,15 +55,13 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
         (directory / f"{HARNESS_MODULE}.v").write_text(harness)
         sources = [str(directory / f"{HARNESS_MODULE}.v"), str(verilog.resolve())]
         if info.name == "icarus":
-            # -g2005: see runner._compile_for_cocotb (Amaranth's combinational blocks)
-            command = [str(Path(info.executable).parent / "iverilog"), "-g2005",
+            command = [str(Path(info.executable).parent / "iverilog"), *ICARUS_FLAGS,
                        "-s", HARNESS_MODULE, "-o", "harness.vvp", *sources]
         else:
-            command = [info.executable, "--binary", "--timing", "-O3", "-CFLAGS", "-fcoroutines",
-                       "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
-                       "--x-initial", "fast", "--top-module", HARNESS_MODULE,
-                       "-o", "harness", *sources]
-        result = _run(command, directory, "build.log", info.environment())
+            command = [info.executable, "--binary", "--timing", "-CFLAGS", "-fcoroutines",
+                       *VERILATOR_FLAGS, "--top-module", HARNESS_MODULE, "-o", "harness",
+                       *sources]
+        result = run_logged(command, directory, "build.log", info.environment())
         if result.returncode != 0:
             raise RuntimeError(f"building the {info.name} harness failed (log: "
                                f"{directory / 'build.log'}):\n"
@@ -86,52 +71,44 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
                         extra=harness.encode())
 
 
-def parse_log(text: str, images: int, timesteps: int):
-    """``(payloads, cycles, inputs, hidden, end_cycle, problem)`` from a harness log (the
-    first four per image; ``problem`` None if the log is complete and well formed)."""
-    payloads, cycles = [None] * images, [-1] * images
-    inputs = [set() for _ in range(images)]
-    hidden = [set() for _ in range(images)]
-    image, end, problem = 0, None, None
+def parse_log(text: str, images: int) -> tuple[Recording, str | None]:
+    """The recording in a harness log, and a problem (None if the log is complete and well
+    formed)."""
+    recording = Recording(images)
+    image, problem, ended = 0, None, False
     for line in text.splitlines():
         fields = line.split()
         if not fields:
             continue
         if fields[0] == "E":
-            end = int(fields[1])
+            recording.simulated_cycles, ended = int(fields[1]), True
             break
         if image >= images:
             problem = f"the harness logged more than {images} results"
             break
         if fields[0] == "H":
-            hidden[image].add((int(fields[1]), int(fields[2]), int(fields[3])))
+            recording.hidden[image].add((int(fields[1]), int(fields[2]), int(fields[3])))
         elif fields[0] == "I":
-            steps, address = int(fields[1]), int(fields[2])
-            inputs[image].update((t, address) for t in range(timesteps) if steps >> t & 1)
+            recording.inputs[image].append((int(fields[1]), int(fields[2])))
         elif fields[0] == "R":
-            cycles[image], payloads[image] = int(fields[1]), int(fields[2], 16)
+            recording.cycles[image], recording.payloads[image] = int(fields[1]), int(fields[2], 16)
             image += 1
         elif fields[0] == "TIMEOUT":
             problem = f"no result for {fields[1]} cycles (timeout) after image {image}"
         else:
             problem = f"unexpected harness log line {line!r}"
             break
-    if problem is None and (image < images or end is None):
+    if problem is None and (image < images or not ended):
         problem = f"the log ends after {image} of {images} results"
-    return payloads, cycles, inputs, hidden, end, problem
+    return recording, problem
 
 
-def run_harness(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
-                input_gaps: float = 0.0, backpressure: float = 0.0, build_root=None,
-                max_idle_cycles: int = 50_000_000) -> dict:
-    """Simulate ``pixels`` with the harness; return the same report as
-    :func:`.runner.run_images` (gap and stall probabilities are rounded to 1/1000)."""
-    check_probabilities(input_gaps, backpressure)
-    rtl_dir = Path(rtl_dir)
-    manifest = json.loads((rtl_dir / "manifest.json").read_text())
-    plan = make_plan(load(ir_dir), HwConfig.from_json(manifest["hw_config"]))
+def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
+           input_gaps: float = 0.0, backpressure: float = 0.0, build_root=None,
+           max_idle_cycles: int = 50_000_000) -> Recording:
+    """Stream ``pixels`` through the design in its harness and return the recording (gap
+    and stall probabilities are rounded to 1/1000)."""
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    expected = expected_for(plan, pixels)
     built = build_harness(rtl_dir, simulator, build_root)
     work = Path(tempfile.mkdtemp(prefix="harness-run-", dir=built.directory))
     (work / "pixels.hex").write_text("".join(f"{v:02x}\n" for v in pixels.reshape(-1).tolist()))
@@ -146,24 +123,19 @@ def run_harness(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: in
     else:
         command = [str(built.directory / "obj_dir" / "harness"), *plusargs]
     start = time.time()
-    result = _run(command, work, "sim.log")
+    result = run_logged(command, work, "sim.log")
     wall = time.time() - start
     log = work / "spikes.log"
     if result.returncode != 0 or not log.is_file():
         raise RuntimeError(f"the {simulator} harness run failed (exit {result.returncode}); "
                            f"its output:\n{(result.stdout + result.stderr)[-3000:]}")
-    payloads, cycles, inputs, hidden, end, problem = parse_log(log.read_text(), len(pixels),
-                                                          plan.network.timesteps)
+    recording, problem = parse_log(log.read_text(), len(pixels))
     if problem is not None:
-        raise RuntimeError(f"the {simulator} harness run went wrong: {problem} "
-                           f"(log: {log})")
-    layout = manifest["result_payload"]
-    results = [None if p is None else decode_payload(p, layout) for p in payloads]
-    report = compare(expected, results, cycles, inputs, hidden,
-                     check_cycles=not input_gaps and not backpressure)
-    report.update(simulated_cycles=end, wall_s=round(wall, 3), bench="harness",
-                  simulator=simulator, simulator_version=built.simulator.version,
-                  build_dir=str(built.directory), build_s=round(built.seconds, 1),
-                  build_reused=built.reused, run_wall_s=round(wall, 2))
-    (work / "results.json").write_text(json.dumps(report) + "\n")
-    return report
+        raise RuntimeError(f"the {simulator} harness run went wrong: {problem} (log: {log})")
+    recording.facts.update(bench="harness", simulator=simulator,
+                           simulator_version=built.simulator.version,
+                           build_dir=str(built.directory), build_s=round(built.seconds, 1),
+                           build_reused=built.reused, wall_s=round(wall, 3),
+                           run_wall_s=round(wall, 2))
+    (work / "recording.json").write_text(json.dumps(recording.to_json()) + "\n")
+    return recording

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeforge.golden import save
-from spikeforge.golden.random_network import random_dense_network, random_pixels
-from spikeforge.hdl_gen.config import HwConfig
-from spikeforge.hdl_gen.emit import generate, write_files
+from spikewright.golden import save
+from spikewright.golden.random_network import random_dense_network, random_pixels
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.emit import generate, write_files
+from spikewright.hdl_gen.plan import make_plan
 
-from .runner import run_images
+from .expected import expected_for
+from .verify import run_images
 
 __all__ = ["random_case", "regress"]
 
@@ -32,19 +34,21 @@ def random_case(seed: int):
 
 def regress(seeds, simulators, *, work_dir=None, build_root=None, progress=None) -> dict:
     """Run every case on every simulator; return the failures and the counts."""
-    work = Path(work_dir or tempfile.mkdtemp(prefix="spikeforge-regress-"))
+    work = Path(work_dir or tempfile.mkdtemp(prefix="spikewright-regress-"))
     failures, images, cases = [], 0, 0
     for seed in seeds:
         cases += 1
         network, config, pixels = random_case(seed)
         case = work / f"case{seed}"
+        plan = make_plan(network, config)
+        expected = expected_for(plan, pixels)
         save(network, case / "ir")
-        write_files(generate(network, config), case / "rtl")
+        write_files(generate(network, plan=plan), case / "rtl")
         for simulator in simulators:
             for gaps in (0.0, 0.3):
-                report = run_images(case / "rtl", case / "ir", pixels, simulator=simulator,
-                                    seed=seed, input_gaps=gaps, backpressure=gaps,
-                                    build_root=build_root)
+                report = run_images(case / "rtl", plan, pixels, simulator=simulator,
+                                    expected=expected, seed=seed, input_gaps=gaps,
+                                    backpressure=gaps, build_root=build_root)
                 images += report["images"]
                 if report["mismatches"] or report["cycle_mismatches"]:
                     failures.append({"seed": seed, "simulator": simulator, "gaps": gaps,

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikeforge.hdl_gen.tools import ToolNotFound, find_tool
+from spikewright.hdl_gen.tools import ToolNotFound, find_tool
 
 __all__ = ["SIMULATORS", "SimulatorInfo", "check_simulator", "SimulatorError"]
 

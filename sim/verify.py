@@ -1,45 +1,124 @@
-"""RTL against golden on many images: batches through one build, with progress."""
+"""RTL against golden: which bench runs a design, the check that a design belongs to a
+network, and verification of many images in batches through one build.
+
+Every bench only records what the design did (:class:`~.recording.Recording`); the one
+comparison is :func:`.expected.compare`.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
-from .runner import build, run_images
+from spikewright.golden.ir import Network
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.emit import result_payload_layout
+from spikewright.hdl_gen.plan import NetworkPlan, make_plan
 
-__all__ = ["verify"]
+from . import amaranth_bench, cocotb_bench, harness
+from .expected import Expected, compare, expected_for
+from .recording import Recording
+
+__all__ = ["BENCHES", "check_design", "plan_of_design", "record", "run_images", "verify"]
+
+#: bench name -> what records a run (the Amaranth bench needs no simulator or RTL files)
+BENCHES = ("cocotb", "harness", "amaranth")
 
 
-def verify(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
+def check_design(rtl_dir, network: Network) -> dict:
+    """The manifest of the design in ``rtl_dir``, after checking that it was generated from
+    ``network`` (the IR digest)."""
+    path = Path(rtl_dir) / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; {rtl_dir} must be a directory of "
+                                f"generated RTL (Verilog and manifest.json)")
+    try:
+        manifest = json.loads(path.read_text())
+        digest = manifest["ir_digest"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"{path} is not a manifest written by the generator (no readable "
+                         f"ir_digest)") from None
+    if digest != network.digest():
+        raise ValueError(f"{rtl_dir} was generated from another network (IR digest "
+                         f"{str(digest)[:16]}, this network {network.digest()[:16]}); "
+                         f"generate it again from this network")
+    return manifest
+
+
+def plan_of_design(rtl_dir, network: Network) -> NetworkPlan:
+    """The plan the design in ``rtl_dir`` was generated with (its manifest's HwConfig)."""
+    manifest = check_design(rtl_dir, network)
+    return make_plan(network, HwConfig.from_json(manifest["hw_config"]))
+
+
+def _check_probabilities(input_gaps: float, backpressure: float) -> None:
+    for name, value in (("input_gaps", input_gaps), ("backpressure", backpressure)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}")
+
+
+def record(bench: str, rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str,
+           seed: int = 0, input_gaps: float = 0.0, backpressure: float = 0.0,
+           build_root=None) -> Recording:
+    """Run ``pixels`` through the design on ``bench``; return what it recorded."""
+    if bench not in BENCHES:
+        raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
+    _check_probabilities(input_gaps, backpressure)
+    if bench == "amaranth":
+        return amaranth_bench.record(plan, pixels, seed=seed, input_gaps=input_gaps,
+                                     backpressure=backpressure)
+    module = cocotb_bench if bench == "cocotb" else harness
+    return module.record(rtl_dir, pixels, simulator=simulator, seed=seed,
+                         input_gaps=input_gaps, backpressure=backpressure,
+                         build_root=build_root)
+
+
+def run_images(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str = "verilator",
+               bench: str = "cocotb", expected: Expected | None = None, seed: int = 0,
+               input_gaps: float = 0.0, backpressure: float = 0.0, build_root=None) -> dict:
+    """One bench run of ``pixels`` compared with golden (``expected``, or a golden run here):
+    the report of :func:`.expected.compare`."""
+    _check_probabilities(input_gaps, backpressure)
+    expected = expected or expected_for(plan, pixels)
+    recording = record(bench, rtl_dir, plan, pixels, simulator=simulator, seed=seed,
+                       input_gaps=input_gaps, backpressure=backpressure, build_root=build_root)
+    return compare(expected, recording, result_payload_layout(plan),
+                   check_cycles=not input_gaps and not backpressure)
+
+
+def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
+           simulator: str = "verilator", bench: str = "cocotb", seed: int = 0,
            input_gaps: float = 0.0, backpressure: float = 0.0, batch_size: int = 500,
-           build_root=None, progress=None, bench: str = "cocotb") -> dict:
-    """Run ``pixels`` through the RTL in batches; return the merged report.
+           build_root=None, progress=None) -> dict:
+    """Run ``pixels`` through the design in batches of one build; return the merged report.
 
+    ``golden``: the traced golden result of these pixels (computed here if not given).
     ``progress(done, total)`` is called after each batch.
     """
+    _check_probabilities(input_gaps, backpressure)
+    if bench not in BENCHES:
+        raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
     start = time.time()
-    if bench == "harness":
-        from .harness import build_harness
-        built = build_harness(rtl_dir, simulator, build_root)
-    else:
-        built = build(rtl_dir, simulator, build_root)
+    expected = expected_for(plan, pixels, result=golden)
     reports = []
     for first in range(0, len(pixels), batch_size):
-        batch = pixels[first:first + batch_size]
-        report = run_images(rtl_dir, ir_dir, batch, simulator=simulator, seed=seed + first,
-                            input_gaps=input_gaps, backpressure=backpressure,
-                            build_root=build_root, bench=bench)
+        stop = min(first + batch_size, len(pixels))
+        report = run_images(rtl_dir, plan, pixels[first:stop], simulator=simulator,
+                            bench=bench, expected=expected.select(first, stop),
+                            seed=seed + first, input_gaps=input_gaps,
+                            backpressure=backpressure, build_root=build_root)
         if report["first_mismatch"] is not None:
             report["first_mismatch"]["image"] += first
         reports.append(report)
         if progress is not None:
-            progress(min(first + batch_size, len(pixels)), len(pixels))
+            progress(stop, len(pixels))
     cycles = np.concatenate([r["cycles_per_image"] for r in reports])
-    model = np.concatenate([r["model_cycles"] for r in reports])
     checked = reports[0]["cycle_mismatches"] is not None
     simulated = sum(r["simulated_cycles"] for r in reports)
-    sim_seconds = sum(r["run_wall_s"] for r in reports)
+    sim_seconds = sum(r.get("run_wall_s", r.get("wall_s", 0)) for r in reports)
     return {
         "images": int(len(pixels)),
         "mismatches": sum(r["mismatches"] for r in reports),
@@ -47,14 +126,15 @@ def verify(rtl_dir, ir_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0
         "first_mismatch": next((r["first_mismatch"] for r in reports if r["first_mismatch"]),
                                None),
         "cycles": {"mean": float(cycles.mean()), "min": int(cycles.min()),
-                   "max": int(cycles.max()), "model_mean": float(model.mean())},
-        "lower_bound_mean": float(np.mean([r["lower_bound_mean"] for r in reports])),
+                   "max": int(cycles.max()), "model_mean": float(expected.cycles.mean())},
+        "cycles_per_image": cycles.tolist(),
+        "lower_bound_mean": float(expected.lower_bound.mean()),
         "classes": [c for r in reports for c in r["classes"]],
-        "golden_classes": [c for r in reports for c in r["golden_classes"]],
-        "simulator": simulator,
+        "golden_classes": expected.classes.tolist(),
+        "simulator": simulator if bench != "amaranth" else "amaranth",
         "bench": bench,
-        "simulator_version": built.simulator.version,
-        "build_s": round(built.seconds, 1),
+        "simulator_version": reports[0].get("simulator_version"),
+        "build_s": reports[0].get("build_s"),
         "simulated_cycles": simulated,
         "simulated_cycles_per_s": round(simulated / sim_seconds, 1) if sim_seconds else None,
         "input_gaps": input_gaps,

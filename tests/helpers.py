@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from spikeforge.golden.ir import Dense, Flatten, InputChannel, InputSpec, Network
+from spikewright.golden.ir import Dense, Flatten, InputChannel, InputSpec, Network
 
 
 def arr(*values):

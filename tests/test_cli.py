@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from spikeforge.cli import main
-from spikeforge.golden import load
+from spikewright.cli import main
+from spikewright.golden import load
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,9 @@ def digits_checkpoint(tmp_path_factory):
 
 
 def test_train_records_what_reproduces_it(digits_checkpoint):
-    from spikeforge.golden.train import load_checkpoint
+    from spikewright.golden.train import load_checkpoint
     _, info = load_checkpoint(digits_checkpoint)
-    assert info["command"].startswith("spikeforge ") and info["seed"] == 1
+    assert info["command"].startswith("spikewright ") and info["seed"] == 1
     assert info["dataset"] == "digits" and len(info["history"]) == 2
     assert 0 <= info["accuracy"]["ann_quant"] <= 1 and info["train_time_s"] > 0
     assert info["completed_epochs"] == 2
@@ -29,7 +29,7 @@ def test_train_records_what_reproduces_it(digits_checkpoint):
 
 def test_fine_tune_at_the_conversion_width_converts_to_exactly_that_network(
         digits_checkpoint, tmp_path, capsys):
-    from spikeforge.golden.train import load_checkpoint
+    from spikewright.golden.train import load_checkpoint
     tuned = tmp_path / "tuned.pt"
     assert main(["train", "--dataset", "digits", "--init", str(digits_checkpoint), "--epochs",
                  "1", "--weight-width", "5", "--exact-thresholds", "--threads", "1",
@@ -49,8 +49,8 @@ def test_fine_tune_at_the_conversion_width_converts_to_exactly_that_network(
 
 def test_zero_epochs_only_recalibrates_batchnorm(digits_checkpoint, tmp_path):
     import torch
-    from spikeforge.golden.train import load_checkpoint
-    with pytest.raises(SystemExit, match="--epochs must be at least 1"):
+    from spikewright.golden.train import load_checkpoint
+    with pytest.raises(ValueError, match="--epochs must be at least 1"):
         main(["train", "--dataset", "digits", "--init", str(digits_checkpoint), "--epochs",
               "0", "--out", str(tmp_path / "x.pt")])
     out = tmp_path / "recalibrated.pt"
@@ -65,7 +65,7 @@ def test_zero_epochs_only_recalibrates_batchnorm(digits_checkpoint, tmp_path):
 
 
 def test_exact_thresholds_without_a_width_is_refused(digits_checkpoint, tmp_path):
-    with pytest.raises(SystemExit, match="--exact-thresholds needs --weight-width"):
+    with pytest.raises(ValueError, match="--exact-thresholds needs --weight-width"):
         main(["train", "--dataset", "digits", "--init", str(digits_checkpoint),
               "--exact-thresholds", "--out", str(tmp_path / "x.pt")])
 
@@ -92,6 +92,7 @@ def test_convert_then_eval_writes_the_documented_json(digits_checkpoint, tmp_pat
     assert report["synops_per_image"]["total"] > 0
 
 
+@pytest.mark.dataset
 def test_eval_refuses_a_dataset_of_the_wrong_shape(digits_checkpoint, tmp_path):
     main(["convert", str(digits_checkpoint), "--out", str(tmp_path / "ir")])
     with pytest.raises(ValueError, match=r"^dataset 'mnist' has images of shape \[1, 28, 28\], "
@@ -111,22 +112,22 @@ def test_help_lists_the_commands(capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mnist_mlp_t1", "mnist_cnn_t1"])
 def test_shipped_models_convert_reproducibly_from_their_checkpoints(name, tmp_path):
-    from spikeforge.convert_cmd import convert_checkpoint
-    from spikeforge.shipped import model_dir
+    from spikewright import flow
+    from spikewright.shipped import model_dir
     shipped = load(model_dir(name) / "ir")
-    again = convert_checkpoint(model_dir(name) / "checkpoint.pt", tmp_path / "ir",
-                               weight_width=shipped.metadata["weight_width"],
-                               exact_thresholds=shipped.metadata.get("exact_thresholds", False))
-    assert again.digest() == shipped.digest()
+    again = flow.convert(model_dir(name) / "checkpoint.pt", tmp_path / "ir",
+                         weight_width=shipped.metadata["weight_width"],
+                         exact_thresholds=shipped.metadata.get("exact_thresholds", False))
+    assert again.network.digest() == shipped.digest()
 
 
 def test_the_command_says_what_is_wrong_without_a_traceback(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
-    script = Path(sys.executable).parent / "spikeforge"
+    script = Path(sys.executable).parent / "spikewright"
     result = subprocess.run([str(script), "eval", str(tmp_path / "missing")],
                             capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.startswith("spikeforge: error: ") and "Traceback" not in result.stderr
+    assert result.stderr.startswith("spikewright: error: ") and "Traceback" not in result.stderr
     assert "network.json does not exist" in result.stderr

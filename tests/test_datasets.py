@@ -3,10 +3,11 @@ import pickle
 import numpy as np
 import pytest
 
-from spikeforge.golden import DatasetError
-from spikeforge.golden.datasets import load_dataset
+from spikewright.golden import DatasetError
+from spikewright.golden.datasets import load_dataset
 
 
+@pytest.mark.dataset
 def test_mnist_is_the_genuine_set_as_uint8():
     x, y = load_dataset("mnist", "test")
     assert x.shape == (10000, 1, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
@@ -15,6 +16,7 @@ def test_mnist_is_the_genuine_set_as_uint8():
     assert x.shape == (3, 1, 28, 28) and y.tolist() == [5, 0, 4]
 
 
+@pytest.mark.dataset
 def test_fashion_mnist_and_digits():
     x, y = load_dataset("fashion-mnist", "test", limit=4)
     assert x.shape == (4, 1, 28, 28) and y.tolist() == [9, 2, 1, 1]

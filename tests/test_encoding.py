@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spikeforge.golden.encoding import (input_counts, input_spike_train, make_input_spec,
+from spikewright.golden.encoding import (input_counts, input_spike_train, make_input_spec,
                                         vr_thresholds)
 
 

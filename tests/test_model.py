@@ -1,9 +1,8 @@
 import numpy as np
-import pytest
 from hypothesis import given, settings, strategies as st
 
-from spikeforge.golden import model, quant_ann
-from spikeforge.golden.random_network import (random_conv_network, random_dense_network,
+from spikewright.golden import model, quant_ann
+from spikewright.golden.random_network import (random_conv_network, random_dense_network,
                                               random_pixels)
 
 from helpers import dense_chain
@@ -54,7 +53,7 @@ def test_result_is_independent_of_the_batch_size(rng):
 
 
 def test_conv_synops_count_each_synapse_a_spike_reaches():
-    from spikeforge.golden.ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network
+    from spikewright.golden.ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network
     # 1x3x3 input, all pixels spike once; 2x2 kernel stride 1 no padding, 1 output channel:
     # output positions covering each input: corners 1, edges 2, centre 4 -> 16 synops.
     spec = InputSpec((1, 3, 3), (InputChannel(0, (0,)),))

@@ -1,6 +1,6 @@
 import numpy as np
 
-from spikeforge.golden.neurons import asg_window, if_window, readout_window
+from spikewright.golden.neurons import asg_window, if_window, readout_window
 
 
 def steps(*values):

@@ -1,10 +1,10 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from spikeforge.golden import model
-from spikeforge.golden.ir import Dense, Flatten, InputChannel, InputSpec, Network
-from spikeforge.golden.random_network import random_conv_network, random_dense_network, random_pixels
-from spikeforge.golden.widths import signed_width, state_bounds
+from spikewright.golden import model
+from spikewright.golden.ir import Dense, Flatten, InputChannel, InputSpec, Network
+from spikewright.golden.random_network import random_conv_network, random_dense_network, random_pixels
+from spikewright.golden.widths import signed_width, state_bounds
 
 
 def test_signed_width():

@@ -1,15 +1,15 @@
 """Write ``training.json`` beside a shipped model: how it was trained and converted (with
 ``stages``, first to last, when it was fine-tuned or recalibrated from another checkpoint).
 
-Usage: .venv/bin/python tools/describe_model.py spikeforge/models/NAME "spikeforge convert ..."
+Usage: .venv/bin/python tools/describe_model.py spikewright/models/NAME "spikewright convert ..."
 """
 
 import json
 import sys
 from pathlib import Path
 
-from spikeforge.golden import load
-from spikeforge.golden.train import load_checkpoint
+from spikewright.golden import load
+from spikewright.golden.train import load_checkpoint
 
 
 def main():

@@ -1,0 +1,48 @@
+"""What a bench saw the design do, image by image: nothing computed, nothing compared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Recording"]
+
+
+@dataclass
+class Recording:
+    """The raw observations of one bench run over ``images`` images.
+
+    payloads[i]: the result payload of image ``i`` as an integer (None: no result);
+    cycles[i]:   cycles from its first pixel accepted to its result valid (-1: none);
+    inputs[i]:   ``(steps, address)`` of every traced input neuron (bit ``t`` of ``steps``:
+                 a spike in step ``t``), as the ``trace_input_*`` ports show it;
+    hidden[i]:   ``(layer, global step, neuron)`` of every traced hidden spike;
+    simulated_cycles: clock cycles of the whole run; facts: the bench, simulator and build.
+    """
+    images: int
+    payloads: list = field(default_factory=list)
+    cycles: list = field(default_factory=list)
+    inputs: list = field(default_factory=list)
+    hidden: list = field(default_factory=list)
+    simulated_cycles: int = 0
+    facts: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = self.images
+        self.payloads = self.payloads or [None] * n
+        self.cycles = self.cycles or [-1] * n
+        self.inputs = self.inputs or [[] for _ in range(n)]
+        self.hidden = self.hidden or [set() for _ in range(n)]
+
+    def to_json(self) -> dict:
+        return {"images": self.images,
+                "payloads": [None if p is None else format(p, "x") for p in self.payloads],
+                "cycles": self.cycles, "inputs": [[list(e) for e in i] for i in self.inputs],
+                "hidden": [sorted(list(e) for e in h) for h in self.hidden],
+                "simulated_cycles": self.simulated_cycles, "facts": self.facts}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Recording":
+        return cls(doc["images"], [None if p is None else int(p, 16) for p in doc["payloads"]],
+                   list(doc["cycles"]), [[tuple(e) for e in i] for i in doc["inputs"]],
+                   [{tuple(e) for e in h} for h in doc["hidden"]], doc["simulated_cycles"],
+                   dict(doc["facts"]))

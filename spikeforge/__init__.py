@@ -1,3 +1,0 @@
-"""spikeforge: from a PyTorch network to a verified, accumulator-only spiking FPGA core."""
-
-__version__ = "0.1.0"

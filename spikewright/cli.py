@@ -1,0 +1,58 @@
+"""The `spikewright` command line: thin parsers over :mod:`spikewright.flow`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spikewright import (__version__, convert_cmd, eval_cmd, generate_cmd, regress_cmd,
+                         report_cmd, run_cmd, sweep_cmd, synth_cmd, train_cmd, verify_cmd)
+
+__all__ = ["main", "build_parser", "entry"]
+
+COMMANDS = (train_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd, synth_cmd, report_cmd,
+            sweep_cmd, regress_cmd, run_cmd)
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Shows each option's default, unless it is None or its help already says it."""
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        if ("default" in help_text or action.default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings):
+            return help_text
+        return f"{help_text} (default: %(default)s)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spikewright",
+        description="From a PyTorch network to a bit-exact, verified spiking FPGA core.")
+    parser.add_argument("--version", action="version", version=f"spikewright {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(sub)
+    for choice in sub.choices.values():
+        choice.formatter_class = _DefaultsFormatter
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+def entry() -> None:
+    """The console script: domain errors (bad input, missing data or tools) become one
+    ``spikewright: error: ...`` line and exit status 2 instead of a traceback."""
+    from spikewright.sim.simulators import SimulatorError
+    try:
+        sys.exit(main())
+    except (ValueError, FileNotFoundError, SimulatorError) as error:
+        print(f"spikewright: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,53 @@
+"""Arguments and progress shared by the commands (no command imports another)."""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["parse_lanes", "add_hw_arguments", "hw_config_from_args", "progress_bar"]
+
+
+def parse_lanes(text: str):
+    """``8`` (every layer) or ``fc1=8,fc2=2`` (per layer; others 1)."""
+    try:
+        if "=" not in text:
+            return int(text)
+        return {name: int(value) for name, value in
+                (item.split("=", 1) for item in text.split(",") if item)}
+    except ValueError:
+        raise ValueError(f"--lanes must be a number or NAME=P[,NAME=P...], "
+                         f"not {text!r}") from None
+
+
+def add_hw_arguments(p, lanes_default="1"):
+    from spikewright.hdl_gen.config import TARGETS
+    p.add_argument("--lanes", "-P", default=lanes_default,
+                   help="neurons per cycle: P for every layer, or NAME=P,... (others 1)")
+    p.add_argument("--memory-style", choices=["auto", "block", "distributed"], default="auto",
+                   help="where weight memories go")
+    p.add_argument("--clock-mhz", type=float, default=50.0, help="clock target in MHz")
+    p.add_argument("--target", choices=sorted(TARGETS), default="ecp5-85k",
+                   help="FPGA part whose block RAM must hold the weights")
+
+
+def hw_config_from_args(args):
+    from spikewright.hdl_gen.config import HwConfig
+    return HwConfig(lanes=parse_lanes(args.lanes), memory_style=args.memory_style,
+                    clock_mhz=args.clock_mhz, target=args.target)
+
+
+class progress_bar:
+    """A tqdm bar on stderr as a ``progress(done[, total])`` callback; ``with`` closes it."""
+
+    def __init__(self, total: int, desc: str, unit: str = "img", quiet: bool = False):
+        from tqdm import tqdm
+        self.bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=quiet)
+
+    def __call__(self, done: int, total=None) -> None:
+        self.bar.update(done - self.bar.n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()

@@ -1,0 +1,325 @@
+"""The flow: the steps of the main job as functions over one in-memory :class:`Build`.
+
+    load / convert -> images -> plan -> golden -> evaluate, cycles and energy
+                   -> generate -> verify -> synthesize -> report
+
+Each step takes the record, does one thing, stores its result on it and returns it
+(``step(build, ...) -> build``), in the manner of FINN's build steps. A step never repeats
+what an earlier one did: the dataset is loaded once, the plan made once, golden run once
+per image set (with its trace, which the cycle model, the energy estimate and verification
+all read). The command line is a set of thin parsers over these steps, and they are the
+Python API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from spikewright.golden import datasets, ir_io
+from spikewright.golden import model as golden_model
+from spikewright.golden.ir import Network
+from spikewright.hdl_gen import plan as plan_module
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.cycle_model import cycles_for_result
+from spikewright.shipped import MODELS_DIR
+
+__all__ = ["Build", "ImageSet", "load", "convert", "images", "plan", "golden", "evaluate",
+           "cycles_and_energy", "generate", "verify", "synthesize", "synthesize_rtl", "report",
+           "write_json",
+           "log"]
+
+
+def log(message: str) -> None:
+    """One progress line on stderr."""
+    print(f"[spikewright] {message}", file=sys.stderr, flush=True)
+
+
+def write_json(path, document) -> Path:
+    """Write ``document`` as JSON to ``path`` atomically (a temporary file, then a rename),
+    creating the parent directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w") as out:
+        out.write(json.dumps(document, indent=2) + "\n")
+    os.replace(partial, path)
+    return path
+
+
+@dataclass
+class ImageSet:
+    """Images of one dataset split, and what golden computed for them.
+
+    ``golden`` keeps the spike trace of the first ``traced`` images (those to verify);
+    ``cycles`` is the cycle model's breakdown of every image (where a plan existed)."""
+    dataset: str
+    split: str
+    first: int
+    pixels: np.ndarray
+    labels: np.ndarray
+    golden: object = None
+    traced: int = 0
+    cycles: list | None = None
+
+
+@dataclass
+class Build:
+    """Everything one run knows: the network, where it came from, the hardware plan, the
+    images and golden's results, the generated files and every report."""
+    network: Network
+    ir_dir: Path | None = None
+    checkpoint: Path | None = None
+    model: str | None = None
+    plan: object = None
+    images: ImageSet | None = None
+    files: dict | None = None
+    rtl_dir: Path | None = None
+    results: dict = field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str | None:
+        return self.network.metadata.get("dataset")
+
+
+def _resolve(network) -> tuple[Path, str | None]:
+    """An IR directory given as a path, or the name of a shipped model."""
+    text = str(network)
+    path = Path(text)
+    if not path.is_dir() and "/" not in text and (MODELS_DIR / text / "ir").is_dir():
+        return MODELS_DIR / text / "ir", text
+    return path, None
+
+
+def load(network) -> Build:
+    """A build of the IR in directory ``network`` (or of the shipped model of that name)."""
+    ir_dir, name = _resolve(network)
+    build = Build(ir_io.load(ir_dir), ir_dir=ir_dir, model=name)
+    checkpoint = build.network.metadata.get("checkpoint")
+    if checkpoint:
+        path = (ir_dir / checkpoint).resolve()
+        build.checkpoint = path if path.is_file() else None
+    return build
+
+
+def convert(checkpoint, out=None, *, weight_width=None, neuron="if", calibration_images=2000,
+            ctt_epochs=3, data_root=None, exact_thresholds=None, progress=None) -> Build:
+    """A build of the network converted from ``checkpoint`` (calibrated with CTT where IF
+    neurons run at T > 1), saved to ``out`` where given. ``weight_width`` and
+    ``exact_thresholds`` left None take the values the checkpoint was trained with, else 8
+    bits and rounded thresholds."""
+    from spikewright.golden import ctt
+    from spikewright.golden.convert import convert as convert_model
+    from spikewright.golden.train import load_checkpoint
+    model, info = load_checkpoint(checkpoint)
+    trained = model.weight_quantization or {"weight_width": 8, "exact_thresholds": False}
+    weight_width = trained["weight_width"] if weight_width is None else weight_width
+    exact_thresholds = (trained["exact_thresholds"] if exact_thresholds is None
+                        else exact_thresholds)
+    checkpoint = Path(checkpoint).resolve()
+    metadata = {"dataset": info.get("dataset"),
+                "checkpoint": os.path.relpath(checkpoint, Path(out).resolve()) if out else None,
+                "ctt": None}
+    network = convert_model(model, weight_width=weight_width, neuron=neuron,
+                            exact_thresholds=exact_thresholds, metadata=metadata)
+    if neuron == "if" and network.timesteps > 1 and calibration_images > 0:
+        pixels, _ = datasets.load_dataset(info["dataset"], "train", data_root,
+                                          calibration_images)
+        network = ctt.calibrate(network, pixels, epochs=ctt_epochs, progress=progress)
+        network = type(network)(network.timesteps, network.input, network.layers,
+                                {**network.metadata, "ctt": {"images": len(pixels),
+                                                             "epochs": ctt_epochs}})
+    if out is not None:
+        ir_io.save(network, out)
+    return Build(network, ir_dir=Path(out) if out is not None else None, checkpoint=checkpoint)
+
+
+def images(build: Build, *, dataset=None, split="test", limit=None, first=0,
+           data_root=None) -> Build:
+    """Load images ``first`` to ``first + limit`` of a dataset split (default: the network's
+    dataset), checked against the network's input shape."""
+    dataset = dataset or build.dataset
+    if not dataset:
+        raise ValueError("the network does not name its dataset; give one")
+    if first < 0:
+        raise ValueError(f"the first image must be at least 0, not {first}")
+    pixels, labels = datasets.load_dataset(dataset, split, data_root,
+                                           None if limit is None else first + limit)
+    if first >= len(pixels):
+        raise ValueError(f"image {first} is past the end of the {dataset} {split} split "
+                         f"({len(pixels)} images)")
+    pixels, labels = pixels[first:], labels[first:]
+    if pixels.shape[1:] != build.network.input.shape:
+        raise ValueError(f"dataset {dataset!r} has images of shape {list(pixels.shape[1:])}, "
+                         f"but the network expects {list(build.network.input.shape)}")
+    build.images = ImageSet(dataset, split, first, pixels, labels)
+    return build
+
+
+def plan(build: Build, config: HwConfig | None = None) -> Build:
+    """Make the hardware plan of the network laid out by ``config``."""
+    build.plan = plan_module.make_plan(build.network, config or HwConfig())
+    return build
+
+
+def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 500) -> Build:
+    """Run golden once over the build's images: classes, logits, spikes and synaptic
+    operations of every image, the cycle model of every image (where a plan exists), and the
+    spike trace of the first ``traced`` images (for verification)."""
+    image_set = build.images
+    cycles = [] if build.plan is not None else None
+
+    def on_batch(first, result):
+        cycles.extend(cycles_for_result(build.plan, result))
+
+    image_set.golden = golden_model.run(
+        build.network, image_set.pixels, trace=traced > 0, keep_trace=traced,
+        batch_size=batch_size, progress=progress,
+        on_batch=on_batch if cycles is not None else None)
+    image_set.traced, image_set.cycles = min(traced, len(image_set.pixels)), cycles
+    return build
+
+
+def evaluate(build: Build, *, ann: bool = True) -> Build:
+    """Accuracy at every level on the build's images (golden's, and the float and quantized
+    ANN's from the checkpoint where it is known), spikes and synaptic operations per image:
+    ``results["eval"]``."""
+    image_set, result = build.images, build.images.golden
+    labels = image_set.labels
+    accuracy = {"ann_float": None, "ann_quant": None,
+                "snn_golden": float((result.predictions == labels).mean())}
+    if ann and build.checkpoint is not None:
+        from spikewright.golden.train import evaluate as evaluate_ann
+        from spikewright.golden.train import load_checkpoint
+        model, _ = load_checkpoint(build.checkpoint)
+        accuracy["ann_float"] = evaluate_ann(model, image_set.pixels, labels, quantized=False)
+        accuracy["ann_quant"] = evaluate_ann(model, image_set.pixels, labels, quantized=True)
+    spikes = {name: float(c.mean()) for name, c in result.spike_counts.items()}
+    synops = {name: float(c.mean()) for name, c in result.synops.items()}
+    build.results["eval"] = {
+        "model": build.model, "network": str(build.ir_dir) if build.ir_dir else None,
+        "dataset": image_set.dataset, "split": image_set.split,
+        "first_image": image_set.first, "images": int(len(labels)),
+        "timesteps": build.network.timesteps,
+        "total_timesteps": build.network.total_timesteps,
+        "network_digest": build.network.digest(),
+        "checkpoint": str(build.checkpoint) if build.checkpoint else None,
+        "accuracy": accuracy,
+        "spikes_per_image": {"total": float(sum(spikes.values())), "per_layer": spikes},
+        "synops_per_image": {"total": float(sum(synops.values())), "per_layer": synops},
+    }
+    return build
+
+
+def cycles_and_energy(build: Build) -> Build:
+    """The exact cycles of every image (cycle model on the golden trace) and the energy
+    estimate: ``results["cycles"]`` and ``results["energy"]``."""
+    from spikewright.energy import energy_report
+    breakdowns = build.images.cycles
+    if breakdowns is None:
+        raise ValueError("make the plan before running golden: the cycle model needs both")
+    build.results["cycles"] = {
+        "cycles": [b.total for b in breakdowns],
+        "lower_bounds": [b.lower_bound for b in breakdowns],
+        "per_layer_mean": {name: float(np.mean([b.per_layer()[name] for b in breakdowns]))
+                           for name in breakdowns[0].per_layer()},
+        "load_cycles": breakdowns[0].load, "argmax_cycles": breakdowns[0].argmax,
+        "source": "cycle model (hdl_gen.cycle_model) on the golden trace"}
+    build.results["energy"] = energy_report(build.plan, build.images.golden.synops, breakdowns)
+    return build
+
+
+def generate(build: Build, out) -> Build:
+    """Generate the design of the build's plan (Verilog, waivers, manifest) into ``out``."""
+    from spikewright.hdl_gen.emit import generate as generate_files
+    from spikewright.hdl_gen.emit import write_files
+    build.files = generate_files(build.network, plan=build.plan)
+    build.rtl_dir = write_files(build.files, out)
+    return build
+
+
+def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="verilator",
+           bench="cocotb", seed=0, input_gaps=0.0, backpressure=0.0, batch_size=500,
+           build_root=None, progress=None) -> Build:
+    """Run the first ``images`` of the build's images (all where None) through the design
+    in ``rtl_dir`` (default: the one generated) and compare with golden:
+    ``results["verify"]``. The design must have been generated from this network."""
+    from spikewright.sim.verify import check_design
+    from spikewright.sim.verify import verify as verify_design
+    rtl_dir = Path(rtl_dir or build.rtl_dir)
+    manifest = check_design(rtl_dir, build.network)
+    config = HwConfig.from_json(manifest["hw_config"])
+    if build.plan is None:
+        plan(build, config)
+    elif build.plan.config != config:
+        raise ValueError(f"{rtl_dir} was generated with another hardware configuration "
+                         f"({manifest['hw_config']}) than this build's "
+                         f"({build.plan.config.to_json()})")
+    image_set = build.images
+    count = len(image_set.pixels) if images is None else min(images, len(image_set.pixels))
+    if image_set.golden is None or image_set.traced < count:
+        raise ValueError(f"golden must keep the trace of the {count} images to verify "
+                         f"(it kept {image_set.traced})")
+    report = verify_design(rtl_dir, build.plan, image_set.pixels[:count],
+                           golden=image_set.golden.select(0, count), simulator=simulator,
+                           bench=bench, seed=seed, input_gaps=input_gaps,
+                           backpressure=backpressure, batch_size=batch_size,
+                           build_root=build_root, progress=progress)
+    classes, golden_classes = report.pop("classes"), report.pop("golden_classes")
+    labels = image_set.labels[:count]
+    report["rtl_accuracy"] = float(np.mean([c == l for c, l in zip(classes, labels)]))
+    report["golden_accuracy_same_images"] = float((labels == golden_classes).mean())
+    report.update(network_digest=build.network.digest(), rtl=str(rtl_dir),
+                  dataset=image_set.dataset, split=image_set.split,
+                  first_image=image_set.first)
+    build.results["verify"] = report
+    return build
+
+
+def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz=None,
+                   lutram_max_bits=0) -> dict:
+    """Synthesize (and place and route) the design in ``rtl_dir`` for ``target`` in
+    ``work_dir`` (default: ``rtl_dir/synth/target``), at its manifest's clock and memory
+    style unless told otherwise."""
+    from spikewright.synth import synthesize as synthesize_design
+    rtl_dir = Path(rtl_dir)
+    path = rtl_dir / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; {rtl_dir} must be a directory of "
+                                f"generated RTL (Verilog and manifest.json)")
+    manifest = json.loads(path.read_text())
+    log(f"synthesis of {rtl_dir} for {target} (YoWASP tools; the first call compiles them)")
+    return synthesize_design(rtl_dir, target, Path(work_dir or rtl_dir / "synth" / target),
+                             place=place,
+                             clock_mhz=clock_mhz or manifest["hw_config"]["clock_mhz"],
+                             memory_style=manifest["hw_config"]["memory_style"],
+                             lutram_max_bits=lutram_max_bits)
+
+
+def synthesize(build: Build, targets, *, place=True, clock_mhz=None,
+               lutram_max_bits=0) -> Build:
+    """Synthesize (and place and route) the generated design for each target:
+    ``results["synth_<target>"]``."""
+    for target in targets:
+        build.results[f"synth_{target}"] = synthesize_rtl(
+            build.rtl_dir, target, place=place, clock_mhz=clock_mhz,
+            lutram_max_bits=lutram_max_bits)
+    return build
+
+
+def report(build: Build, out) -> Build:
+    """Write every result of the build as ``<name>.json`` into the run directory ``out``,
+    then ``report.json`` and ``report.html`` from them."""
+    from spikewright.report import write_report
+    out = Path(out)
+    for name, document in build.results.items():
+        write_json(out / f"{name}.json", document)
+    build.results["report"] = json.loads(write_report(out)[0].read_text())
+    return build
+

@@ -1,0 +1,126 @@
+"""`spikewright run`: the main job on a shipped model (default: the MNIST MLP).
+
+Converts the shipped checkpoint again (checking that the result is the shipped IR, bit for
+bit); runs golden once on the test set (with the spike trace of the images to verify);
+reports the accuracy of the ANN and of golden; computes the exact cycles and the energy
+estimate of every image; generates the RTL; verifies images on Verilator; synthesizes and
+places for the targets; writes the run directory with ``report.json`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from spikewright.cli_args import add_hw_arguments, hw_config_from_args, progress_bar
+from spikewright.shipped import DEFAULT_MODEL, model_dir, shipped_models
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub):
+    p = sub.add_parser("run", help="the whole flow on a shipped model (the main job)",
+                       description=__doc__.split("\n\n", 1)[1])
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"shipped model, one of: {', '.join(shipped_models())}")
+    p.add_argument("--out", "-o", default="runs/default", help="run directory")
+    p.add_argument("--limit", type=int, default=None,
+                   help="only the first N test images (default: all)")
+    add_hw_arguments(p, lanes_default="32")
+    p.add_argument("--verify-images", type=int, default=200,
+                   help="test images simulated on the RTL (0 skips)")
+    p.add_argument("--simulator", choices=["icarus", "verilator"], default="verilator",
+                   help="HDL simulator for verification")
+    p.add_argument("--bench", choices=["cocotb", "harness", "amaranth"], default="cocotb",
+                   help="verification bench (see `spikewright verify --help`)")
+    p.add_argument("--lutram-max-bits", type=int, default=0,
+                   help="synthesis: written memories of at most this many bits in LUT RAM "
+                        "(see `spikewright synth --help`)")
+    p.add_argument("--targets", default="ecp5-85k,ice40-up5k,xc7a35t",
+                   help="synthesis targets, comma-separated ('' skips synthesis)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from spikewright import flow
+    start = time.time()
+    source = model_dir(args.model)
+    out = Path(args.out)
+    shipped = flow.load(args.model)
+    meta = shipped.network.metadata
+    ctt = meta.get("ctt") or {}
+    flow.log(f"1/6 converting {source / 'checkpoint.pt'}")
+    build = flow.convert(source / "checkpoint.pt", out / "ir", weight_width=meta["weight_width"],
+                         neuron=meta["hidden_neuron"], calibration_images=ctt.get("images", 0),
+                         ctt_epochs=ctt.get("epochs", 3),
+                         exact_thresholds=meta.get("exact_thresholds", False))
+    if build.network.digest() != shipped.network.digest():
+        raise ValueError(f"converting {source / 'checkpoint.pt'} gave an IR that differs from "
+                         f"the shipped {source / 'ir'}: the conversion is not reproducible")
+    build.model = args.model
+    flow.images(build, limit=args.limit)
+    count = len(build.images.pixels)
+    verify_images = min(args.verify_images, count)
+    flow.plan(build, hw_config_from_args(args))
+    flow.log(f"2/6 golden, cycle model and ANN on {count} {build.dataset} test images")
+    with progress_bar(count, "golden", quiet=args.quiet) as bar:
+        flow.golden(build, traced=verify_images, progress=bar)
+    flow.evaluate(build)
+    flow.cycles_and_energy(build)
+    flow.log(f"3/6 generating RTL (lanes {args.lanes})")
+    flow.generate(build, out / "rtl")
+    if verify_images:
+        flow.log(f"4/6 verifying {verify_images} images on {args.simulator} ({args.bench} bench)")
+        with progress_bar(verify_images, f"verify {args.bench}", quiet=args.quiet) as bar:
+            flow.verify(build, images=verify_images, simulator=args.simulator,
+                        bench=args.bench, progress=bar)
+        result = build.results["verify"]
+        if result["mismatches"] or result["cycle_mismatches"]:
+            flow.report(build, out)
+            raise ValueError(f"the RTL differs from golden: {result['first_mismatch']} "
+                             f"(report: {out / 'verify.json'})")
+    targets = [t for t in args.targets.split(",") if t]
+    flow.log(f"5/6 synthesis for {', '.join(targets) or 'no target'}")
+    flow.synthesize(build, targets, lutram_max_bits=args.lutram_max_bits)
+    flow.log(f"6/6 report in {out}")
+    flow.report(build, out)
+    _summary(build.results["report"], out, time.time() - start)
+    return 0
+
+
+def _summary(report, out, seconds):
+    acc = report["accuracy"]
+    rows = [("model", report["model"]), ("timesteps", report["timesteps"]),
+            ("float ANN / quantized ANN", f"{acc['ann_float']['value']:.4f} / "
+                                          f"{acc['ann_quant']['value']:.4f}"),
+            ("integer SNN (golden)", f"{acc['snn_golden']['value']:.4f}")]
+    if "rtl" in acc:
+        verification = report["verification"]
+        rows.append(("RTL (Verilator)", f"{acc['rtl']['value']:.4f} on {verification['images']} "
+                                        f"images, {verification['mismatches']} mismatches"))
+    cycles = report.get("latency", {}).get("cycles", {}).get("value")
+    if cycles:
+        rows.append(("cycles / image", f"mean {cycles['mean']:.0f}, p99 {cycles['p99']:.0f} "
+                                       f"(bound {cycles['lower_bound_mean']:.0f})"))
+    for target, synth in report["synthesis"].items():
+        if not synth.get("fits"):
+            rows.append((target, f"does not fit: {synth.get('reason')}"))
+            continue
+        r = synth["resources"]
+        pnr = synth.get("place_and_route") or {}
+        fmax = f", Fmax {pnr['fmax_mhz']:.1f} MHz" if pnr.get("fmax_mhz") else ""
+        rows.append((target, f"{r['luts']} LUTs, {r['ffs']} FFs, {r['brams']} BRAMs, "
+                             f"{r['dsps']} DSPs{fmax}"))
+    for target, timing in report.get("latency", {}).get("by_target", {}).items():
+        rows.append((f"{target} latency", f"{timing['latency_us']['mean']} us/image, "
+                                          f"{timing['images_per_s']['value']} images/s"))
+    energy = report.get("energy")
+    if energy:
+        rows.append(("energy / image", f"SNN {energy['snn']['total_pj'] / 1e3:.1f} nJ; ANN int8 "
+                                       f"{energy['ann_int8']['total_pj'] / 1e3:.1f} nJ; quantized "
+                                       f"ANN {energy['quantized_ann']['total_pj'] / 1e3:.1f} nJ "
+                                       f"(estimates)"))
+    rows += [("report", str(out / "report.html")), ("wall time", f"{seconds:.0f} s")]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))

@@ -1,0 +1,26 @@
+"""The models shipped with spikewright (trained, converted, recorded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["MODELS_DIR", "DEFAULT_MODEL", "model_dir", "shipped_models"]
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = "mnist_mlp_t1"
+
+
+def shipped_models() -> list[str]:
+    if not MODELS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "ir" / "network.json").is_file())
+
+
+def model_dir(name: str) -> Path:
+    """The folder of a shipped model: ``checkpoint.pt``, ``ir/``, ``training.json``."""
+    path = MODELS_DIR / name
+    if not (path / "ir" / "network.json").is_file():
+        raise ValueError(f"shipped model must be one of {', '.join(shipped_models())}, "
+                         f"not {name!r}")
+    return path
+

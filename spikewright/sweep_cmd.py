@@ -1,0 +1,41 @@
+"""`spikewright sweep`: cycles and synthesis against lanes (the Pareto front)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from spikewright.cli_args import progress_bar
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub):
+    from spikewright.synth import FLOWS
+    p = sub.add_parser("sweep", help="cycles and synthesis against lanes P (Pareto front)",
+                       description="For each lane count: the exact cycle model over test "
+                                   "images and Yosys synthesis; marks the Pareto front of LUTs "
+                                   "against mean cycles.")
+    p.add_argument("network", help="IR directory, or the name of a shipped model")
+    p.add_argument("--lanes", default="1,2,4,8,16,32", help="comma-separated lane counts")
+    p.add_argument("--target", choices=list(FLOWS), default="ecp5-85k", help="FPGA part")
+    p.add_argument("--images", type=int, default=1000, help="test images for the cycle model")
+    p.add_argument("--no-synth", action="store_true", help="cycle model only")
+    p.add_argument("--out", "-o", required=True, help="directory for sweep.json and the RTL")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from spikewright import flow
+    from spikewright.sweep import sweep
+    try:
+        lanes = [int(p) for p in args.lanes.split(",")]
+    except ValueError:
+        raise ValueError(f"--lanes must be comma-separated integers, not {args.lanes!r}") from None
+    build = flow.images(flow.load(args.network), limit=args.images)
+    with progress_bar(len(lanes), "sweep", unit="point") as bar:
+        result = sweep(build, lanes, target=args.target, out=args.out,
+                       synthesize=not args.no_synth, progress=bar)
+    flow.write_json(Path(args.out) / "sweep.json", result)
+    print(json.dumps(result, indent=2))
+    return 0

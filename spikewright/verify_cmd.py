@@ -1,0 +1,65 @@
+"""`spikewright verify`: the generated RTL against golden in a real simulator."""
+
+from __future__ import annotations
+
+import json
+
+from spikewright.cli_args import progress_bar
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub):
+    p = sub.add_parser("verify", help="simulate the RTL and compare it with golden",
+                       description="Run images through the generated RTL on Icarus or "
+                                   "Verilator; every class, logit, spike and (with no gaps or "
+                                   "backpressure) cycle count must equal golden and the cycle "
+                                   "model. The RTL must have been generated from NETWORK.")
+    p.add_argument("network", help="IR directory, or the name of a shipped model")
+    p.add_argument("rtl", help="directory written by `spikewright generate`")
+    p.add_argument("--simulator", choices=["icarus", "verilator"], default="verilator",
+                   help="HDL simulator")
+    p.add_argument("--images", type=int, default=100, help="number of images")
+    p.add_argument("--first", type=int, default=0,
+                   help="index of the first image, to split a long run")
+    p.add_argument("--bench", choices=["cocotb", "harness", "amaranth"], default="cocotb",
+                   help="cocotb: the cocotb testbench; harness: stimulus and logging inside "
+                        "the simulator, ~10x faster on Verilator; amaranth: Amaranth's own "
+                        "simulator (no HDL simulator; small networks)")
+    p.add_argument("--dataset", default=None, help="dataset (default: the IR's)")
+    p.add_argument("--split", choices=["train", "test"], default="test", help="dataset split")
+    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    p.add_argument("--seed", type=int, default=0, help="seed of the gaps and stalls")
+    p.add_argument("--input-gaps", type=float, default=0.0,
+                   help="probability of an idle cycle before each pixel")
+    p.add_argument("--backpressure", type=float, default=0.0,
+                   help="probability of holding result ready low each cycle")
+    p.add_argument("--batch-size", type=int, default=500, help="images per simulator run")
+    p.add_argument("--build-root", default=None,
+                   help="where simulator builds are kept (default: ~/.cache/spikewright/sim)")
+    p.add_argument("--json", dest="json_path", default=None, help="also write the report here")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from spikewright import flow
+    if args.images < 1:
+        raise ValueError(f"--images must be at least 1, not {args.images}")
+    build = flow.load(args.network)
+    flow.images(build, dataset=args.dataset, split=args.split, limit=args.images,
+                first=args.first, data_root=args.data_root)
+    count = len(build.images.pixels)
+    if count < args.images:
+        flow.log(f"the {build.images.split} split ends after image {args.first + count - 1}: "
+                 f"verifying {count} images, not {args.images}")
+    flow.golden(build, traced=count)
+    with progress_bar(count, f"verify {args.bench} {args.simulator}", quiet=args.quiet) as bar:
+        flow.verify(build, args.rtl, simulator=args.simulator, bench=args.bench, seed=args.seed,
+                    input_gaps=args.input_gaps, backpressure=args.backpressure,
+                    batch_size=args.batch_size, build_root=args.build_root, progress=bar)
+    report = build.results["verify"]
+    if args.json_path:
+        flow.write_json(args.json_path, report)
+    print(json.dumps(report, indent=2))
+    return 0 if report["mismatches"] == 0 and not report["cycle_mismatches"] else 1

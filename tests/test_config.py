@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from spikewright.golden.random_network import random_dense_network
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.errors import CapacityError, UnsupportedLayerError
+from spikewright.hdl_gen.plan import make_plan
+
+
+def test_lanes_must_be_positive_integers():
+    with pytest.raises(ValueError, match=r"^lanes of 'default_lanes' must be at least 1, not 0$"):
+        HwConfig(lanes=0)
+    with pytest.raises(ValueError, match=r"^lanes of 'fc1' must be at least 1, not -2$"):
+        HwConfig(lanes={"fc1": -2})
+    with pytest.raises(TypeError, match=r"^lanes of 'default_lanes' must be an integer, "
+                                        r"not 2\.5$"):
+        HwConfig(lanes=2.5)
+
+
+def test_target_and_clock_are_checked():
+    with pytest.raises(ValueError, match=r"^target must be one of ice40-up5k, ecp5-85k, "
+                                         r"xc7a35t, not 'virtex'$"):
+        HwConfig(target="virtex")
+    with pytest.raises(ValueError, match=r"^clock_mhz must be a positive number, not 0$"):
+        HwConfig(clock_mhz=0)
+
+
+def test_lanes_per_layer_and_narrow_layers():
+    config = HwConfig(lanes={"fc1": 8}, default_lanes=2)
+    assert config.lanes_for("fc1", 100) == 8
+    assert config.lanes_for("readout", 100) == 2
+    assert config.lanes_for("fc1", 5) == 5
+
+
+def test_a_conv_readout_is_refused():
+    from spikewright.golden.ir import Conv2d, InputChannel, InputSpec, Network
+    spec = InputSpec((1, 3, 3), (InputChannel(0, (1,)),))
+    net = Network(1, spec, (Conv2d("c", 1, 2, 3, 1, 0, 1, "none", np.ones((2, 1, 3, 3), np.int64),
+                                   np.zeros(2, np.int64)),))
+    with pytest.raises(UnsupportedLayerError, match=r"^the readout 'c' is a conv2d; the hardware "
+                                                    r"generator needs a dense readout \(flatten "
+                                                    r"first\)$"):
+        make_plan(net)
+
+
+def test_weights_beyond_the_target_block_ram_are_refused():
+    from spikewright.golden import load
+    from spikewright.shipped import model_dir
+    net = load(model_dir("mnist_mlp_t1") / "ir")
+    with pytest.raises(CapacityError, match=r"^the weights need 2439168 bits of memory \(fc1 "
+                                            r"2408448, fc2 30720\), but ice40-up5k has "
+                                            r"122880 bits of block RAM; convert with fewer weight bits, or "
+                                            r"use a smaller network or a larger target$"):
+        make_plan(net, HwConfig(target="ice40-up5k"))
+
+
+def test_weight_words_pack_lanes_group_major():
+    from spikewright.golden.ir import Dense, Flatten, InputChannel, InputSpec, Network
+    spec = InputSpec((1, 1, 2), (InputChannel(0, (1,)),))
+    weight = np.array([[1, -1], [2, -2], [3, -3]])
+    net = Network(1, spec, (Flatten("f"), Dense("h", 2, 3, "if", weight, np.zeros(3, np.int64),
+                                                np.ones(3, np.int64), weight_width=3),
+                            Dense("o", 3, 1, "none", np.ones((1, 3), np.int64),
+                                  np.zeros(1, np.int64))))
+    layer = make_plan(net, HwConfig(lanes=2)).layers[0]
+    assert layer.groups == 2
+    # word g*in + i holds W[g*2 + p, i] in lane p (3-bit two's complement), padding lane zero
+    assert layer.weight_words == (1 | 2 << 3, 7 | 6 << 3, 3, 5)
+    assert layer.threshold_words[1] >> layer.state_width == 1  # padding lane threshold 1
+
+
+def test_schedule_places_asg_regeneration_in_the_next_window():
+    net = random_dense_network(np.random.default_rng(5), timesteps=2, depth=2, neuron="asg")
+    plan = make_plan(net)
+    entries = [(e.step, e.layer, e.phase, e.first) for e in plan.schedule]
+    assert entries == [(0, 0, 0, True), (1, 0, 0, False),
+                       (2, 0, 1, True), (2, 1, 0, True), (3, 0, 1, False), (3, 1, 0, False),
+                       (4, 1, 1, True), (4, 2, 0, True), (5, 1, 1, False), (5, 2, 0, False)]

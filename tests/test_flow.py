@@ -1,0 +1,107 @@
+"""The flow: one dataset load, one plan and one golden run per image set in a whole run; the
+steps over one in-memory record."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from spikewright import flow
+from spikewright.golden import datasets, save
+from spikewright.golden import model as golden_model
+from spikewright.golden.random_network import random_dense_network, random_pixels
+from spikewright.hdl_gen import plan as plan_module
+from spikewright.hdl_gen.config import HwConfig
+
+
+class CallCounter:
+    """Counts calls of chosen functions, however they were imported (by their code)."""
+
+    def __init__(self, **functions):
+        self.codes = {f.__code__: name for name, f in functions.items()}
+        self.counts = dict.fromkeys(functions, 0)
+
+    def __call__(self, frame, event, arg):
+        if event == "call" and frame.f_code in self.codes:
+            self.counts[self.codes[frame.f_code]] += 1
+
+    def __enter__(self):
+        sys.setprofile(self)
+        return self.counts
+
+    def __exit__(self, *exc):
+        sys.setprofile(None)
+
+
+def counter():
+    return CallCounter(load_dataset=datasets.load_dataset, make_plan=plan_module.make_plan,
+                       golden=golden_model.run)
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.dataset
+def test_a_whole_run_loads_once_plans_once_and_runs_golden_once(tmp_path):
+    from spikewright.cli import main
+    out = tmp_path / "run"
+    with counter() as counts:
+        assert main(["run", "--limit", "30", "--verify-images", "2", "--simulator", "icarus",
+                     "--bench", "harness", "--targets", "", "-q", "--out", str(out)]) == 0
+    assert counts == {"load_dataset": 1, "make_plan": 1, "golden": 1}
+    report = json.loads((out / "report.json").read_text())
+    assert report["verification"]["images"] == 2 and report["verification"]["mismatches"] == 0
+    assert report["accuracy"]["snn_golden"]["source"] == "golden model, 30 mnist test images"
+
+
+def small_build(tmp_path, images=6):
+    rng = np.random.default_rng(3)
+    network = random_dense_network(rng, max_width=8, timesteps=2)
+    save(network, tmp_path / "ir")
+    build = flow.load(tmp_path / "ir")
+    pixels = random_pixels(rng, network, images)
+    build.images = flow.ImageSet("random", "test", 0, pixels, np.zeros(images, np.int64))
+    return build
+
+
+def test_steps_share_one_plan_and_one_golden_run(tmp_path):
+    build = small_build(tmp_path)
+    with counter() as counts:
+        flow.plan(build, HwConfig(lanes=2))
+        flow.golden(build, traced=3)
+        flow.evaluate(build)
+        flow.cycles_and_energy(build)
+        flow.generate(build, tmp_path / "rtl")
+        flow.verify(build, images=3, bench="amaranth")
+    assert counts == {"load_dataset": 0, "make_plan": 1, "golden": 1}
+    verified = build.results["verify"]
+    assert verified["images"] == 3 and verified["mismatches"] == 0
+    assert verified["cycle_mismatches"] == 0
+    assert build.results["cycles"]["cycles"][:3] == verified["cycles_per_image"]
+    assert len(build.results["cycles"]["cycles"]) == 6
+
+
+def test_verify_needs_the_trace_of_the_images_it_checks(tmp_path):
+    build = small_build(tmp_path)
+    flow.plan(build, HwConfig(lanes=2))
+    flow.golden(build, traced=1)
+    flow.generate(build, tmp_path / "rtl")
+    with pytest.raises(ValueError, match=r"^golden must keep the trace of the 3 images to "
+                                         r"verify \(it kept 1\)$"):
+        flow.verify(build, images=3, bench="amaranth")
+
+
+def test_verify_refuses_a_design_of_another_configuration(tmp_path):
+    build = small_build(tmp_path)
+    flow.plan(build, HwConfig(lanes=2))
+    flow.generate(build, tmp_path / "rtl")
+    flow.golden(build, traced=2)
+    flow.plan(build, HwConfig(lanes=3))
+    with pytest.raises(ValueError, match=r"was generated with another hardware configuration"):
+        flow.verify(build, images=2, bench="amaranth")
+
+
+def test_write_json_creates_the_folder_and_leaves_no_partial_file(tmp_path):
+    path = flow.write_json(tmp_path / "a" / "b" / "r.json", {"x": 1})
+    assert json.loads(path.read_text()) == {"x": 1}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]

@@ -1,0 +1,35 @@
+"""Reading the HDL harness's log (pure Python, no simulator)."""
+
+import numpy as np
+import pytest
+
+from spikewright.sim.harness import parse_log
+
+
+def test_spikes_belong_to_the_image_of_the_next_result():
+    log = "I 3 5\nH 1 0 7\nR 120 2a\nH 1 1 4\nR 98 1\nE 260\n"
+    recording, problem = parse_log(log, images=2)
+    assert problem is None and recording.simulated_cycles == 260
+    assert recording.payloads == [0x2a, 0x1] and recording.cycles == [120, 98]
+    assert recording.inputs == [[(3, 5)], []]
+    assert recording.hidden == [{(1, 0, 7)}, {(1, 1, 4)}]
+
+
+def test_a_short_or_garbled_log_is_a_problem_not_a_pass():
+    assert parse_log("R 1 0\n", images=2)[1] == "the log ends after 1 of 2 results"
+    assert parse_log("R 1 0\n", images=1)[1] == "the log ends after 1 of 1 results"
+    assert parse_log("TIMEOUT 500\n", images=1)[1] == ("no result for 500 cycles (timeout) "
+                                                       "after image 0")
+    assert parse_log("X\n", images=1)[1] == "unexpected harness log line 'X'"
+
+
+@pytest.mark.parametrize("bench", ["cocotb", "harness", "amaranth"])
+def test_every_bench_refuses_a_probability_outside_0_to_1_before_building(tmp_path, bench):
+    from spikewright.sim.verify import record
+    pixels = np.zeros((1, 1, 8, 8), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"^input_gaps must be a probability in \[0, 1\), "
+                                         r"not 1.5$"):
+        record(bench, tmp_path, None, pixels, simulator="icarus", input_gaps=1.5)
+    with pytest.raises(ValueError, match=r"^backpressure must be a probability in \[0, 1\), "
+                                         r"not -0.1$"):
+        record(bench, tmp_path, None, pixels, simulator="icarus", backpressure=-0.1)

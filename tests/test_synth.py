@@ -1,0 +1,107 @@
+"""Synthesis: parsing Yosys and nextpnr output, synthesis and place and route of a small
+design, memories, and designs too large for a part."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikewright.golden import save
+from spikewright.golden.random_network import random_dense_network
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.emit import generate, write_files
+from spikewright.synth import (FLOWS, distributed_memories_script, memories,
+                               parse_nextpnr_report, parse_stat, synthesize)
+
+DATA = Path(__file__).parent / "data"
+
+def test_stat_json_is_parsed_per_family():
+    ecp5 = parse_stat(json.loads((DATA / "yosys_stat_ecp5.json").read_text()), FLOWS["ecp5-85k"])
+    assert ecp5 == {"luts": 707, "ffs": 361, "brams": 0, "dsps": 0, "carry_cells": 143,
+                    "lutram_cells": 32, "cells": 1329, "multiplier_cells": 0}
+    ice40 = parse_stat(json.loads((DATA / "yosys_stat_ice40.json").read_text()),
+                       FLOWS["ice40-up5k"])
+    assert (ice40["luts"], ice40["ffs"], ice40["brams"], ice40["carry_cells"]) == \
+        (1128, 130 + 304 + 229 + 9 + 6, 3, 260)
+    xc7 = parse_stat(json.loads((DATA / "yosys_stat_xc7.json").read_text()), FLOWS["xc7a35t"])
+    assert xc7["luts"] > 0 and xc7["carry_cells"] > 0 and xc7["dsps"] == 0
+
+
+def test_nextpnr_report_is_parsed():
+    parsed = parse_nextpnr_report(json.loads((DATA / "nextpnr_report_ecp5.json").read_text()))
+    (clock, fmax), = parsed["fmax"].items()
+    assert fmax == {"achieved_mhz": pytest.approx(86.2217636), "constraint_mhz": 50.0}
+    assert parsed["utilization"]["MULT18X18D"]["used"] == 0
+    assert parsed["utilization"]["TRELLIS_COMB"]["available"] > 80000
+
+
+def test_stat_without_a_design_section_is_refused():
+    with pytest.raises(ValueError, match=r"^stat -json output has no design\.num_cells_by_type$"):
+        parse_stat({"modules": {}}, FLOWS["ecp5-85k"])
+
+
+@pytest.fixture(scope="module")
+def small_rtl(tmp_path_factory):
+    net = random_dense_network(np.random.default_rng(11), max_width=10, depth=2, timesteps=3)
+    directory = tmp_path_factory.mktemp("small")
+    save(net, directory / "ir")
+    write_files(generate(net, HwConfig(lanes=3)), directory / "rtl")
+    return directory
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("target", ["ice40-up5k", "ecp5-85k", "xc7a35t"])
+def test_synthesis_and_place_and_route_of_a_small_design(small_rtl, tmp_path, target):
+    result = synthesize(small_rtl / "rtl", target, tmp_path / target)
+    assert result["fits"] is True
+    resources = result["resources"]
+    assert resources["luts"] > 100 and resources["ffs"] > 50 and resources["dsps"] == 0
+    assert resources["multiplier_cells"] == 0
+    pnr = result["place_and_route"]
+    if target == "xc7a35t":
+        assert pnr is None and "resource counts only" in result["note"]
+    else:
+        assert pnr["fits"] and 5 < pnr["fmax_mhz"] < 1000
+        assert "nextpnr" in pnr["tool"].lower()
+
+
+def test_memories_of_the_generated_verilog_are_found_with_their_sizes(small_rtl):
+    verilog = (small_rtl / "rtl" / "spikewright_top.v").read_text()
+    found = {f"{m['module']}/{m['name']}": m for m in memories(verilog)}
+    weights = found["spikewright_top.core_fc1/weights"]
+    assert not weights["written"] and weights["bits"] == weights["depth"] * weights["width"]
+    assert found["spikewright_top.core_fc1/state"]["written"]
+    _, chosen = distributed_memories_script(verilog, 10**9)
+    assert chosen == sorted(name for name, m in found.items() if m["written"])
+    smallest = min(m["bits"] for m in found.values() if m["written"])
+    assert distributed_memories_script(verilog, smallest - 1) == ("", [])
+
+
+@pytest.mark.synth
+def test_written_memories_can_be_asked_into_lut_ram(small_rtl, tmp_path):
+    result = synthesize(small_rtl / "rtl", "ecp5-85k", tmp_path, place=False,
+                        lutram_max_bits=10**9)
+    assert result["fits"] and result["resources"]["brams"] == 0
+    assert "spikewright_top.core_fc1/state" in result["lutram_memories"]["memories"]
+
+
+def test_a_design_too_large_for_the_part_says_by_how_much(small_rtl, tmp_path):
+    rtl = tmp_path / "rtl"
+    shutil.copytree(small_rtl / "rtl", rtl)
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    manifest["weight_memory_bits"] = 200_000
+    (rtl / "manifest.json").write_text(json.dumps(manifest))
+    result = synthesize(rtl, "ice40-up5k", tmp_path / "work")
+    assert result["fits"] is False
+    assert result["reason"] == ("the weights need 200000 bits of memory; ice40-up5k has 122880 "
+                                "bits of block RAM (1.6x, 77120 bits short)")
+
+
+def test_nextpnr_overuse_is_said_with_the_amounts():
+    from spikewright.synth import overuse
+    log = ("Info: Device utilisation:\nInfo: \t          TRELLIS_IO:      14/    365     3%\n"
+           "Info: \t              DP16KD:     265/    208   127%\n")
+    assert overuse(log) == "needs 265 DP16KD, the part has 208 (1.27x, 57 short)"
+    assert overuse("Info: \t LUT4: 10/ 20 50%\n") is None

@@ -1,0 +1,214 @@
+"""RTL == golden in real simulators (Icarus and Verilator; the cocotb testbench and the HDL
+harness), through the one verification path (sim.verify)."""
+
+import re
+
+import numpy as np
+import pytest
+
+from spikewright.golden import load, model
+from spikewright.golden.ir import Dense
+from spikewright.golden.random_network import (random_conv_network, random_dense_network,
+                                              random_pixels)
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.emit import TOP_MODULE, generate, write_files
+from spikewright.hdl_gen.plan import make_plan
+from spikewright.sim import simulators
+from spikewright.sim.verify import check_design, run_images
+
+pytestmark = pytest.mark.sim
+SIMULATORS = ["icarus", "verilator"]
+BENCHES = ["cocotb", "harness"]
+
+
+def design(tmp_path, net, lanes):
+    """The RTL directory and plan of ``net`` at ``lanes``."""
+    plan = make_plan(net, HwConfig(lanes=lanes))
+    write_files(generate(net, plan=plan), tmp_path / "rtl")
+    return tmp_path / "rtl", plan
+
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("builds")
+
+
+def assert_clean(report, images):
+    assert report["images"] == images
+    assert report["first_mismatch"] is None, report["first_mismatch"]
+    assert report["mismatches"] == 0
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_dense_networks_equal_golden_cycle_for_cycle(tmp_path, build_root, simulator, seed):
+    rng = np.random.default_rng(seed)
+    net = random_dense_network(rng, max_width=14)
+    rtl, plan = design(tmp_path, net, lanes=int(rng.integers(1, 6)))
+    report = run_images(rtl, plan, random_pixels(rng, net, 6), simulator=simulator,
+                        build_root=build_root)
+    assert_clean(report, 6)
+    assert report["cycle_mismatches"] == 0
+    assert report["cycles_per_image"] == report["model_cycles"]
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_random_conv_networks_equal_golden_cycle_for_cycle(tmp_path, build_root, simulator, seed,
+                                                           bench):
+    rng = np.random.default_rng(seed)
+    net = random_conv_network(rng)
+    rtl, plan = design(tmp_path, net, lanes=int(rng.integers(1, 4)))
+    report = run_images(rtl, plan, random_pixels(rng, net, 4), simulator=simulator,
+                        build_root=build_root, bench=bench)
+    assert report["bench"] == bench
+    assert_clean(report, 4)
+    assert report["cycle_mismatches"] == 0
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_gaps_and_backpressure_change_no_output(tmp_path, build_root, simulator, bench):
+    rng = np.random.default_rng(9)
+    net = random_dense_network(rng, max_width=10, timesteps=3)
+    rtl, plan = design(tmp_path, net, lanes=2)
+    pixels = random_pixels(rng, net, 6)
+    steady = run_images(rtl, plan, pixels, simulator=simulator, build_root=build_root,
+                        bench=bench)
+    report = run_images(rtl, plan, pixels, simulator=simulator, input_gaps=0.4,
+                        backpressure=0.6, seed=3, build_root=build_root, bench=bench)
+    assert_clean(report, 6)
+    assert report["cycle_mismatches"] is None
+    # the gaps and stalls happened: the same images took longer in all
+    assert report["simulated_cycles"] > steady["simulated_cycles"]
+
+
+def flip_one_weight(net, pixels, plan):
+    """A (neuron, input) of the first layer whose sign-bit flip changes golden's output on
+    ``pixels``, and the first image it changes."""
+    reference = model.run(net, pixels, trace=True)
+    layer = plan.layers[0]
+    original = net.layers[1]
+    for neuron in range(layer.out_features):
+        for source in range(layer.in_features):
+            weight = original.weight.copy()
+            half = 1 << (layer.weight_width - 1)
+            value = int(weight[neuron, source])
+            weight[neuron, source] = value - half if value >= 0 else value + half
+            changed = Dense(**{**{f: getattr(original, f) for f in
+                                  ("name", "in_features", "out_features", "neuron", "bias",
+                                   "threshold", "weight_width", "membrane_width")},
+                               "weight": weight, "membrane_width": None})
+            broken = type(net)(net.timesteps, net.input,
+                               (net.layers[0], changed, *net.layers[2:]))
+            other = model.run(broken, pixels, trace=True)
+            if not np.array_equal(other.logits, reference.logits):
+                image = int(np.flatnonzero((other.logits != reference.logits).any(axis=1))[0])
+                return neuron, source, image
+    raise AssertionError("no single flip changes this network's output")
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_a_flipped_weight_in_the_generated_memory_is_caught(tmp_path, build_root, simulator,
+                                                            bench):
+    rng = np.random.default_rng(21)
+    net = random_dense_network(rng, max_width=8, depth=1, timesteps=2, weight_width=4)
+    pixels = random_pixels(rng, net, 4)
+    rtl, plan = design(tmp_path, net, lanes=3)
+    neuron, source, image = flip_one_weight(net, pixels, plan)
+    layer = plan.layers[0]
+    group, lane = divmod(neuron, layer.lanes)
+    word = group * layer.in_features + source
+    width = layer.lanes * layer.weight_width
+    old = layer.weight_words[word]
+    new = old ^ (1 << (lane * layer.weight_width + layer.weight_width - 1))
+    digits = -(-width // 4)
+    verilog = rtl / f"{TOP_MODULE}.v"
+    text = verilog.read_text()
+    line = f"    weights[{word}] = {width}'h{old:0{digits}x};"
+    module = text.index(f"module \\{TOP_MODULE}.core_{layer.name} (")
+    at = text.index(line, module)
+    verilog.write_text(text[:at] + f"    weights[{word}] = {width}'h{new:0{digits}x};" +
+                       text[at + len(line):])
+    report = run_images(rtl, plan, pixels, simulator=simulator, build_root=build_root,
+                        bench=bench)
+    assert report["mismatches"] > 0
+    first = report["first_mismatch"]
+    # the first image whose golden output the flip changes, and the flipped neuron's spikes
+    assert first["image"] == image
+    spike = first if first["what"] == "spike" else first["first_spike"]
+    assert (spike["image"], spike["layer"], spike["neuron"]) == (image, layer.name, neuron)
+
+
+def test_a_missing_simulator_says_what_to_install(monkeypatch):
+    def missing(name):
+        raise simulators.ToolNotFound(f"{name} not found; run ./setup.sh")
+    monkeypatch.setattr(simulators, "find_tool", missing)
+    with pytest.raises(simulators.SimulatorError, match=r"^verilator not found; run \./setup\.sh$"):
+        simulators.check_simulator("verilator")
+
+
+def test_a_too_old_verilator_is_refused(monkeypatch, tmp_path):
+    fake = tmp_path / "verilator"
+    fake.write_text("#!/bin/sh\necho 'Verilator 5.006 2022-12-11 rev (Debian 5.006-3)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(simulators, "find_tool", lambda name: str(fake))
+    with pytest.raises(simulators.SimulatorError, match=r"^Verilator 5\.036 or newer is needed by "
+                                                        r"cocotb 2\.x, found '5\.006'"):
+        simulators.check_simulator("verilator")
+    with pytest.raises(ValueError, match=r"^simulator must be one of icarus, verilator, "
+                                         r"not 'modelsim'$"):
+        simulators.check_simulator("modelsim")
+
+
+@pytest.mark.slow
+@pytest.mark.dataset
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_mnist_mlp_equals_golden_on_test_images(tmp_path, build_root, simulator):
+    from spikewright.golden.datasets import load_dataset
+    from spikewright.shipped import model_dir
+    rtl, plan = design(tmp_path, load(model_dir("mnist_mlp_t1") / "ir"), lanes=32)
+    pixels, _ = load_dataset("mnist", "test", limit=4)
+    report = run_images(rtl, plan, pixels, simulator=simulator, build_root=build_root)
+    assert_clean(report, 4)
+    assert report["cycle_mismatches"] == 0
+
+
+def test_regression_command_on_two_random_cases(tmp_path, capsys):
+    from spikewright.cli import main
+    assert main(["regress", "--seeds", "0:2", "--simulator", "icarus", "--work-dir",
+                 str(tmp_path), "--json", str(tmp_path / "r.json")]) == 0
+    import json
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["cases"] == 2 and result["failures"] == [] and result["images"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.dataset
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_mnist_cnn_equals_golden_on_a_test_image(tmp_path, build_root, simulator):
+    from spikewright.golden.datasets import load_dataset
+    from spikewright.shipped import model_dir
+    # 8 lanes: the configuration placed on the ECP5-85k; the harness bench keeps the Icarus
+    # run near a minute
+    rtl, plan = design(tmp_path, load(model_dir("mnist_cnn_t1") / "ir"), lanes=8)
+    pixels, _ = load_dataset("mnist", "test", limit=1)
+    report = run_images(rtl, plan, pixels, simulator=simulator, build_root=build_root,
+                        bench="harness")
+    assert_clean(report, 1)
+    assert report["cycle_mismatches"] == 0
+
+
+def test_a_design_of_another_network_is_refused(tmp_path):
+    rng = np.random.default_rng(5)
+    net = random_dense_network(rng, max_width=6)
+    rtl, _ = design(tmp_path, net, lanes=2)
+    assert check_design(rtl, net)["ir_digest"] == net.digest()
+    other = random_dense_network(np.random.default_rng(6), max_width=6)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(rtl))} was generated from another "
+                                         rf"network \(IR digest {net.digest()[:16]}, this "
+                                         rf"network {other.digest()[:16]}\); generate it again "
+                                         rf"from this network$"):
+        check_design(rtl, other)

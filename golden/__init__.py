@@ -5,11 +5,11 @@ The integer modules (``ir``, ``ir_io``, ``encoding``, ``neurons``, ``synapses``,
 nor Amaranth; only ``train`` and ``convert`` import torch.
 """
 
-from .errors import DatasetError, IRError, UnsupportedLayerError, WidthError
+from .errors import CheckpointError, DatasetError, IRError, UnsupportedLayerError, WidthError
 from .ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network, Neuron
 from .ir_io import load, save
 from .model import GoldenResult, run
 
 __all__ = ["Conv2d", "Dense", "Flatten", "InputChannel", "InputSpec", "Network", "Neuron",
-           "IRError", "UnsupportedLayerError", "WidthError", "DatasetError",
+           "IRError", "UnsupportedLayerError", "WidthError", "DatasetError", "CheckpointError",
            "load", "save", "run", "GoldenResult"]

@@ -19,3 +19,7 @@ class WidthError(ValueError):
 
 class DatasetError(FileNotFoundError):
     """A dataset is missing or malformed; the message says how to get it."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is foreign, corrupt, incomplete or holds pickled code."""

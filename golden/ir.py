@@ -30,7 +30,8 @@ from typing import Union
 import numpy as np
 
 from .errors import IRError, WidthError
-from .widths import fits_signed, signed_width, state_bounds
+from .widths import (MAX_STATE_WIDTH, MAX_WEIGHT_WIDTH, fits_signed, signed_width,
+                     state_bounds)
 
 __all__ = ["Neuron", "InputChannel", "InputSpec", "Dense", "Conv2d", "Flatten", "Layer",
            "Network", "PIXEL_THRESHOLD_NEVER"]
@@ -53,6 +54,9 @@ def _int_array(value, what: str, shape: tuple) -> np.ndarray:
         raise TypeError(f"{what} must be an integer array, not dtype {value.dtype}")
     if value.shape != tuple(shape):
         raise ValueError(f"{what} must have shape {tuple(shape)}, not {value.shape}")
+    if value.dtype == np.uint64 and value.size and int(value.max()) > np.iinfo(np.int64).max:
+        raise WidthError(f"{what} holds {int(value.max())}, beyond the 64-bit signed integers "
+                         f"the IR holds")
     array = value.astype(np.int64, copy=True)
     array.setflags(write=False)
     return array
@@ -172,10 +176,18 @@ class _Weighted:
                                  f"not {int(threshold.min())}")
             object.__setattr__(self, "threshold", threshold)
         needed = signed_width(int(self.weight.min(initial=0)), int(self.weight.max(initial=0)))
+        if needed > MAX_WEIGHT_WIDTH:
+            raise WidthError(f"weights of layer {self.name!r} span [{int(self.weight.min())}, "
+                             f"{int(self.weight.max())}], which needs {needed} bits; at most "
+                             f"{MAX_WEIGHT_WIDTH} bits are supported")
         if self.weight_width is None:
             object.__setattr__(self, "weight_width", needed)
         else:
             _positive_int(self.weight_width, f"weight_width of layer {self.name!r}")
+            if self.weight_width > MAX_WEIGHT_WIDTH:
+                raise WidthError(f"weight_width of layer {self.name!r} is {self.weight_width}; "
+                                 f"at most {MAX_WEIGHT_WIDTH} bits are supported (its weights "
+                                 f"need {needed})")
             if not fits_signed(self.weight, self.weight_width):
                 raise WidthError(
                     f"weights of layer {self.name!r} span [{int(self.weight.min())}, "
@@ -183,6 +195,10 @@ class _Weighted:
                     f"{self.weight_width} (signed); it needs {needed} bits")
         if self.membrane_width is not None:
             _positive_int(self.membrane_width, f"membrane_width of layer {self.name!r}")
+            if self.membrane_width > MAX_STATE_WIDTH:
+                raise WidthError(f"membrane_width of layer {self.name!r} is "
+                                 f"{self.membrane_width}; at most {MAX_STATE_WIDTH} bits are "
+                                 f"supported")
 
     @property
     def weight_rows(self) -> np.ndarray:
@@ -345,6 +361,10 @@ class Network:
             return layer
         lo, hi = layer.state_range(self.timesteps)
         needed = signed_width(lo, hi)
+        if needed > MAX_STATE_WIDTH:
+            raise WidthError(f"the state of layer {layer.name!r} can reach [{lo}, {hi}], which "
+                             f"needs {needed} bits; at most {MAX_STATE_WIDTH} bits are "
+                             f"supported (it needs smaller weights, biases or thresholds)")
         if layer.membrane_width is None:
             return dataclasses.replace(layer, membrane_width=needed)
         if layer.membrane_width < needed:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,10 @@ import numpy as np
 from .errors import IRError, UnsupportedLayerError
 from .ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network
 
-__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "SUPPORTED_KINDS"]
+__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "SUPPORTED_KINDS", "FILES"]
+
+#: The files of an IR directory.
+FILES = ("network.json", "weights.npz")
 
 FORMAT = "spikewright-ir"
 FORMAT_VERSION = 1
@@ -35,7 +40,7 @@ def save(network: Network, directory) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     text = json.dumps(network.to_json(), indent=2, sort_keys=False) + "\n"
-    (directory / "network.json").write_text(text)
+    _write_atomically(directory / "network.json", text.encode())
     buffer = io.BytesIO()
     # Written by hand with a fixed timestamp so that the same network gives the same bytes.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -45,8 +50,14 @@ def save(network: Network, directory) -> Path:
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, member.getvalue())
-    (directory / "weights.npz").write_bytes(buffer.getvalue())
+    _write_atomically(directory / "weights.npz", buffer.getvalue())
     return directory
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 def _get(obj: dict, key: str, where: str, kind=None):
@@ -107,7 +118,8 @@ def _parse_layer(i: int, entry: dict, arrays: dict, used: set):
     except (TypeError, ValueError) as error:
         if isinstance(error, IRError):
             raise
-        raise type(error)(f"{where}: {error}") from None
+        kind_of_error = type(error) if isinstance(error, ValueError) else IRError
+        raise kind_of_error(f"{where}: {error}") from None
 
 
 def load(directory) -> Network:
@@ -117,11 +129,11 @@ def load(directory) -> Network:
     for path in (json_path, npz_path):
         if not path.is_file():
             raise IRError(f"{path} does not exist; an IR directory holds network.json and "
-                          f"weights.npz (write one with `spikewright convert`)")
+                          f"weights.npz, as conversion writes them")
     try:
-        doc = json.loads(json_path.read_text())
-    except json.JSONDecodeError as error:
-        raise IRError(f"{json_path} is not valid JSON: {error}") from None
+        doc = json.loads(json_path.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise IRError(f"{json_path} is not valid UTF-8 JSON: {error}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise IRError(f"{json_path} must have \"format\": \"{FORMAT}\", "
                       f"not {doc.get('format') if isinstance(doc, dict) else doc!r}")
@@ -132,13 +144,19 @@ def load(directory) -> Network:
     try:
         with np.load(npz_path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise IRError(f"{npz_path} is not a readable .npz file: {error}") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        raise IRError(f"{npz_path} is not a readable .npz file of plain arrays "
+                      f"({type(error).__name__}: {str(error) or 'empty'})") from None
     timesteps = _get(doc, "timesteps", "network.json", int)
     spec = _parse_input(doc)
+    entries = _get(doc, "layers", "network.json", list)
+    names = [entry.get("name") if isinstance(entry, dict) else None for entry in entries]
+    twice = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+    if twice:
+        raise IRError(f"network.json names more than one layer {twice[0]!r}; layer names must "
+                      f"be unique")
     used: set[str] = set()
-    layers = [_parse_layer(i, entry, arrays, used)
-              for i, entry in enumerate(_get(doc, "layers", "network.json", list))]
+    layers = [_parse_layer(i, entry, arrays, used) for i, entry in enumerate(entries)]
     extra = sorted(set(arrays) - used)
     if extra:
         raise IRError(f"weights.npz holds arrays that no layer uses: {', '.join(extra)}")

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from .encoding import make_input_spec
-from .errors import UnsupportedLayerError
+from .errors import CheckpointError, UnsupportedLayerError
 from .integerize import integer_layer
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
@@ -375,16 +377,68 @@ def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
     os.replace(partial, path)
 
 
+_CHECKPOINT_FIELDS = {"arch": list, "input_shape": list, "timesteps": int, "k": int,
+                      "ice": bool, "state_dict": dict, "info": dict}
+
+
 def load_checkpoint(path) -> tuple[ConvertibleNet, dict]:
-    """Rebuild a model saved by :func:`save_checkpoint`; return ``(model, info)``."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    """Rebuild a model saved by :func:`save_checkpoint`; return ``(model, info)``.
+
+    Only tensors and plain data are read (``torch.load(..., weights_only=True)``): a file
+    that holds pickled code, such as a whole module saved with ``torch.save(model)``, is
+    refused, as is a foreign, corrupt or incomplete file (:class:`~.errors.CheckpointError`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty; a checkpoint is a PyTorch file written by "
+                              f"spikewright's training")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "Unsupported global" in str(error):
+            raise CheckpointError(
+                f"{path} holds pickled Python objects (for example a whole module saved with "
+                f"torch.save(model)), which spikewright never unpickles; it reads checkpoints "
+                f"of tensors written by its own training") from None
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (its contents "
+                              f"cannot be read as tensors and plain data)") from None
+    except Exception as error:  # noqa: BLE001  torch's decoders raise anything on foreign bytes
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: "
+                              f"{_first_line(error)}") from None
     if not isinstance(data, dict) or data.get("format") != "spikewright-checkpoint":
-        raise ValueError(f"{path} is not a spikewright checkpoint (written by `spikewright train`)")
-    model = ConvertibleNet(data["arch"], data["input_shape"], data["timesteps"], data["k"],
-                           data["ice"])
-    model.load_state_dict(data["state_dict"])
+        raise CheckpointError(f"{path} is a PyTorch file but not a spikewright checkpoint (it "
+                              f"lacks \"format\": \"spikewright-checkpoint\"); spikewright reads "
+                              f"checkpoints written by its own training")
+    for key, kind in _CHECKPOINT_FIELDS.items():
+        if not isinstance(data.get(key), kind) or (kind is int and isinstance(data[key], bool)):
+            raise CheckpointError(f"{path}: field {key!r} must be a {kind.__name__}, not "
+                                  f"{type(data.get(key)).__name__}")
+    for name, tensor in data["state_dict"].items():
+        if not isinstance(tensor, torch.Tensor):
+            raise CheckpointError(f"{path}: state_dict entry {name!r} is not a tensor")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: tensor {name!r} holds NaN or infinite values")
+    try:
+        model = ConvertibleNet(data["arch"], data["input_shape"], data["timesteps"], data["k"],
+                               data["ice"])
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise CheckpointError(f"{path}: its architecture cannot be built: "
+                              f"{_first_line(error)}") from None
+    try:
+        model.load_state_dict(data["state_dict"])
+    except RuntimeError as error:
+        detail = " ".join(str(error).split())
+        raise CheckpointError(f"{path}: its tensors do not match its architecture: "
+                              f"{detail[:400]}") from None
     quant = data.get("weight_quantization")
     if quant:
         model.quantize_weights(quant["weight_width"], quant["exact_thresholds"])
     model.eval()
     return model, data["info"]
+
+
+def _first_line(error) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -17,22 +17,30 @@ State registers bounded here (all signed):
 
 The threshold itself (``T*theta`` for ASG) is included, since the hardware compares
 against it in the same width.
+
+Bounds are exact integers: where a sum could leave int64 they are computed with Python's
+integers, so a bound never wraps. Widths have an upper limit (:data:`MAX_WEIGHT_WIDTH`,
+:data:`MAX_STATE_WIDTH`): the golden model sums in float64 and int64, which is exact below
+2**53, and the generated registers stay within what the synthesis tools map well.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["signed_width", "state_bounds", "fits_signed"]
+__all__ = ["signed_width", "state_bounds", "fits_signed", "MAX_WEIGHT_WIDTH",
+           "MAX_STATE_WIDTH"]
+
+#: Widest signed weight (bits) the golden model and the generator support.
+MAX_WEIGHT_WIDTH = 32
+#: Widest signed state register (membrane, accumulator, logit; bits) they support.
+MAX_STATE_WIDTH = 48
 
 
 def signed_width(lo: int, hi: int) -> int:
     """Return the fewest bits of a two's complement register that holds ``[lo, hi]``."""
     lo, hi = int(lo), int(hi)
-    bits = 1
-    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
-        bits += 1
-    return bits
+    return max(max(hi, 0).bit_length(), max(-lo - 1, 0).bit_length()) + 1
 
 
 def fits_signed(values: np.ndarray, width: int) -> bool:
@@ -84,17 +92,27 @@ def state_bounds(weight_rows: np.ndarray, bias: np.ndarray, threshold, neuron: s
     """
     rows = np.asarray(weight_rows, dtype=np.int64)
     bias = np.asarray(bias, dtype=np.int64)
+    largest = max(abs(int(rows.min(initial=0))), abs(int(rows.max(initial=0))))
+    reach = (largest * rows.shape[1] + max(abs(int(bias.min(initial=0))),
+                                           abs(int(bias.max(initial=0))))) * 2 * timesteps
+    if threshold is not None:
+        reach += 2 * timesteps * max(abs(int(np.min(threshold))), abs(int(np.max(threshold))))
+    if reach >= 1 << 62:
+        # beyond int64: the same bounds in Python's exact integers
+        rows, bias = rows.astype(object), bias.astype(object)
+        if threshold is not None:
+            threshold = np.asarray(threshold, dtype=np.int64).astype(object)
     pos = np.where(rows > 0, rows, 0).sum(axis=1)
     neg = np.where(rows < 0, rows, 0).sum(axis=1)
     if neuron == "none":
         lo, hi, _, _ = _integrate_bounds(pos, neg, bias, timesteps)
     elif neuron == "if":
-        threshold = np.asarray(threshold, dtype=np.int64)
+        threshold = np.asarray(threshold, dtype=rows.dtype)
         lo, hi = _threshold_bounds(neg + bias, pos + bias, neg + np.minimum(bias, 0),
                                    pos + np.maximum(bias, 0), threshold, timesteps)
         hi = np.maximum(hi, threshold)
     elif neuron == "asg":
-        threshold = np.asarray(threshold, dtype=np.int64)
+        threshold = np.asarray(threshold, dtype=rows.dtype)
         a_lo, a_hi, fin_lo, fin_hi = _integrate_bounds(pos, neg, bias, timesteps)
         u_lo, u_hi = _threshold_bounds(fin_lo, fin_hi, fin_lo, fin_hi,
                                        timesteps * threshold, timesteps)
@@ -102,4 +120,4 @@ def state_bounds(weight_rows: np.ndarray, bias: np.ndarray, threshold, neuron: s
         hi = np.maximum(np.maximum(a_hi, u_hi), timesteps * threshold)
     else:
         raise ValueError(f"neuron must be one of 'if', 'asg', 'none', not {neuron!r}")
-    return int(lo.min(initial=0)), int(hi.max(initial=0))
+    return int(min(lo.min(initial=0), 0)), int(max(hi.max(initial=0), 0))

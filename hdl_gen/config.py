@@ -61,11 +61,12 @@ class HwConfig:
         else:
             mapping = {}
             object.__setattr__(self, "default_lanes", lanes)
-        for name, value in [("default_lanes", self.default_lanes), *mapping.items()]:
+        for name, value in [(None, self.default_lanes), *mapping.items()]:
+            what = "lanes" if name is None else f"lanes of layer {name!r}"
             if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"lanes of {name!r} must be an integer, not {value!r}")
+                raise TypeError(f"{what} must be an integer, not {value!r}")
             if value < 1:
-                raise ValueError(f"lanes of {name!r} must be at least 1, not {value}")
+                raise ValueError(f"{what} must be at least 1, not {value}")
         object.__setattr__(self, "_lanes", mapping)
         object.__setattr__(self, "memory_style", MemoryStyle(self.memory_style))
         if not isinstance(self.clock_mhz, (int, float)) or not self.clock_mhz > 0:
@@ -74,8 +75,13 @@ class HwConfig:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
 
     def lanes_for(self, layer_name: str, neurons: int) -> int:
-        """Lanes of a layer of ``neurons`` neurons."""
+        """Lanes of a layer of ``neurons`` neurons (never more than it has neurons)."""
         return min(self._lanes.get(layer_name, self.default_lanes), neurons)
+
+    @property
+    def named_layers(self) -> tuple:
+        """The layers that a lanes mapping names."""
+        return tuple(self._lanes)
 
     @classmethod
     def from_json(cls, doc: dict) -> "HwConfig":

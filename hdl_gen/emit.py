@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import re
 from pathlib import Path
 
@@ -16,10 +17,12 @@ from .config import HwConfig
 from .plan import NetworkPlan, make_plan
 from .top import NetworkTop
 
-__all__ = ["TOP_MODULE", "generate", "write_files", "files_digest", "generator_version",
+__all__ = ["TOP_MODULE", "FILES", "generate", "write_files", "files_digest", "generator_version",
            "result_payload_layout"]
 
 TOP_MODULE = "spikewright_top"
+#: The files a generated design consists of.
+FILES = (f"{TOP_MODULE}.v", f"{TOP_MODULE}.vlt", "manifest.json")
 
 # Warnings that come from how Amaranth writes Verilog, not from the design.
 _WAIVERS = [
@@ -102,6 +105,7 @@ def generate(network, config: HwConfig | None = None, *,
         "generator": f"spikewright {generator_version()} (amaranth {amaranth.__version__})",
         "ir_digest": network.digest(),
         "hw_config": config.to_json(),
+        "lanes_used": {layer.name: layer.lanes for layer in plan.layers},
         "ports": _ports(text),
         "pixels": {"order": "C, H, W; images back to back", "width": 8,
                    "per_image": int(plan.encoder.pixel_shape[0] * plan.encoder.positions)},
@@ -134,5 +138,7 @@ def write_files(files: dict[str, str], directory) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for name, body in files.items():
-        (directory / name).write_text(body)
+        partial = directory / f".{name}.partial"
+        partial.write_text(body)
+        os.replace(partial, directory / name)
     return directory

@@ -89,20 +89,57 @@ def run_images(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str
                    check_cycles=not input_gaps and not backpressure)
 
 
+def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
+           input_gaps: float, backpressure: float, start: float) -> dict:
+    """One report of the batches ``reports`` (images counted from the first batch)."""
+    cycles = np.concatenate([r["cycles_per_image"] for r in reports])
+    done = len(cycles)
+    checked = reports[0]["cycle_mismatches"] is not None
+    simulated = sum(r["simulated_cycles"] for r in reports)
+    sim_seconds = sum(r.get("run_wall_s", r.get("wall_s", 0)) for r in reports)
+    return {
+        "images": int(done),
+        "mismatches": sum(r["mismatches"] for r in reports),
+        "cycle_mismatches": sum(r["cycle_mismatches"] for r in reports) if checked else None,
+        "first_mismatch": next((r["first_mismatch"] for r in reports if r["first_mismatch"]),
+                               None),
+        "cycles": {"mean": float(cycles.mean()), "min": int(cycles.min()),
+                   "max": int(cycles.max()),
+                   "model_mean": float(expected.cycles[:done].mean())},
+        "cycles_per_image": cycles.tolist(),
+        "lower_bound_mean": float(expected.lower_bound[:done].mean()),
+        "classes": [c for r in reports for c in r["classes"]],
+        "golden_classes": expected.classes[:done].tolist(),
+        "simulator": simulator if bench != "amaranth" else "amaranth",
+        "bench": bench,
+        "simulator_version": reports[0].get("simulator_version"),
+        "build_s": reports[0].get("build_s"),
+        "simulated_cycles": simulated,
+        "simulated_cycles_per_s": round(simulated / sim_seconds, 1) if sim_seconds else None,
+        "input_gaps": input_gaps,
+        "backpressure": backpressure,
+        "wall_time_s": round(time.time() - start, 1),
+    }
+
+
 def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
            simulator: str = "verilator", bench: str = "cocotb", seed: int = 0,
            input_gaps: float = 0.0, backpressure: float = 0.0, batch_size: int = 500,
-           build_root=None, progress=None) -> dict:
+           build_root=None, progress=None, partial=None) -> dict:
     """Run ``pixels`` through the design in batches of one build; return the merged report.
 
     ``golden``: the traced golden result of these pixels (computed here if not given).
-    ``progress(done, total)`` is called after each batch.
+    ``progress(done, total)`` is called after each batch, and ``partial(report)`` with the
+    report of the batches done so far (``"complete": False``), so that a long run that is
+    stopped keeps what it verified.
     """
     _check_probabilities(input_gaps, backpressure)
     if bench not in BENCHES:
         raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
     start = time.time()
     expected = expected_for(plan, pixels, result=golden)
+    options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
+                   backpressure=backpressure, start=start)
     reports = []
     for first in range(0, len(pixels), batch_size):
         stop = min(first + batch_size, len(pixels))
@@ -115,29 +152,6 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
         reports.append(report)
         if progress is not None:
             progress(stop, len(pixels))
-    cycles = np.concatenate([r["cycles_per_image"] for r in reports])
-    checked = reports[0]["cycle_mismatches"] is not None
-    simulated = sum(r["simulated_cycles"] for r in reports)
-    sim_seconds = sum(r.get("run_wall_s", r.get("wall_s", 0)) for r in reports)
-    return {
-        "images": int(len(pixels)),
-        "mismatches": sum(r["mismatches"] for r in reports),
-        "cycle_mismatches": sum(r["cycle_mismatches"] for r in reports) if checked else None,
-        "first_mismatch": next((r["first_mismatch"] for r in reports if r["first_mismatch"]),
-                               None),
-        "cycles": {"mean": float(cycles.mean()), "min": int(cycles.min()),
-                   "max": int(cycles.max()), "model_mean": float(expected.cycles.mean())},
-        "cycles_per_image": cycles.tolist(),
-        "lower_bound_mean": float(expected.lower_bound.mean()),
-        "classes": [c for r in reports for c in r["classes"]],
-        "golden_classes": expected.classes.tolist(),
-        "simulator": simulator if bench != "amaranth" else "amaranth",
-        "bench": bench,
-        "simulator_version": reports[0].get("simulator_version"),
-        "build_s": reports[0].get("build_s"),
-        "simulated_cycles": simulated,
-        "simulated_cycles_per_s": round(simulated / sim_seconds, 1) if sim_seconds else None,
-        "input_gaps": input_gaps,
-        "backpressure": backpressure,
-        "wall_time_s": round(time.time() - start, 1),
-    }
+        if partial is not None and stop < len(pixels):
+            partial({**_merge(reports, expected, **options), "complete": False})
+    return {**_merge(reports, expected, **options), "complete": True}

@@ -26,6 +26,8 @@ def add_parser(sub):
                    help="training images for CTT (IF, T > 1)")
     p.add_argument("--ctt-epochs", type=int, default=3, help="CTT epochs")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    p.add_argument("--force", action="store_true",
+                   help="write into a directory that holds other files")
     p.set_defaults(func=run)
 
 
@@ -34,7 +36,7 @@ def run(args) -> int:
     build = flow.convert(args.checkpoint, args.out, weight_width=args.weight_width,
                          neuron=args.neuron, calibration_images=args.calibration_images,
                          ctt_epochs=args.ctt_epochs, data_root=args.data_root,
-                         exact_thresholds=args.exact_thresholds)
+                         exact_thresholds=args.exact_thresholds, force=args.force)
     network = build.network
     summary = {"ir": str(args.out), "digest": network.digest(), "timesteps": network.timesteps,
                "layers": [{"name": l.name, "kind": l.kind,

@@ -32,9 +32,13 @@ def run(args) -> int:
     import numpy as np
 
     from spikewright import flow
+    if args.json_path:
+        flow.prepare_output_file(args.json_path)
+    if args.dump:
+        flow.prepare_output_file(Path(args.dump) / "logits.npy")
     build = flow.load(args.network)
     if args.checkpoint:
-        build.checkpoint = Path(args.checkpoint)
+        flow.use_checkpoint(build, args.checkpoint)
     flow.images(build, dataset=args.dataset, split=args.split, limit=args.limit,
                 data_root=args.data_root)
     with progress_bar(len(build.images.pixels), "golden", quiet=args.quiet) as bar:

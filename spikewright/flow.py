@@ -13,6 +13,7 @@ Python API.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -32,7 +33,7 @@ from spikewright.shipped import MODELS_DIR
 
 __all__ = ["Build", "ImageSet", "load", "convert", "images", "plan", "golden", "evaluate",
            "cycles_and_energy", "generate", "verify", "synthesize", "synthesize_rtl", "report",
-           "write_json",
+           "write_json", "prepare_output_file", "prepare_output_dir", "use_checkpoint",
            "log"]
 
 
@@ -51,6 +52,51 @@ def write_json(path, document) -> Path:
         out.write(json.dumps(document, indent=2) + "\n")
     os.replace(partial, path)
     return path
+
+
+def prepare_output_file(path) -> Path:
+    """Check, before any work, that a result can be written to ``path``: its folder is
+    created, and ``path`` is not a folder and can be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give a file name to write the result to")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create the folder {path.parent} for {path}: "
+                         f"{error.strerror}") from None
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"{path} cannot be written (no permission)")
+    return path
+
+
+def prepare_output_dir(path, owned, *, force: bool = False) -> list[str]:
+    """Check, before any work, that the files ``owned`` can be written into directory
+    ``path``: it is created if missing; a directory that holds anything else is refused
+    unless ``force``. Returns the names of the files that will be replaced."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} exists and is not a directory")
+    prepare_output_file(path / "probe")
+    present = sorted(p.name for p in path.iterdir())
+    others = [name for name in present if name not in owned]
+    if others and not force:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
+                                         else "")
+        raise ValueError(f"{path} already holds other files ({shown}); write into an empty or "
+                         f"new directory, or pass --force to write beside them")
+    replaced = [name for name in present if name in owned]
+    if replaced:
+        log(f"replacing {', '.join(replaced)} in {path}")
+    return replaced
+
+
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -82,6 +128,7 @@ class Build:
     files: dict | None = None
     rtl_dir: Path | None = None
     results: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     @property
     def dataset(self) -> str | None:
@@ -102,21 +149,44 @@ def load(network) -> Build:
     ir_dir, name = _resolve(network)
     build = Build(ir_io.load(ir_dir), ir_dir=ir_dir, model=name)
     checkpoint = build.network.metadata.get("checkpoint")
-    if checkpoint:
+    if isinstance(checkpoint, str) and checkpoint:
         path = (ir_dir / checkpoint).resolve()
-        build.checkpoint = path if path.is_file() else None
+        if path.is_file():
+            build.checkpoint = path
+        else:
+            build.notes.append(f"the IR names its checkpoint {checkpoint} (relative to "
+                               f"{ir_dir}), which is not there: the ANN's accuracy is not "
+                               f"reported; give the checkpoint to report it")
+    return build
+
+
+def use_checkpoint(build: Build, checkpoint) -> Build:
+    """Take ``checkpoint`` as the ANN the build's network was converted from; refuse a
+    checkpoint other than the one the IR records (its SHA-256)."""
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
+    recorded = build.network.metadata.get("checkpoint_sha256")
+    if recorded and file_sha256(checkpoint) != recorded:
+        raise ValueError(f"checkpoint {checkpoint} is not the one this network was converted "
+                         f"from (SHA-256 {file_sha256(checkpoint)[:16]}, the IR records "
+                         f"{str(recorded)[:16]}); give that checkpoint, or none")
+    build.checkpoint = checkpoint
     return build
 
 
 def convert(checkpoint, out=None, *, weight_width=None, neuron="if", calibration_images=2000,
-            ctt_epochs=3, data_root=None, exact_thresholds=None, progress=None) -> Build:
+            ctt_epochs=3, data_root=None, exact_thresholds=None, progress=None,
+            force: bool = False) -> Build:
     """A build of the network converted from ``checkpoint`` (calibrated with CTT where IF
-    neurons run at T > 1), saved to ``out`` where given. ``weight_width`` and
-    ``exact_thresholds`` left None take the values the checkpoint was trained with, else 8
-    bits and rounded thresholds."""
+    neurons run at T > 1), saved to ``out`` where given (a directory holding other files
+    only with ``force``). ``weight_width`` and ``exact_thresholds`` left None take the
+    values the checkpoint was trained with, else 8 bits and rounded thresholds."""
     from spikewright.golden import ctt
     from spikewright.golden.convert import convert as convert_model
     from spikewright.golden.train import load_checkpoint
+    if out is not None:
+        prepare_output_dir(out, ir_io.FILES, force=force)
     model, info = load_checkpoint(checkpoint)
     trained = model.weight_quantization or {"weight_width": 8, "exact_thresholds": False}
     weight_width = trained["weight_width"] if weight_width is None else weight_width
@@ -125,6 +195,7 @@ def convert(checkpoint, out=None, *, weight_width=None, neuron="if", calibration
     checkpoint = Path(checkpoint).resolve()
     metadata = {"dataset": info.get("dataset"),
                 "checkpoint": os.path.relpath(checkpoint, Path(out).resolve()) if out else None,
+                "checkpoint_sha256": file_sha256(checkpoint),
                 "ctt": None}
     network = convert_model(model, weight_width=weight_width, neuron=neuron,
                             exact_thresholds=exact_thresholds, metadata=metadata)
@@ -146,7 +217,8 @@ def images(build: Build, *, dataset=None, split="test", limit=None, first=0,
     dataset), checked against the network's input shape."""
     dataset = dataset or build.dataset
     if not dataset:
-        raise ValueError("the network does not name its dataset; give one")
+        raise ValueError("the network does not name its dataset (metadata 'dataset'); give "
+                         "one (--dataset on the command line)")
     if first < 0:
         raise ValueError(f"the first image must be at least 0, not {first}")
     pixels, labels = datasets.load_dataset(dataset, split, data_root,
@@ -194,6 +266,9 @@ def evaluate(build: Build, *, ann: bool = True) -> Build:
     labels = image_set.labels
     accuracy = {"ann_float": None, "ann_quant": None,
                 "snn_golden": float((result.predictions == labels).mean())}
+    if ann and build.checkpoint is None:
+        for note in build.notes:
+            log(note)
     if ann and build.checkpoint is not None:
         from spikewright.golden.train import evaluate as evaluate_ann
         from spikewright.golden.train import load_checkpoint
@@ -235,10 +310,13 @@ def cycles_and_energy(build: Build) -> Build:
     return build
 
 
-def generate(build: Build, out) -> Build:
-    """Generate the design of the build's plan (Verilog, waivers, manifest) into ``out``."""
+def generate(build: Build, out, *, force: bool = False) -> Build:
+    """Generate the design of the build's plan (Verilog, waivers, manifest) into ``out`` (a
+    directory holding other files only with ``force``)."""
+    from spikewright.hdl_gen.emit import FILES
     from spikewright.hdl_gen.emit import generate as generate_files
     from spikewright.hdl_gen.emit import write_files
+    prepare_output_dir(out, FILES, force=force)
     build.files = generate_files(build.network, plan=build.plan)
     build.rtl_dir = write_files(build.files, out)
     return build
@@ -246,10 +324,11 @@ def generate(build: Build, out) -> Build:
 
 def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="verilator",
            bench="cocotb", seed=0, input_gaps=0.0, backpressure=0.0, batch_size=500,
-           build_root=None, progress=None) -> Build:
+           build_root=None, progress=None, partial=None) -> Build:
     """Run the first ``images`` of the build's images (all where None) through the design
     in ``rtl_dir`` (default: the one generated) and compare with golden:
-    ``results["verify"]``. The design must have been generated from this network."""
+    ``results["verify"]``. The design must have been generated from this network.
+    ``partial(report)`` sees the report of the batches done so far."""
     from spikewright.sim.verify import check_design
     from spikewright.sim.verify import verify as verify_design
     rtl_dir = Path(rtl_dir or build.rtl_dir)
@@ -266,19 +345,24 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
     if image_set.golden is None or image_set.traced < count:
         raise ValueError(f"golden must keep the trace of the {count} images to verify "
                          f"(it kept {image_set.traced})")
+    def finish(report):
+        classes, golden_classes = report.pop("classes"), report.pop("golden_classes")
+        labels = image_set.labels[:len(classes)]
+        report["rtl_accuracy"] = float(np.mean([c == l for c, l in zip(classes, labels)]))
+        report["golden_accuracy_same_images"] = float((labels == golden_classes).mean())
+        report.update(network_digest=build.network.digest(), rtl=str(rtl_dir),
+                      dataset=image_set.dataset, split=image_set.split,
+                      first_image=image_set.first)
+        return report
+
     report = verify_design(rtl_dir, build.plan, image_set.pixels[:count],
                            golden=image_set.golden.select(0, count), simulator=simulator,
                            bench=bench, seed=seed, input_gaps=input_gaps,
                            backpressure=backpressure, batch_size=batch_size,
-                           build_root=build_root, progress=progress)
-    classes, golden_classes = report.pop("classes"), report.pop("golden_classes")
-    labels = image_set.labels[:count]
-    report["rtl_accuracy"] = float(np.mean([c == l for c, l in zip(classes, labels)]))
-    report["golden_accuracy_same_images"] = float((labels == golden_classes).mean())
-    report.update(network_digest=build.network.digest(), rtl=str(rtl_dir),
-                  dataset=image_set.dataset, split=image_set.split,
-                  first_image=image_set.first)
-    build.results["verify"] = report
+                           build_root=build_root, progress=progress,
+                           partial=None if partial is None else
+                           lambda so_far: partial(finish(so_far)))
+    build.results["verify"] = finish(report)
     return build
 
 

@@ -25,8 +25,10 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from spikewright.flow import write_json
+    from spikewright.flow import prepare_output_file, write_json
     from spikewright.sim.regress import regress
+    if args.json_path:
+        prepare_output_file(args.json_path)
     try:
         start, stop = (int(v) for v in args.seeds.split(":"))
     except ValueError:

@@ -69,6 +69,7 @@ def build_report(run_dir) -> dict:
         "model": evaluation.get("model"), "ir_digest": evaluation["network_digest"],
         "timesteps": evaluation["timesteps"], "dataset": evaluation["dataset"],
         "hw_config": manifest["hw_config"] if manifest else None,
+        "lanes_used": manifest.get("lanes_used") if manifest else None,
         "accuracy": accuracy,
         "activity": {
             "spikes_per_image": _figure(evaluation["spikes_per_image"]["total"], golden),

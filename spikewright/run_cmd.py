@@ -51,10 +51,11 @@ def run(args) -> int:
     meta = shipped.network.metadata
     ctt = meta.get("ctt") or {}
     flow.log(f"1/6 converting {source / 'checkpoint.pt'}")
+    # the run directory is the run's own: its files are replaced by the next run
     build = flow.convert(source / "checkpoint.pt", out / "ir", weight_width=meta["weight_width"],
                          neuron=meta["hidden_neuron"], calibration_images=ctt.get("images", 0),
                          ctt_epochs=ctt.get("epochs", 3),
-                         exact_thresholds=meta.get("exact_thresholds", False))
+                         exact_thresholds=meta.get("exact_thresholds", False), force=True)
     if build.network.digest() != shipped.network.digest():
         raise ValueError(f"converting {source / 'checkpoint.pt'} gave an IR that differs from "
                          f"the shipped {source / 'ir'}: the conversion is not reproducible")
@@ -69,7 +70,7 @@ def run(args) -> int:
     flow.evaluate(build)
     flow.cycles_and_energy(build)
     flow.log(f"3/6 generating RTL (lanes {args.lanes})")
-    flow.generate(build, out / "rtl")
+    flow.generate(build, out / "rtl", force=True)
     if verify_images:
         flow.log(f"4/6 verifying {verify_images} images on {args.simulator} ({args.bench} bench)")
         with progress_bar(verify_images, f"verify {args.bench}", quiet=args.quiet) as bar:

@@ -40,7 +40,7 @@ def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool =
                  "lower_bound": float(np.mean([b.lower_bound for b in breakdown])),
                  "luts": None, "ffs": None, "brams": None}
         if synthesize:
-            flow.generate(build, Path(out) / f"rtl_p{lanes}")
+            flow.generate(build, Path(out) / f"rtl_p{lanes}", force=True)
             synth = flow.synthesize_rtl(build.rtl_dir, target, place=False)
             if synth.get("fits"):
                 point.update({k: synth["resources"][k] for k in ("luts", "ffs", "brams")})

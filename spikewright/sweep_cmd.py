@@ -32,6 +32,7 @@ def run(args) -> int:
         lanes = [int(p) for p in args.lanes.split(",")]
     except ValueError:
         raise ValueError(f"--lanes must be comma-separated integers, not {args.lanes!r}") from None
+    flow.prepare_output_file(Path(args.out) / "sweep.json")
     build = flow.images(flow.load(args.network), limit=args.images)
     with progress_bar(len(lanes), "sweep", unit="point") as bar:
         result = sweep(build, lanes, target=args.target, out=args.out,

@@ -27,6 +27,8 @@ def add_parser(sub):
 
 def run(args) -> int:
     from spikewright import flow
+    if args.json_path:
+        flow.prepare_output_file(args.json_path)
     result = flow.synthesize_rtl(args.rtl, args.target, args.work_dir,
                                  place=not args.no_place, clock_mhz=args.clock_mhz,
                                  lutram_max_bits=args.lutram_max_bits)

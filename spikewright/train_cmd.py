@@ -84,13 +84,10 @@ def run(args) -> int:
     from spikewright.golden.datasets import dataset_info, load_dataset
     from spikewright.golden.train import (ConvertibleNet, evaluate, load_checkpoint,
                                          recalibrate_batchnorm, save_checkpoint, train_model)
+    from spikewright.flow import prepare_output_file
+    prepare_output_file(args.out)
     if args.threads:
         torch.set_num_threads(args.threads)
-    info = dataset_info(args.dataset)
-    k = args.k if args.k is not None else 4 * args.timesteps
-    arch = parse_arch(args.arch, info["classes"])
-    x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
-    xt, yt = load_dataset(args.dataset, "test", args.data_root)
     if args.epochs < 0 or (args.epochs == 0 and not (args.init and args.recalibrate_bn)):
         raise ValueError(f"--epochs must be at least 1 (0 only with --init and "
                          f"--recalibrate-bn), not {args.epochs}")
@@ -99,6 +96,11 @@ def run(args) -> int:
                          "combined with --weight-width")
     if args.exact_thresholds and args.weight_width is None:
         raise ValueError("--exact-thresholds needs --weight-width (the width to train at)")
+    info = dataset_info(args.dataset)
+    k = args.k if args.k is not None else 4 * args.timesteps
+    arch = parse_arch(args.arch, info["classes"])
+    x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
+    xt, yt = load_dataset(args.dataset, "test", args.data_root)
     parent = None
     if args.init:
         model, parent = load_checkpoint(args.init)

@@ -46,6 +46,8 @@ def run(args) -> int:
     from spikewright import flow
     if args.images < 1:
         raise ValueError(f"--images must be at least 1, not {args.images}")
+    if args.json_path:
+        flow.prepare_output_file(args.json_path)
     build = flow.load(args.network)
     flow.images(build, dataset=args.dataset, split=args.split, limit=args.images,
                 first=args.first, data_root=args.data_root)
@@ -57,7 +59,9 @@ def run(args) -> int:
     with progress_bar(count, f"verify {args.bench} {args.simulator}", quiet=args.quiet) as bar:
         flow.verify(build, args.rtl, simulator=args.simulator, bench=args.bench, seed=args.seed,
                     input_gaps=args.input_gaps, backpressure=args.backpressure,
-                    batch_size=args.batch_size, build_root=args.build_root, progress=bar)
+                    batch_size=args.batch_size, build_root=args.build_root, progress=bar,
+                    partial=(lambda report: flow.write_json(args.json_path, report))
+                    if args.json_path else None)
     report = build.results["verify"]
     if args.json_path:
         flow.write_json(args.json_path, report)

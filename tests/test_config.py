@@ -8,11 +8,11 @@ from spikewright.hdl_gen.plan import make_plan
 
 
 def test_lanes_must_be_positive_integers():
-    with pytest.raises(ValueError, match=r"^lanes of 'default_lanes' must be at least 1, not 0$"):
+    with pytest.raises(ValueError, match=r"^lanes must be at least 1, not 0$"):
         HwConfig(lanes=0)
-    with pytest.raises(ValueError, match=r"^lanes of 'fc1' must be at least 1, not -2$"):
+    with pytest.raises(ValueError, match=r"^lanes of layer 'fc1' must be at least 1, not -2$"):
         HwConfig(lanes={"fc1": -2})
-    with pytest.raises(TypeError, match=r"^lanes of 'default_lanes' must be an integer, "
+    with pytest.raises(TypeError, match=r"^lanes must be an integer, "
                                         r"not 2\.5$"):
         HwConfig(lanes=2.5)
 
@@ -76,3 +76,18 @@ def test_schedule_places_asg_regeneration_in_the_next_window():
     assert entries == [(0, 0, 0, True), (1, 0, 0, False),
                        (2, 0, 1, True), (2, 1, 0, True), (3, 0, 1, False), (3, 1, 0, False),
                        (4, 1, 1, True), (4, 2, 0, True), (5, 1, 1, False), (5, 2, 0, False)]
+
+
+def test_lanes_naming_no_layer_are_refused_and_the_lanes_used_are_recorded():
+    import json
+
+    from spikewright.hdl_gen.emit import generate
+    net = random_dense_network(np.random.default_rng(2), max_width=6, depth=1)
+    names = ", ".join(layer.name for layer in net.weighted_layers)
+    with pytest.raises(ValueError, match=rf"^lanes name layer\(s\) 'fc9', which the network "
+                                         rf"does not have; its weighted layers are {names}$"):
+        make_plan(net, HwConfig(lanes={"fc9": 2}))
+    manifest = json.loads(generate(net, HwConfig(lanes=100000))["manifest.json"])
+    assert manifest["hw_config"]["lanes"] == 100000
+    assert manifest["lanes_used"] == {layer.name: layer.out_features
+                                      for layer in net.weighted_layers}

@@ -1,0 +1,324 @@
+"""The catalogue of bad inputs and the one line each gets; ``docs/errors.md`` is generated
+from it (``python tests/bad_inputs.py`` rewrites it; ``tests/test_errors.py`` checks both).
+
+Each case builds its inputs in a fresh folder and names the command that reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "errors.md"
+
+
+def run_command(argv: list[str]) -> tuple[int, str, str]:
+    """Run the command line in process as the console script does: ``(exit status, stdout,
+    stderr)``; a domain error is one ``spikewright: error:`` line and status 2."""
+    from spikewright.cli import main
+    from spikewright.sim.simulators import SimulatorError
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except (ValueError, FileNotFoundError, SimulatorError) as error:
+            print(f"spikewright: error: {error}", file=sys.stderr)
+            status = 2
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def digits_network(weight_width=4, seed=0):
+    """A small valid network for scikit-learn's 8x8 digits."""
+    from spikewright.golden.encoding import make_input_spec
+    from spikewright.golden.ir import Dense, Flatten, Network
+    rng = np.random.default_rng(seed)
+    limit = 1 << (weight_width - 1)
+    hidden = Dense("fc1", 64, 12, "if", rng.integers(-limit, limit, (12, 64)),
+                   rng.integers(-2, 3, 12), rng.integers(4, 20, 12))
+    readout = Dense("fc2", 12, 10, "none", rng.integers(-limit, limit, (10, 12)),
+                    rng.integers(-2, 3, 10))
+    return Network(1, make_input_spec((1, 8, 8), k=4, timesteps=1),
+                   (Flatten("flatten"), hidden, readout), metadata={"dataset": "digits"})
+
+
+def saved_ir(folder: Path, name="ir") -> Path:
+    from spikewright.golden import save
+    return save(digits_network(), folder / name)
+
+
+def edit_json(ir: Path, change) -> Path:
+    doc = json.loads((ir / "network.json").read_text())
+    change(doc)
+    (ir / "network.json").write_text(json.dumps(doc))
+    return ir
+
+
+def edit_arrays(ir: Path, change) -> Path:
+    arrays = dict(np.load(ir / "weights.npz"))
+    change(arrays)
+    np.savez(ir / "weights.npz", **arrays)
+    return ir
+
+
+def checkpoint(folder: Path, name="m.pt", seed=0) -> Path:
+    from spikewright.golden.train import ConvertibleNet, mlp_arch, save_checkpoint
+    net = ConvertibleNet(mlp_arch([12], 10), (1, 8, 8), 1, 4, False, seed=seed)
+    path = folder / name
+    save_checkpoint(net, path, dataset="digits")
+    return path
+
+
+def converted(folder: Path) -> Path:
+    """An IR converted from a checkpoint (it records the checkpoint's digest)."""
+    status, _, err = run_command(["convert", str(checkpoint(folder)), "--out",
+                                  str(folder / "ir")])
+    assert status == 0, err
+    return folder / "ir"
+
+
+def rtl(folder: Path, ir: Path) -> Path:
+    status, _, err = run_command(["generate", str(ir), "--out", str(folder / "rtl")])
+    assert status == 0, err
+    return folder / "rtl"
+
+
+def _wide_weights(a):
+    a["fc1.weight"] = np.full((12, 64), (1 << 62) - 1, dtype=np.int64)
+
+
+def _whole_module(folder):
+    import torch
+    torch.save(torch.nn.Sequential(torch.nn.Linear(64, 10)), folder / "model.pt")
+    return ["convert", str(folder / "model.pt"), "--out", str(folder / "ir")]
+
+
+def _missing_tensor(folder):
+    import torch
+    path = checkpoint(folder)
+    data = torch.load(path, weights_only=True)
+    data["state_dict"].pop("body.1.weight")
+    torch.save(data, path)
+    return ["convert", str(path), "--out", str(folder / "ir")]
+
+
+def _text_pt(folder):
+    (folder / "m.pt").write_text("not a checkpoint\n")
+    return ["convert", str(folder / "m.pt"), "--out", str(folder / "ir")]
+
+
+def _other_checkpoint(folder):
+    ir = converted(folder)
+    other = checkpoint(folder, "other.pt", seed=1)
+    return ["eval", str(ir), "--checkpoint", str(other), "-q"]
+
+
+def _generate_beside(folder):
+    ir = saved_ir(folder)
+    (folder / "rtl").mkdir()
+    (folder / "rtl" / "notes.txt").write_text("mine\n")
+    return ["generate", str(ir), "--out", str(folder / "rtl")]
+
+
+def _convert_beside(folder):
+    path = checkpoint(folder)
+    (folder / "ir").mkdir()
+    (folder / "ir" / "notes.txt").write_text("mine\n")
+    return ["convert", str(path), "--out", str(folder / "ir")]
+
+
+def _verify_other(folder):
+    ir = saved_ir(folder)
+    design = rtl(folder, ir)
+    from spikewright.golden import save
+    save(digits_network(seed=5), folder / "other")
+    return ["verify", str(folder / "other"), str(design), "--bench", "amaranth", "-q"]
+
+
+def _same_names(doc):
+    doc["layers"][2]["name"] = "fc1"
+
+
+def _json_into_folder(folder):
+    ir = saved_ir(folder)
+    (folder / "out").mkdir()
+    return ["eval", str(ir), "--json", str(folder / "out"), "-q"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad input: what it is, how to make it (returns the command's arguments) and the
+    message it must get (a regular expression matched against the whole line)."""
+    what: str
+    make: object
+    message: str
+    needs_dataset: bool = False
+
+
+def ir_case(what, change_json=None, change_arrays=None, message="", command="eval"):
+    def make(folder):
+        ir = saved_ir(folder)
+        if change_json:
+            edit_json(ir, change_json)
+        if change_arrays:
+            edit_arrays(ir, change_arrays)
+        return [command, str(ir), *(["-q"] if command == "eval" else ["--out", str(folder / "rtl")])]
+    return Case(what, make, message)
+
+
+CASES = [
+    ir_case("weights near 2^62 (63 bits wide)", change_arrays=_wide_weights,
+            message=r".*fc1.*weights of layer 'fc1' span \[4611686018427387903, "
+                    r"4611686018427387903\], which needs 63 bits; at most 32 bits are supported"),
+    ir_case("weight_width 100", lambda d: d["layers"][1].update(weight_width=100),
+            message=r".*weight_width of layer 'fc1' is 100; at most 32 bits are supported "
+                    r"\(its weights need 4\)"),
+    ir_case("membrane_width 1000", lambda d: d["layers"][1].update(membrane_width=1000),
+            message=r".*membrane_width of layer 'fc1' is 1000; at most 48 bits are supported"),
+    ir_case("a state wider than 48 bits (a bias near 2^60)",
+            change_arrays=lambda a: a.update({"fc2.bias": np.full(10, 1 << 60)}),
+            message=r"the state of layer 'fc2' can reach \[-?\d+, \d+\], which needs 62 bits; "
+                    r"at most 48 bits are supported \(it needs smaller weights, biases or "
+                    r"thresholds\)"),
+    ir_case("float weights", change_arrays=lambda a: a.update(
+        {"fc1.weight": a["fc1.weight"].astype(float)}),
+            message=r"network\.json layer 1 \('fc1'\): weight of layer 'fc1' must be an "
+                    r"integer array, not dtype float64"),
+    ir_case("NaN weights", change_arrays=lambda a: a.update(
+        {"fc1.weight": np.full((12, 64), np.nan)}),
+            message=r"network\.json layer 1 \('fc1'\): weight of layer 'fc1' must be an "
+                    r"integer array, not dtype float64"),
+    ir_case("bool weights", change_arrays=lambda a: a.update(
+        {"fc1.weight": a["fc1.weight"] > 0}),
+            message=r"network\.json layer 1 \('fc1'\): weight of layer 'fc1' must be an "
+                    r"integer array, not dtype bool"),
+    ir_case("weights beyond 64-bit integers", change_arrays=lambda a: a.update(
+        {"fc1.weight": np.full((12, 64), 2 ** 64 - 1, dtype=np.uint64)}),
+            message=r"network\.json layer 1 \('fc1'\): weight of layer 'fc1' holds "
+                    r"18446744073709551615, beyond the 64-bit signed integers the IR holds"),
+    Case("an empty weights.npz",
+         lambda folder: ["eval", str(_empty_npz(saved_ir(folder))), "-q"],
+         r".*weights\.npz is not a readable \.npz file of plain arrays \(.*\)"),
+    ir_case("two layers with the same name", _same_names,
+            message=r"network\.json names more than one layer 'fc1'; layer names must be "
+                    r"unique"),
+    ir_case("an unknown layer kind", lambda d: d["layers"][1].update(kind="lstm"),
+            message=r"layer 'fc1' has kind 'lstm'; supported kinds: conv2d, dense, flatten"),
+    Case("an IR directory that does not exist",
+         lambda folder: ["eval", str(folder / "missing"), "-q"],
+         r".*missing/network\.json does not exist; an IR directory holds network\.json and "
+         r"weights\.npz, as conversion writes them"),
+    Case("a whole module saved with torch.save(model)", _whole_module,
+         r".*model\.pt holds pickled Python objects \(for example a whole module saved with "
+         r"torch\.save\(model\)\), which spikewright never unpickles; it reads checkpoints of "
+         r"tensors written by its own training"),
+    Case("a text file named .pt", _text_pt,
+         r".*m\.pt is not a readable PyTorch checkpoint \(its contents cannot be read as "
+         r"tensors and plain data\)"),
+    Case("a checkpoint missing a tensor", _missing_tensor,
+         r".*m\.pt: its tensors do not match its architecture: .*Missing key\(s\) in "
+         r"state_dict: \"body\.1\.weight\".*"),
+    Case("eval --checkpoint of another network", _other_checkpoint,
+         r"checkpoint .*other\.pt is not the one this network was converted from "
+         r"\(SHA-256 [0-9a-f]{16}, the IR records [0-9a-f]{16}\); give that checkpoint, or none"),
+    Case("images that do not fit the network",
+         lambda folder: ["eval", str(saved_ir(folder)), "--dataset", "mnist", "--limit", "2",
+                         "-q"],
+         r"dataset 'mnist' has images of shape \[1, 28, 28\], but the network expects "
+         r"\[1, 8, 8\]", needs_dataset=True),
+    Case("--lanes naming no layer",
+         lambda folder: ["generate", str(saved_ir(folder)), "--lanes", "fc9=4", "--out",
+                         str(folder / "rtl")],
+         r"lanes name layer\(s\) 'fc9', which the network does not have; its weighted layers "
+         r"are fc1, fc2"),
+    Case("--lanes that is not a number",
+         lambda folder: ["generate", str(saved_ir(folder)), "--lanes", "many", "--out",
+                         str(folder / "rtl")],
+         r"--lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'many'"),
+    Case("generate into a folder holding other files", _generate_beside,
+         r".*rtl already holds other files \(notes\.txt\); write into an empty or new "
+         r"directory, or pass --force to write beside them"),
+    Case("convert into a folder holding other files", _convert_beside,
+         r".*ir already holds other files \(notes\.txt\); write into an empty or new "
+         r"directory, or pass --force to write beside them"),
+    Case("verify a design of another network", _verify_other,
+         r".*rtl was generated from another network \(IR digest [0-9a-f]{16}, this network "
+         r"[0-9a-f]{16}\); generate it again from this network"),
+    Case("verify past the end of the split",
+         lambda folder: ["verify", str(saved_ir(folder)), str(folder), "--first", "9999",
+                         "--images", "2", "-q"],
+         r"image 9999 is past the end of the digits test split \(360 images\)"),
+    Case("an empty seed range", lambda folder: ["regress", "--seeds", "5:2"],
+         r"--seeds 5:2 is empty: STOP must be greater than START"),
+    Case("a seed range that is not two integers", lambda folder: ["regress", "--seeds", "a:b"],
+         r"--seeds must be START:STOP with two integers, not 'a:b'"),
+    Case("--json naming a folder", _json_into_folder,
+         r".*out is a directory; give a file name to write the result to"),
+    Case("an unknown dataset",
+         lambda folder: ["eval", str(saved_ir(folder)), "--dataset", "imagenet", "-q"],
+         r"dataset must be one of .*, not 'imagenet'"),
+]
+
+
+def _empty_npz(ir: Path) -> Path:
+    (ir / "weights.npz").write_bytes(b"")
+    return ir
+
+
+def run_case(case: Case, folder: Path) -> tuple[int, str, str]:
+    argv = case.make(folder)
+    status, out, err = run_command(argv)
+    return status, err, " ".join(argv).replace(str(folder), "DIR")
+
+
+def check(case: Case, folder: Path) -> str:
+    """Run ``case``; return its one error line (without the prefix) after checking it."""
+    status, err, command = run_case(case, folder)
+    lines = err.strip().splitlines()
+    assert status == 2, (case.what, status, err)
+    assert lines and lines[-1].startswith("spikewright: error: "), (case.what, err)
+    message = lines[-1][len("spikewright: error: "):]
+    assert re.fullmatch(case.message, message), (case.what, message)
+    return message.replace(str(folder), "DIR"), command
+
+
+def render(rows) -> str:
+    """docs/errors.md from ``(case, command, message)`` rows."""
+    text = ["# Bad inputs and what they get", "",
+            "Every command reads its inputs through loaders that check them: a bad input ends",
+            "with one line `spikewright: error: <what was wrong, what would be right>` on stderr",
+            "and exit status 2 (usage errors are argparse's, also status 2). A traceback always",
+            "means a bug in spikewright. This table is generated from the test cases in",
+            "`tests/bad_inputs.py` (`python tests/bad_inputs.py` rewrites it; a test checks that",
+            "it is current). `DIR` stands for the folder the case ran in.", "",
+            "| bad input | command | message |", "|---|---|---|"]
+    for case, command, message in rows:
+        escaped = message.replace("|", "\\|")
+        text.append(f"| {case.what} | `{command}` | {escaped} |")
+    return "\n".join(text) + "\n"
+
+
+def collect(tmp_root: Path):
+    rows = []
+    for i, case in enumerate(CASES):
+        folder = tmp_root / f"case{i}"
+        folder.mkdir(parents=True)
+        message, command = check(case, folder)
+        rows.append((case, command, message))
+    return rows
+
+
+if __name__ == "__main__":
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        DOC.write_text(render(collect(Path(tmp))))
+    print(f"wrote {DOC}")

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-__all__ = ["parse_lanes", "add_hw_arguments", "hw_config_from_args", "progress_bar"]
+__all__ = ["parse_lanes", "add_hw_arguments", "hw_config_from_args", "progress_bar",
+           "at_least", "positive_number"]
+
+
+def at_least(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
 
 
 def parse_lanes(text: str):
@@ -25,7 +52,7 @@ def add_hw_arguments(p, lanes_default="1"):
                    help="neurons per cycle: P for every layer, or NAME=P,... (others 1)")
     p.add_argument("--memory-style", choices=["auto", "block", "distributed"], default="auto",
                    help="where weight memories go")
-    p.add_argument("--clock-mhz", type=float, default=50.0, help="clock target in MHz")
+    p.add_argument("--clock-mhz", type=positive_number, default=50.0, help="clock target in MHz")
     p.add_argument("--target", choices=sorted(TARGETS), default="ecp5-85k",
                    help="FPGA part whose block RAM must hold the weights")
 

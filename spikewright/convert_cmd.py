@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from spikewright.cli_args import at_least
+
 __all__ = ["add_parser"]
 
 
@@ -14,7 +16,7 @@ def add_parser(sub):
                                    "thresholds with CTT on training images.")
     p.add_argument("checkpoint", help="a checkpoint written by `spikewright train`")
     p.add_argument("--out", "-o", required=True, help="IR directory to write")
-    p.add_argument("--weight-width", type=int, default=None,
+    p.add_argument("--weight-width", type=at_least(2), default=None,
                    help="signed weight bits (default: the width the checkpoint was trained "
                         "with, else 8)")
     p.add_argument("--neuron", choices=["if", "asg"], default="if",
@@ -22,9 +24,9 @@ def add_parser(sub):
     p.add_argument("--exact-thresholds", action="store_true", default=None,
                    help="scale each channel so its threshold is an exact integer (default: "
                         "as the checkpoint was trained)")
-    p.add_argument("--calibration-images", type=int, default=2000,
+    p.add_argument("--calibration-images", type=at_least(0), default=2000,
                    help="training images for CTT (IF, T > 1)")
-    p.add_argument("--ctt-epochs", type=int, default=3, help="CTT epochs")
+    p.add_argument("--ctt-epochs", type=at_least(1), default=3, help="CTT epochs")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
     p.add_argument("--force", action="store_true",
                    help="write into a directory that holds other files")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.cli_args import progress_bar
+from spikewright.cli_args import at_least, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -18,7 +18,7 @@ def add_parser(sub):
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("--dataset", default=None, help="dataset (default: the IR's)")
     p.add_argument("--split", choices=["train", "test"], default="test", help="dataset split")
-    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--limit", type=at_least(1), default=None, help="only the first N images")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
     p.add_argument("--checkpoint", default=None,
                    help="ANN checkpoint (default: the one named in the IR's metadata)")

@@ -136,7 +136,6 @@ def _plots(report, run) -> list[tuple[str, str]]:
                 f"LUTs against lanes P ({sweep['target']})",
                 {"LUTs": [(p["lanes"], p["luts"]) for p in with_luts]}, "lanes P", "LUTs",
                 log_x=True)))
-            front = [(p["lanes"], p["luts"]) for p in with_luts if p.get("pareto")]
             plots.append(("Pareto front", svg.line_chart(
                 "LUTs against mean cycles (circled: Pareto front)",
                 {"design points": [(p["mean_cycles"], p["luts"]) for p in with_luts]},

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from spikewright.cli_args import add_hw_arguments, hw_config_from_args, progress_bar
+from spikewright.cli_args import (add_hw_arguments, at_least, hw_config_from_args,
+                                  progress_bar)
 from spikewright.shipped import DEFAULT_MODEL, model_dir, shipped_models
 
 __all__ = ["add_parser"]
@@ -24,16 +25,16 @@ def add_parser(sub):
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"shipped model, one of: {', '.join(shipped_models())}")
     p.add_argument("--out", "-o", default="runs/default", help="run directory")
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--limit", type=at_least(1), default=None,
                    help="only the first N test images (default: all)")
     add_hw_arguments(p, lanes_default="32")
-    p.add_argument("--verify-images", type=int, default=200,
+    p.add_argument("--verify-images", type=at_least(0), default=200,
                    help="test images simulated on the RTL (0 skips)")
     p.add_argument("--simulator", choices=["icarus", "verilator"], default="verilator",
                    help="HDL simulator for verification")
     p.add_argument("--bench", choices=["cocotb", "harness", "amaranth"], default="cocotb",
                    help="verification bench (see `spikewright verify --help`)")
-    p.add_argument("--lutram-max-bits", type=int, default=0,
+    p.add_argument("--lutram-max-bits", type=at_least(0), default=0,
                    help="synthesis: written memories of at most this many bits in LUT RAM "
                         "(see `spikewright synth --help`)")
     p.add_argument("--targets", default="ecp5-85k,ice40-up5k,xc7a35t",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.cli_args import progress_bar
+from spikewright.cli_args import at_least, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -19,7 +19,7 @@ def add_parser(sub):
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("--lanes", default="1,2,4,8,16,32", help="comma-separated lane counts")
     p.add_argument("--target", choices=list(FLOWS), default="ecp5-85k", help="FPGA part")
-    p.add_argument("--images", type=int, default=1000, help="test images for the cycle model")
+    p.add_argument("--images", type=at_least(1), default=1000, help="test images for the cycle model")
     p.add_argument("--no-synth", action="store_true", help="cycle model only")
     p.add_argument("--out", "-o", required=True, help="directory for sweep.json and the RTL")
     p.set_defaults(func=run)

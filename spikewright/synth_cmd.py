@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from spikewright.cli_args import at_least, positive_number
+
 __all__ = ["add_parser"]
 
 
@@ -16,9 +18,9 @@ def add_parser(sub):
     p.add_argument("--target", choices=list(FLOWS), default="ecp5-85k", help="FPGA part")
     p.add_argument("--work-dir", default=None, help="tool files (default: RTL/synth/TARGET)")
     p.add_argument("--no-place", action="store_true", help="synthesis only")
-    p.add_argument("--clock-mhz", type=float, default=None,
+    p.add_argument("--clock-mhz", type=positive_number, default=None,
                    help="timing target (default: the manifest's)")
-    p.add_argument("--lutram-max-bits", type=int, default=0,
+    p.add_argument("--lutram-max-bits", type=at_least(0), default=0,
                    help="map written memories of at most this many bits to LUT RAM instead of "
                         "block RAM (0: the tools decide); the Verilog is unchanged")
     p.add_argument("--json", dest="json_path", default=None, help="also write the result here")

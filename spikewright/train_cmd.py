@@ -9,6 +9,8 @@ import time
 
 from tqdm import tqdm
 
+from spikewright.cli_args import at_least
+
 __all__ = ["add_parser", "parse_arch"]
 
 
@@ -42,28 +44,28 @@ def add_parser(sub):
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
     p.add_argument("--arch", default="mlp:768",
                    help="'seed-cnn', 'mlp:H1[,H2...]' or a JSON layer list (default: mlp:768)")
-    p.add_argument("--timesteps", "-T", type=int, default=1, help="time steps T (default: 1)")
-    p.add_argument("--k", type=int, default=None,
+    p.add_argument("--timesteps", "-T", type=at_least(1), default=1, help="time steps T (default: 1)")
+    p.add_argument("--k", type=at_least(1), default=None,
                    help="quantization factor k; theta = T/k (default: 4*T)")
     p.add_argument("--ice", action="store_true", help="input channel expansion (grids k-1, k, k+1)")
-    p.add_argument("--epochs", type=int, default=20,
+    p.add_argument("--epochs", type=at_least(0), default=20,
                    help="epochs (default: 20; 0 with --init and --recalibrate-bn only "
                         "recalibrates)")
     p.add_argument("--lr", type=float, default=2e-3, help="learning rate (cosine decay to 0)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                    help="adam (default) or sgd with momentum 0.9 (gentler for fine-tuning)")
-    p.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")
-    p.add_argument("--shift", type=int, default=1, help="random shift in pixels (augmentation)")
+    p.add_argument("--batch-size", type=at_least(1), default=128, help="images per optimizer step")
+    p.add_argument("--shift", type=at_least(0), default=1, help="random shift in pixels (augmentation)")
     p.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
                    help="random rotation in degrees (augmentation; default: 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
+    p.add_argument("--limit", type=at_least(1), default=None, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=0, help="seed of initialization and shuffling")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
                    help="start from this checkpoint's weights (its architecture, T, k and ICE "
                         "are used; --arch, -T, --k and --ice are ignored)")
-    p.add_argument("--weight-width", type=int, default=None,
+    p.add_argument("--weight-width", type=at_least(2), default=None,
                    help="train with the weights integerized to this many bits exactly as "
                         "`spikewright convert` will (BatchNorm statistics frozen); best as a "
                         "short fine-tune with --init")

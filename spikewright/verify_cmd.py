@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.cli_args import progress_bar
+from spikewright.cli_args import at_least, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -19,8 +19,8 @@ def add_parser(sub):
     p.add_argument("rtl", help="directory written by `spikewright generate`")
     p.add_argument("--simulator", choices=["icarus", "verilator"], default="verilator",
                    help="HDL simulator")
-    p.add_argument("--images", type=int, default=100, help="number of images")
-    p.add_argument("--first", type=int, default=0,
+    p.add_argument("--images", type=at_least(1), default=100, help="number of images")
+    p.add_argument("--first", type=at_least(0), default=0,
                    help="index of the first image, to split a long run")
     p.add_argument("--bench", choices=["cocotb", "harness", "amaranth"], default="cocotb",
                    help="cocotb: the cocotb testbench; harness: stimulus and logging inside "
@@ -34,7 +34,7 @@ def add_parser(sub):
                    help="probability of an idle cycle before each pixel")
     p.add_argument("--backpressure", type=float, default=0.0,
                    help="probability of holding result ready low each cycle")
-    p.add_argument("--batch-size", type=int, default=500, help="images per simulator run")
+    p.add_argument("--batch-size", type=at_least(1), default=500, help="images per simulator run")
     p.add_argument("--build-root", default=None,
                    help="where simulator builds are kept (default: ~/.cache/spikewright/sim)")
     p.add_argument("--json", dest="json_path", default=None, help="also write the report here")

@@ -7,7 +7,6 @@ traceback."""
 import io
 import json
 import shutil
-import zipfile
 
 import numpy as np
 import pytest
@@ -115,7 +114,6 @@ def file_arrays(folder):
 
 @pytest.fixture(scope="module")
 def base():
-    from spikewright.golden import save
     network = digits_network()
     return network.to_json(), {k: np.asarray(v) for k, v in network.arrays().items()}, network
 

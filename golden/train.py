@@ -98,6 +98,33 @@ class InputEncoder(nn.Module):
         return counts.float() / self.k
 
 
+#: layer kind -> (argument names, their minimum values)
+_SPEC_ARGUMENTS = {"conv": (("out", "kernel", "stride", "padding"), (1, 1, 1, 0)),
+                   "avgpool": (("kernel",), (1,)), "flatten": ((), ()),
+                   "linear": (("out",), (1,))}
+
+
+def check_arch(arch) -> None:
+    """Refuse an architecture that is not a list of layer specs of the supported forms."""
+    forms = "; ".join(f"[{', '.join(repr(k) if i == 0 else n for i, n in enumerate((k, *a)))}]"
+                      for k, (a, _) in _SPEC_ARGUMENTS.items())
+    if not isinstance(arch, (list, tuple)) or not arch:
+        raise ValueError(f"an architecture must be a non-empty list of layer specs ({forms}), "
+                         f"not {arch!r}")
+    for i, spec in enumerate(arch):
+        if not isinstance(spec, (list, tuple)) or not spec or spec[0] not in _SPEC_ARGUMENTS:
+            raise UnsupportedLayerError(f"layer spec {i} {spec!r} is not supported; "
+                                        f"supported: {forms}")
+        names, minimums = _SPEC_ARGUMENTS[spec[0]]
+        values = list(spec[1:])
+        if len(values) != len(names) or any(
+                isinstance(v, bool) or not isinstance(v, int) or v < low
+                for v, low in zip(values, minimums)):
+            raise ValueError(f"layer spec {i} {list(spec)!r} must be "
+                             f"[{spec[0]!r}{''.join(', ' + n for n in names)}] with integers "
+                             f"of at least {', '.join(map(str, minimums)) or '-'}")
+
+
 class ConvertibleNet(nn.Module):
     """The ANN that converts 1:1 to the IR: encoder, hidden blocks, readout.
 
@@ -116,6 +143,10 @@ class ConvertibleNet(nn.Module):
             self._build(arch, input_shape, timesteps, k, ice)
 
     def _build(self, arch, input_shape, timesteps, k, ice):
+        check_arch(arch)
+        for name, value in (("timesteps", timesteps), ("k", k)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
         self.arch, self.input_shape = [list(a) for a in arch], tuple(input_shape)
         self.timesteps, self.k, self.ice = timesteps, k, ice
         self.encoder = InputEncoder(input_shape, timesteps, k, ice)
@@ -123,20 +154,29 @@ class ConvertibleNet(nn.Module):
         shape = (channels, *input_shape[1:])
         layers = []
         linear_positions = [i for i, a in enumerate(arch) if a[0] == "linear"]
-        if not linear_positions or linear_positions[-1] != len(arch) - 1:
+        if linear_positions[-1:] != [len(arch) - 1]:
             raise ValueError(f"an architecture must end with a linear readout, not {arch[-1]!r}")
         for i, spec in enumerate(arch):
             kind = spec[0]
+            if kind in ("conv", "avgpool") and len(shape) != 3:
+                raise ValueError(f"{kind} layer {i} needs an image input; it comes after a "
+                                 f"flatten")
             if kind == "conv":
                 _, out, kernel, stride, padding = spec
                 layers += [nn.Conv2d(shape[0], out, kernel, stride, padding),
                            nn.BatchNorm2d(out), QuantAct(timesteps, k)]
                 size = lambda s: (s + 2 * padding - kernel) // stride + 1
+                if min(size(shape[1]), size(shape[2])) < 1:
+                    raise ValueError(f"conv layer {i} ({kernel}x{kernel}, padding {padding}) "
+                                     f"does not fit its {shape[1]}x{shape[2]} input")
                 shape = (out, size(shape[1]), size(shape[2]))
             elif kind == "avgpool":
                 kernel = spec[1]
                 layers += [nn.AvgPool2d(kernel), QuantAct(timesteps, k)]
                 shape = (shape[0], shape[1] // kernel, shape[2] // kernel)
+                if min(shape[1:]) < 1:
+                    raise ValueError(f"avgpool layer {i} (kernel {kernel}) does not fit its "
+                                     f"input")
             elif kind == "flatten":
                 layers.append(nn.Flatten())
                 shape = (int(np.prod(shape)),)

@@ -32,6 +32,8 @@ def parse_arch(text: str, classes: int) -> list:
     except json.JSONDecodeError:
         raise ValueError(f"--arch must be 'seed-cnn', 'mlp:H1[,H2...]' or a JSON list "
                          f"of layer specs, not {text!r}") from None
+    from spikewright.golden.train import check_arch
+    check_arch(arch)
     return arch
 
 

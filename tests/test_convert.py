@@ -89,9 +89,11 @@ def test_unsupported_modules_are_named():
     with pytest.raises(UnsupportedLayerError, match=r"^module 2 \(ReLU\) cannot be converted; "
                                                     r"supported modules: Conv2d, Linear"):
         convert(net)
-    with pytest.raises(UnsupportedLayerError, match=r"^layer spec \['maxpool', 2\] is not "
-                                                    r"supported; supported: conv, avgpool, "
-                                                    r"flatten, linear$"):
+    with pytest.raises(UnsupportedLayerError, match=r"^layer spec 0 \['maxpool', 2\] is not "
+                                                    r"supported; supported: \['conv', out, "
+                                                    r"kernel, stride, padding\]; \['avgpool', "
+                                                    r"kernel\]; \['flatten'\]; \['linear', "
+                                                    r"out\]$"):
         ConvertibleNet([["maxpool", 2], ["flatten"], ["linear", 10]], (1, 8, 8), 1, 4)
 
 

@@ -43,6 +43,7 @@ def test_manifest_describes_the_top(small_design):
     assert manifest["hw_config"]["lanes"] == 3
 
 
+@pytest.mark.sim
 def test_verilator_lint_is_clean(small_design):
     _, _, directory = small_design
     result = verilator_lint(directory / f"{TOP_MODULE}.v", directory / f"{TOP_MODULE}.vlt")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["MemoryStyle", "Target", "TARGETS", "HwConfig"]
+__all__ = ["MemoryStyle", "Target", "TARGETS", "ARCHITECTURES", "HwConfig"]
+
+#: The top-level designs the generator builds.
+ARCHITECTURES = ("sequential", "dataflow")
 
 
 class MemoryStyle(enum.Enum):
@@ -18,20 +21,23 @@ class MemoryStyle(enum.Enum):
 
 @dataclass(frozen=True)
 class Target:
-    """An FPGA part: name, block RAM bits, logic cells, DSPs."""
+    """An FPGA part: name, block RAM bits, logic cells, and the block RAM's read width per
+    cycle (every block at its widest port)."""
     name: str
     family: str
     block_ram_bits: int
     luts: int
+    block_ram_read_bits: int
 
 
 TARGETS = {
-    # Lattice iCE40 UP5K: 30 EBR x 4 kbit (+ 4 x 256 kbit SPRAM, not used for weights here).
-    "ice40-up5k": Target("ice40-up5k", "ice40", 30 * 4096, 5280),
-    # Lattice ECP5 LFE5U-85F: 208 EBR x 18 kbit.
-    "ecp5-85k": Target("ecp5-85k", "ecp5", 208 * 18432, 83640),
-    # Xilinx Artix-7 XC7A35T: 50 RAMB36 x 36 kbit.
-    "xc7a35t": Target("xc7a35t", "xilinx", 50 * 36864, 20800),
+    # Lattice iCE40 UP5K: 30 EBR x 4 kbit, 16 bits wide (+ 4 x 256 kbit SPRAM, not used
+    # for weights here).
+    "ice40-up5k": Target("ice40-up5k", "ice40", 30 * 4096, 5280, 30 * 16),
+    # Lattice ECP5 LFE5U-85F: 208 EBR x 18 kbit, 36 bits wide.
+    "ecp5-85k": Target("ecp5-85k", "ecp5", 208 * 18432, 83640, 208 * 36),
+    # Xilinx Artix-7 XC7A35T: 50 RAMB36 x 36 kbit, 72 bits wide.
+    "xc7a35t": Target("xc7a35t", "xilinx", 50 * 36864, 20800, 50 * 72),
 }
 
 
@@ -46,12 +52,18 @@ class HwConfig:
     memory_style:  where weight memories go (block RAM, distributed, or the tool's choice).
     clock_mhz:     the clock target, in MHz (synthesis constraint and report units).
     target:        the FPGA part (see ``TARGETS``); the weights must fit its block RAM.
+    architecture:  ``"sequential"`` (one image, one layer-step at a time) or ``"dataflow"``
+                   (every layer a pipeline stage working on its own image; dense networks
+                   of IF neurons, see :mod:`.stream_plan`).
+    pixels_per_beat: pixels per beat of the input stream (dataflow; 1 to 16).
     """
     lanes: int | dict = 1
     default_lanes: int = 1
     memory_style: MemoryStyle = MemoryStyle.AUTO
     clock_mhz: float = 50.0
     target: str = "ecp5-85k"
+    architecture: str = "sequential"
+    pixels_per_beat: int = 1
     _lanes: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -73,6 +85,15 @@ class HwConfig:
             raise ValueError(f"clock_mhz must be a positive number, not {self.clock_mhz!r}")
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not "
+                             f"{self.architecture!r}")
+        beat = self.pixels_per_beat
+        if isinstance(beat, bool) or not isinstance(beat, int) or not 1 <= beat <= 16:
+            raise ValueError(f"pixels_per_beat must be an integer from 1 to 16, not {beat!r}")
+        if beat > 1 and self.architecture != "dataflow":
+            raise ValueError(f"pixels_per_beat {beat} needs the dataflow architecture; the "
+                             f"sequential one takes one pixel per beat")
 
     def lanes_for(self, layer_name: str, neurons: int) -> int:
         """Lanes of a layer of ``neurons`` neurons (never more than it has neurons)."""
@@ -88,9 +109,11 @@ class HwConfig:
         """The inverse of :meth:`to_json` (as stored in a manifest)."""
         return cls(lanes=doc["lanes"], default_lanes=doc["default_lanes"],
                    memory_style=doc["memory_style"], clock_mhz=doc["clock_mhz"],
-                   target=doc["target"])
+                   target=doc["target"], architecture=doc.get("architecture", "sequential"),
+                   pixels_per_beat=doc.get("pixels_per_beat", 1))
 
     def to_json(self) -> dict:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
                 "default_lanes": self.default_lanes, "memory_style": self.memory_style.value,
-                "clock_mhz": self.clock_mhz, "target": self.target}
+                "clock_mhz": self.clock_mhz, "target": self.target,
+                "architecture": self.architecture, "pixels_per_beat": self.pixels_per_beat}

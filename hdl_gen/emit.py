@@ -15,9 +15,10 @@ from amaranth.back import verilog
 
 from .config import HwConfig
 from .plan import NetworkPlan, make_plan
+from .stream_top import StreamTop
 from .top import NetworkTop
 
-__all__ = ["TOP_MODULE", "FILES", "generate", "write_files", "files_digest", "generator_version",
+__all__ = ["TOP_MODULE", "FILES", "generate", "trace_layout", "write_files", "files_digest", "generator_version",
            "result_payload_layout"]
 
 TOP_MODULE = "spikewright_top"
@@ -67,8 +68,32 @@ def _ports(text: str) -> list[dict]:
     top = text[text.index(f"module {TOP_MODULE}("):]
     top = top[:top.index("endmodule")]
     return [{"name": name, "direction": direction, "width": int(msb) + 1 if msb else 1,
-             "description": _PORT_DOC.get(name, "")}
+             "description": _port_doc(name)}
             for direction, msb, name in _PORT.findall(top)]
+
+
+def _port_doc(name: str) -> str:
+    if name in _PORT_DOC:
+        return _PORT_DOC[name]
+    if name.startswith("trace_") and name.endswith("_valid"):
+        return f"debug: {name[6:-6]} spikes of one image handed over (one cycle)"
+    if name.startswith("trace_") and name.endswith("_bits"):
+        return f"debug: the {name[6:-5]} spike bitmap, bit t * step_bits + neuron"
+    return ""
+
+
+def trace_layout(plan: NetworkPlan) -> dict:
+    """The dataflow design's trace ports: for the input and each hidden layer, the valid and
+    bitmap ports and the bits per step (``{}`` for a sequential design)."""
+    if plan.stream is None:
+        return {}
+    layout = {"input": {"valid": "trace_input_valid", "bits": "trace_input_bits",
+                        "step_bits": plan.stream.encoder.out_bits, "layer": -1}}
+    for stage in plan.stream.stages[:-1]:
+        name = stage.layer.name
+        layout[name] = {"valid": f"trace_{name}_valid", "bits": f"trace_{name}_bits",
+                        "step_bits": stage.out_bits, "layer": stage.layer.index}
+    return layout
 
 
 def generator_version() -> str:
@@ -95,7 +120,7 @@ def generate(network, config: HwConfig | None = None, *,
     elif plan.network is not network or (config is not None and plan.config != config):
         raise ValueError("plan must be made from the network and HwConfig being generated")
     config = plan.config
-    top = NetworkTop(plan)
+    top = StreamTop(plan) if plan.stream is not None else NetworkTop(plan)
     text = verilog.convert(top, name=TOP_MODULE, emit_src=False, strip_internal_attrs=True)
     waivers = "`verilator_config\n" + "".join(
         f"// {reason}\nlint_off -rule {rule} -file \"*{TOP_MODULE}.v\"\n"
@@ -107,8 +132,12 @@ def generate(network, config: HwConfig | None = None, *,
         "hw_config": config.to_json(),
         "lanes_used": {layer.name: layer.lanes for layer in plan.layers},
         "ports": _ports(text),
-        "pixels": {"order": "C, H, W; images back to back", "width": 8,
+        "architecture": config.architecture,
+        "pixels": {"order": "C, H, W; images back to back; the first pixel of a beat in the "
+                            "low byte", "width": 8 * config.pixels_per_beat,
+                   "per_beat": config.pixels_per_beat,
                    "per_image": int(plan.encoder.pixel_shape[0] * plan.encoder.positions)},
+        "trace": trace_layout(plan),
         "result_payload": result_payload_layout(plan),
         "timesteps": network.timesteps,
         "layers": [{"name": l.name, "kind": l.kind, "neuron": l.neuron.value,

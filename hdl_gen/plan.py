@@ -14,15 +14,12 @@ import numpy as np
 from spikewright.golden.ir import Conv2d, Dense, Flatten, Network, Neuron
 
 from .config import TARGETS, HwConfig
+from .counters import counter_width
 from .errors import CapacityError, UnsupportedLayerError
+from .stream_plan import make_stream_plan
 
 __all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "ScheduleEntry", "NetworkPlan",
            "make_plan", "FieldFormat", "counter_width"]
-
-
-def counter_width(count: int) -> int:
-    """Bits of an unsigned counter that holds ``0 .. count`` (at least 1)."""
-    return max(1, int(count).bit_length())
 
 
 def _pack(values: np.ndarray, width: int) -> list[int]:
@@ -252,6 +249,7 @@ class NetworkPlan:
     encoder: EncoderPlan
     layers: tuple
     schedule: tuple
+    stream: object = None  # the StreamPlan of a dataflow design (.stream_plan)
 
     @property
     def classes(self) -> int:
@@ -415,5 +413,8 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
             f"the weights need {bits} bits of memory ({detail}), but {target.name} has "
             f"{target.block_ram_bits} bits of block RAM; convert with fewer weight bits, "
             f"or use a smaller network or a larger target")
+    stream = None
+    if config.architecture == "dataflow":
+        stream = make_stream_plan(network, tuple(layers), encoder, config.pixels_per_beat)
     return NetworkPlan(network, config, encoder, tuple(layers),
-                       _schedule(layers, network.timesteps))
+                       _schedule(layers, network.timesteps), stream)

@@ -44,9 +44,13 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
     built = build(rtl_dir, simulator, build_root)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=built.directory))
     np.save(work / "pixels.npy", np.ascontiguousarray(pixels, dtype=np.uint8))
+    manifest = json.loads((Path(rtl_dir) / "manifest.json").read_text())
     job = {"pixels": str(work / "pixels.npy"), "seed": int(seed),
            "input_gaps": float(input_gaps), "backpressure": float(backpressure),
-           "recording": str(work / "recording.json")}
+           "recording": str(work / "recording.json"),
+           "architecture": manifest.get("architecture", "sequential"),
+           "pixels_per_beat": manifest["pixels"].get("per_beat", 1),
+           "traces": manifest.get("trace", {})}
     (work / "job.json").write_text(json.dumps(job, indent=2))
     start = time.time()
     with environment(built.simulator.environment()):

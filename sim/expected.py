@@ -11,10 +11,11 @@ import numpy as np
 from spikewright.golden import model
 from spikewright.hdl_gen.cycle_model import cycles_for_result
 from spikewright.hdl_gen.plan import NetworkPlan
+from spikewright.hdl_gen.stream_model import stream_timing
 
 from .recording import Recording
 
-__all__ = ["Expected", "expected_for", "input_spikes", "first_spike_mismatch",
+__all__ = ["Expected", "expected_for", "input_spikes", "bitmap_spikes", "first_spike_mismatch",
            "decode_payload", "compare"]
 
 
@@ -31,7 +32,10 @@ class Expected:
         return len(self.classes)
 
     def select(self, start: int, stop: int) -> "Expected":
-        """Images ``start`` to ``stop`` (exclusive)."""
+        """Images ``start`` to ``stop`` (exclusive); for a dataflow design, as a stream of
+        their own (its cycles count from image ``start``)."""
+        if self.plan.stream is not None:
+            return expected_for(self.plan, result=self.result.select(start, stop))
         return Expected(self.classes[start:stop], self.logits[start:stop],
                         self.cycles[start:stop], self.lower_bound[start:stop],
                         self.result.select(start, stop), self.plan)
@@ -59,6 +63,11 @@ def expected_for(plan: NetworkPlan, pixels: np.ndarray | None = None, *,
     if result is None:
         result = model.run(plan.network, pixels, trace=True)
     breakdown = cycles_for_result(plan, result)
+    if plan.stream is not None:
+        # a stream's cycles count from its first image: a batch is a stream of its own
+        return Expected(result.predictions.copy(), result.logits.copy(),
+                        stream_timing(plan, result).results,
+                        np.array([b.lower_bound for b in breakdown]), result, plan)
     return Expected(result.predictions.copy(), result.logits.copy(),
                     np.array([b.total for b in breakdown], dtype=np.int64),
                     np.array([b.lower_bound for b in breakdown]), result, plan)
@@ -68,6 +77,25 @@ def input_spikes(traced: list, timesteps: int) -> set:
     """``{(step, address)}`` from the ``(steps, address)`` pairs of the input trace ports."""
     return {(t, int(address)) for steps, address in traced for t in range(timesteps)
             if int(steps) >> t & 1}
+
+
+def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
+    """``({(step, address)}, {(layer, global step, neuron)})`` from the bitmaps a dataflow
+    design handed over for one image (``{"input": bits, layer name: bits}``)."""
+    timesteps = plan.network.timesteps
+
+    def ones(bits, stride, count):
+        return [(t, a) for t in range(timesteps) for a in range(count)
+                if bits >> (t * stride + a) & 1]
+
+    encoder = plan.stream.encoder
+    inputs = set(ones(bitmaps.get("input", 0), encoder.out_bits, encoder.out_bits))
+    hidden = set()
+    for stage in plan.stream.stages[:-1]:
+        layer = stage.layer
+        bits = bitmaps.get(layer.name, 0)
+        hidden |= {(layer.index, t, a) for t, a in ones(bits, stage.out_bits, stage.out_bits)}
+    return inputs, hidden
 
 
 def first_spike_mismatch(expected: Expected, index: int, got_input: set, got_hidden: set):
@@ -125,8 +153,12 @@ def compare(expected: Expected, recording: Recording, layout: dict,
                            "actual_class": result[0], "first_logit": diff[0] if diff else None,
                            "expected": expected.logits[i].tolist(), "actual": result[1]}
         classes.append(None if result is None else result[0])
-        spike = first_spike_mismatch(expected, i, input_spikes(recording.inputs[i], timesteps),
-                                     set(recording.hidden[i]))
+        if expected.plan.stream is not None:
+            got_input, got_hidden = bitmap_spikes(expected.plan, recording.bitmaps[i])
+        else:
+            got_input = input_spikes(recording.inputs[i], timesteps)
+            got_hidden = set(recording.hidden[i])
+        spike = first_spike_mismatch(expected, i, got_input, got_hidden)
         if spike is not None:
             if problem is None:
                 problem = {**spike, "what": "spike"}

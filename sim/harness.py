@@ -34,6 +34,16 @@ TRACE_PORTS = ("trace_layer", "trace_step", "trace_address", "trace_input_steps"
 def harness_verilog(manifest: dict) -> str:
     """The harness for the design ``manifest`` describes."""
     widths = {port["name"]: port["width"] for port in manifest["ports"]}
+    if manifest.get("architecture") == "dataflow":
+        traces = [{"index": k, "valid": t["valid"], "bits": t["bits"],
+                   "width": widths[t["bits"]]}
+                  for k, t in enumerate(manifest["trace"].values())]
+        pixels = manifest["pixels"]
+        return render("harness_stream.v.j2", top=TOP_MODULE, harness=HARNESS_MODULE,
+                      version=generator_version(), half_period_ns=HALF_PERIOD_NS,
+                      pixels_per_image=pixels["per_image"], pixels_per_beat=pixels["per_beat"],
+                      beats_per_image=pixels["per_image"] // pixels["per_beat"],
+                      payload_width=widths["result__payload"], traces=traces)
     missing = [name for name in TRACE_PORTS if name not in widths]
     if missing:
         raise ValueError(f"the design has no trace port(s) {', '.join(missing)}; generate it "
@@ -71,9 +81,10 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
                         extra=harness.encode())
 
 
-def parse_log(text: str, images: int) -> tuple[Recording, str | None]:
+def parse_log(text: str, images: int, traces: list | None = None) -> tuple[Recording, str | None]:
     """The recording in a harness log, and a problem (None if the log is complete and well
-    formed)."""
+    formed). ``traces``: the names of a dataflow design's traces, in the order of its
+    manifest (its ``B`` lines name them by index)."""
     recording = Recording(images)
     image, problem, ended = 0, None, False
     for line in text.splitlines():
@@ -83,6 +94,13 @@ def parse_log(text: str, images: int) -> tuple[Recording, str | None]:
         if fields[0] == "E":
             recording.simulated_cycles, ended = int(fields[1]), True
             break
+        if fields[0] == "B" and traces is not None and len(fields) == 3:
+            try:
+                recording.add_bitmap(traces[int(fields[1])], int(fields[2], 16))
+            except (IndexError, ValueError) as error:
+                problem = f"bad harness bitmap line {line[:60]!r}: {error}"
+                break
+            continue
         if image >= images:
             problem = f"the harness logged more than {images} results"
             break
@@ -129,7 +147,9 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
     if result.returncode != 0 or not log.is_file():
         raise RuntimeError(f"the {simulator} harness run failed (exit {result.returncode}); "
                            f"its output:\n{(result.stdout + result.stderr)[-3000:]}")
-    recording, problem = parse_log(log.read_text(), len(pixels))
+    manifest = json.loads((Path(rtl_dir) / "manifest.json").read_text())
+    traces = list(manifest["trace"]) if manifest.get("architecture") == "dataflow" else None
+    recording, problem = parse_log(log.read_text(), len(pixels), traces)
     if problem is not None:
         raise RuntimeError(f"the {simulator} harness run went wrong: {problem} (log: {log})")
     recording.facts.update(bench="harness", simulator=simulator,

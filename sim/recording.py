@@ -16,6 +16,8 @@ class Recording:
     inputs[i]:   ``(steps, address)`` of every traced input neuron (bit ``t`` of ``steps``:
                  a spike in step ``t``), as the ``trace_input_*`` ports show it;
     hidden[i]:   ``(layer, global step, neuron)`` of every traced hidden spike;
+    bitmaps[i]:  dataflow designs: ``{trace name: bitmap}``, the spikes each stage handed
+                 over for image ``i`` (``"input"`` and each hidden layer), as integers;
     simulated_cycles: clock cycles of the whole run; facts: the bench, simulator and build.
     """
     images: int
@@ -23,6 +25,7 @@ class Recording:
     cycles: list = field(default_factory=list)
     inputs: list = field(default_factory=list)
     hidden: list = field(default_factory=list)
+    bitmaps: list = field(default_factory=list)
     simulated_cycles: int = 0
     facts: dict = field(default_factory=dict)
 
@@ -32,17 +35,28 @@ class Recording:
         self.cycles = self.cycles or [-1] * n
         self.inputs = self.inputs or [[] for _ in range(n)]
         self.hidden = self.hidden or [set() for _ in range(n)]
+        self.bitmaps = self.bitmaps or [{} for _ in range(n)]
+
+    def add_bitmap(self, name: str, bits: int) -> None:
+        """File a stage's hand-over: the n-th bitmap of a stage belongs to image n."""
+        for image in self.bitmaps:
+            if name not in image:
+                image[name] = int(bits)
+                return
+        raise ValueError(f"more {name!r} bitmaps than the {self.images} images")
 
     def to_json(self) -> dict:
         return {"images": self.images,
                 "payloads": [None if p is None else format(p, "x") for p in self.payloads],
                 "cycles": self.cycles, "inputs": [[list(e) for e in i] for i in self.inputs],
                 "hidden": [sorted(list(e) for e in h) for h in self.hidden],
+                "bitmaps": [{k: format(v, "x") for k, v in b.items()} for b in self.bitmaps],
                 "simulated_cycles": self.simulated_cycles, "facts": self.facts}
 
     @classmethod
     def from_json(cls, doc: dict) -> "Recording":
         return cls(doc["images"], [None if p is None else int(p, 16) for p in doc["payloads"]],
                    list(doc["cycles"]), [[tuple(e) for e in i] for i in doc["inputs"]],
-                   [{tuple(e) for e in h} for h in doc["hidden"]], doc["simulated_cycles"],
-                   dict(doc["facts"]))
+                   [{tuple(e) for e in h} for h in doc["hidden"]],
+                   [{k: int(v, 16) for k, v in b.items()} for b in doc.get("bitmaps", [])],
+                   doc["simulated_cycles"], dict(doc["facts"]))

@@ -92,12 +92,60 @@ class Bench:
                 await FallingEdge(dut.clk)
 
 
+class StreamBench(Bench):
+    """The dataflow top: beats of several pixels, results taken as they come (``ready``
+    held high without backpressure), and each stage's hand-over bitmaps; a result's cycle
+    counts from the first beat of the first image."""
+
+    async def drive_pixels(self):
+        dut, gaps, beat = self.dut, self.job["input_gaps"], self.job["pixels_per_beat"]
+        flat = np.ascontiguousarray(self.pixels, dtype=np.uint8).reshape(-1)
+        for first in range(0, len(flat), beat):
+            while gaps and self.rng.random() < gaps:
+                dut.pixels__valid.value = 0
+                await FallingEdge(dut.clk)
+            dut.pixels__payload.value = int.from_bytes(flat[first:first + beat].tobytes(),
+                                                       "little")
+            dut.pixels__valid.value = 1
+            while not int(dut.pixels__ready.value):
+                await FallingEdge(dut.clk)
+            if self.accepted_at is None:
+                self.accepted_at = get_sim_time("ns")
+            await FallingEdge(dut.clk)
+        dut.pixels__valid.value = 0
+
+    async def take_results(self):
+        dut, pressure = self.dut, self.job["backpressure"]
+        count, seen = len(self.pixels), False
+        while self.taken < count:
+            ready = not (pressure and self.rng.random() < pressure)
+            dut.result__ready.value = int(ready)
+            if int(dut.result__valid.value):
+                if not seen:
+                    self.recording.cycles[self.taken] = round(
+                        (get_sim_time("ns") - self.accepted_at) / PERIOD_NS)
+                    seen = True
+                if ready:
+                    self.recording.payloads[self.taken] = int(dut.result__payload.value)
+                    self.taken += 1
+                    seen = False
+            await FallingEdge(dut.clk)
+
+    async def watch_trace(self, name, valid_port, bits_port):
+        valid, bits = getattr(self.dut, valid_port), getattr(self.dut, bits_port)
+        while True:
+            await FallingEdge(self.dut.clk)
+            if int(valid.value):
+                self.recording.add_bitmap(name, int(bits.value))
+
+
 @cocotb.test()
 async def record_network(dut):
     """Stream every image through the design and record its results and spikes."""
     job = json.loads(Path(cocotb.plusargs["spikewright_job"]).read_text())
     start = time.time()
-    bench = Bench(dut, job)
+    stream = job.get("architecture") == "dataflow"
+    bench = (StreamBench if stream else Bench)(dut, job)
     cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
     dut.pixels__valid.value = 0
     dut.result__ready.value = 0
@@ -105,8 +153,12 @@ async def record_network(dut):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
     await FallingEdge(dut.clk)
-    cocotb.start_soon(bench.watch_hidden())
-    cocotb.start_soon(bench.watch_inputs())
+    if stream:
+        for name, trace in job["traces"].items():
+            cocotb.start_soon(bench.watch_trace(name, trace["valid"], trace["bits"]))
+    else:
+        cocotb.start_soon(bench.watch_hidden())
+        cocotb.start_soon(bench.watch_inputs())
     cocotb.start_soon(bench.drive_pixels())
     await bench.take_results()
     bench.recording.simulated_cycles = int(get_sim_time("ns") / PERIOD_NS)

@@ -47,7 +47,7 @@ def parse_lanes(text: str):
 
 
 def add_hw_arguments(p, lanes_default="1"):
-    from spikewright.hdl_gen.config import TARGETS
+    from spikewright.hdl_gen.config import ARCHITECTURES, TARGETS
     p.add_argument("--lanes", "-P", default=lanes_default,
                    help="neurons per cycle: P for every layer, or NAME=P,... (others 1)")
     p.add_argument("--memory-style", choices=["auto", "block", "distributed"], default="auto",
@@ -55,12 +55,18 @@ def add_hw_arguments(p, lanes_default="1"):
     p.add_argument("--clock-mhz", type=positive_number, default=50.0, help="clock target in MHz")
     p.add_argument("--target", choices=sorted(TARGETS), default="ecp5-85k",
                    help="FPGA part whose block RAM must hold the weights")
+    p.add_argument("--architecture", choices=list(ARCHITECTURES), default="sequential",
+                   help="sequential: one image, one layer-step at a time; dataflow: every "
+                        "layer a pipeline stage on its own image (dense IF networks)")
+    p.add_argument("--pixels-per-beat", type=at_least(1), default=1,
+                   help="pixels per beat of the input stream (dataflow; 1 to 16)")
 
 
 def hw_config_from_args(args):
     from spikewright.hdl_gen.config import HwConfig
     return HwConfig(lanes=parse_lanes(args.lanes), memory_style=args.memory_style,
-                    clock_mhz=args.clock_mhz, target=args.target)
+                    clock_mhz=args.clock_mhz, target=args.target,
+                    architecture=args.architecture, pixels_per_beat=args.pixels_per_beat)
 
 
 class progress_bar:

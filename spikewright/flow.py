@@ -29,6 +29,7 @@ from spikewright.golden.ir import Network
 from spikewright.hdl_gen import plan as plan_module
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.cycle_model import cycles_for_result
+from spikewright.hdl_gen.stream_model import chain_stages, stage_times
 from spikewright.shipped import MODELS_DIR
 
 __all__ = ["Build", "ImageSet", "load", "convert", "images", "plan", "golden", "evaluate",
@@ -113,6 +114,7 @@ class ImageSet:
     golden: object = None
     traced: int = 0
     cycles: list | None = None
+    stream: object = None  # the StreamTiming of a dataflow design
 
 
 @dataclass
@@ -246,15 +248,20 @@ def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 50
     spike trace of the first ``traced`` images (for verification)."""
     image_set = build.images
     cycles = [] if build.plan is not None else None
+    stages = {}
 
     def on_batch(first, result):
         cycles.extend(cycles_for_result(build.plan, result))
+        if build.plan.stream is not None:
+            for name, times in stage_times(build.plan, result).items():
+                stages.setdefault(name, []).extend(times)
 
     image_set.golden = golden_model.run(
         build.network, image_set.pixels, trace=traced > 0, keep_trace=traced,
         batch_size=batch_size, progress=progress,
         on_batch=on_batch if cycles is not None else None)
     image_set.traced, image_set.cycles = min(traced, len(image_set.pixels)), cycles
+    image_set.stream = chain_stages(build.plan, stages) if stages else None
     return build
 
 
@@ -299,6 +306,18 @@ def cycles_and_energy(build: Build) -> Build:
     breakdowns = build.images.cycles
     if breakdowns is None:
         raise ValueError("make the plan before running golden: the cycle model needs both")
+    stream = build.images.stream
+    if stream is not None:
+        limits = bandwidth_limits(build.plan, build.images.golden)
+        build.results["stream"] = {
+            "interval_cycles": stream.interval,
+            "latency_cycles": [int(v) for v in stream.latencies],
+            "result_cycles": [int(v) for v in stream.results],
+            "stage_cycles_mean": {name: float(np.mean(v)) for name, v in stream.stages.items()},
+            **limits,
+            "interval_to_weight_limit": stream.interval / limits["weight_limit_cycles"],
+            "interval_to_pixel_limit": stream.interval / limits["pixel_limit_cycles"],
+            "source": "stream model (hdl_gen.stream_model) on the golden trace"}
     build.results["cycles"] = {
         "cycles": [b.total for b in breakdowns],
         "lower_bounds": [b.lower_bound for b in breakdowns],
@@ -308,6 +327,22 @@ def cycles_and_energy(build: Build) -> Build:
         "source": "cycle model (hdl_gen.cycle_model) on the golden trace"}
     build.results["energy"] = energy_report(build.plan, build.images.golden.synops, breakdowns)
     return build
+
+
+def bandwidth_limits(plan, result) -> dict:
+    """The part's own bounds on cycles per image: the weight bits one image reads (synaptic
+    operations times weight width) over the block RAM's read width per cycle, and the pixel
+    bytes over the input stream's width (:func:`.hdl_gen.config.Target` facts)."""
+    from spikewright.hdl_gen.config import TARGETS
+    target = TARGETS[plan.config.target]
+    bits = sum(float(np.mean(result.synops[layer.name])) * layer.weight_width
+               for layer in plan.layers)
+    pixels = int(np.prod(plan.network.input.shape))
+    beat = plan.config.pixels_per_beat
+    return {"weight_bits_per_image": bits,
+            "block_ram_read_bits_per_cycle": target.block_ram_read_bits,
+            "weight_limit_cycles": bits / target.block_ram_read_bits,
+            "pixel_limit_cycles": pixels / beat, "pixels_per_beat": beat}
 
 
 def generate(build: Build, out, *, force: bool = False) -> Build:

@@ -101,6 +101,11 @@ def _summary(report, out, seconds):
         verification = report["verification"]
         rows.append(("RTL (Verilator)", f"{acc['rtl']['value']:.4f} on {verification['images']} "
                                         f"images, {verification['mismatches']} mismatches"))
+    stream = report.get("stream")
+    if stream:
+        rows.append(("interval (dataflow)", f"{stream['interval_cycles']:.1f} cycles between "
+                                            f"results; pixel limit {stream['pixel_limit_cycles']:.0f}, "
+                                            f"weight-read limit {stream['weight_limit_cycles']:.0f}"))
     cycles = report.get("latency", {}).get("cycles", {}).get("value")
     if cycles:
         rows.append(("cycles / image", f"mean {cycles['mean']:.0f}, p99 {cycles['p99']:.0f} "

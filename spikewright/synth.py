@@ -180,7 +180,8 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     width = payload["cls"]["width"] + payload["logits"]["count"] * payload["logits"]["width"]
     (work / f"{WRAPPER}.v").write_text(render(
         "synth_wrapper.v.j2", top=TOP_MODULE, wrapper=WRAPPER, version=__version__,
-        class_width=payload["cls"]["width"], payload_width=width))
+        class_width=payload["cls"]["width"], payload_width=width,
+        pixel_width=manifest["pixels"]["width"]))
     options = {"auto": "", "block": "", "distributed": " -nobram"}[memory_style]
     placement, chosen = distributed_memories_script((work / f"{TOP_MODULE}.v").read_text(),
                                                     lutram_max_bits)

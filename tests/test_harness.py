@@ -33,3 +33,13 @@ def test_every_bench_refuses_a_probability_outside_0_to_1_before_building(tmp_pa
     with pytest.raises(ValueError, match=r"^backpressure must be a probability in \[0, 1\), "
                                          r"not -0.1$"):
         record(bench, tmp_path, None, pixels, simulator="icarus", backpressure=-0.1)
+
+
+def test_a_dataflow_log_files_each_stage_bitmap_with_its_image():
+    log = "B 0 5\nB 1 3\nB 0 6\nR 40 2a\nB 1 0\nR 52 1\nE 90\n"
+    recording, problem = parse_log(log, images=2, traces=["input", "fc1"])
+    assert problem is None and recording.payloads == [0x2a, 0x1]
+    assert recording.cycles == [40, 52]
+    assert recording.bitmaps == [{"input": 5, "fc1": 3}, {"input": 6, "fc1": 0}]
+    assert parse_log("B 7 1\n", images=1, traces=["input"])[1].startswith(
+        "bad harness bitmap line")

@@ -212,3 +212,26 @@ def test_a_design_of_another_network_is_refused(tmp_path):
                                          rf"network {other.digest()[:16]}\); generate it again "
                                          rf"from this network$"):
         check_design(rtl, other)
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_dataflow_designs_equal_golden_and_the_stream_model(tmp_path, build_root, simulator,
+                                                            bench):
+    rng = np.random.default_rng(31)
+    net = random_dense_network(rng, max_width=10, neuron="if", timesteps=3, depth=2)
+    positions = net.input.shape[1] * net.input.shape[2]
+    beat = 2 if positions % 2 == 0 else 1
+    plan = make_plan(net, HwConfig(lanes=3, architecture="dataflow", pixels_per_beat=beat))
+    write_files(generate(net, plan=plan), tmp_path / "rtl")
+    pixels = random_pixels(rng, net, 6)
+    report = run_images(tmp_path / "rtl", plan, pixels, simulator=simulator,
+                        build_root=build_root, bench=bench)
+    assert_clean(report, 6)
+    assert report["cycle_mismatches"] == 0
+    assert report["cycles_per_image"] == report["model_cycles"]
+    stalled = run_images(tmp_path / "rtl", plan, pixels, simulator=simulator,
+                         build_root=build_root, bench=bench, input_gaps=0.3,
+                         backpressure=0.5, seed=2)
+    assert_clean(stalled, 6)
+    assert stalled["simulated_cycles"] > report["simulated_cycles"]

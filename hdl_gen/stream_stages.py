@@ -1,0 +1,392 @@
+"""The stages of the dataflow design (:mod:`.stream_plan`): encoder, dense layer, argmax.
+
+Stages meet at a hand-over register: the producer drives ``out_bits`` and ``out_full``;
+the consumer reads ``in_bits`` while ``in_full`` is high and pulses ``in_release`` once it
+no longer needs them; the producer clears ``out_full`` the cycle after and may hand over its
+next image from then on.
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from spikewright.golden.ir import Neuron
+
+from .stream_plan import SCAN_WIDTH, DenseStagePlan, EncoderStagePlan
+
+__all__ = ["EncoderStage", "DenseStage", "ArgmaxStage"]
+
+
+class EncoderStage(wiring.Component):
+    """Pixels to the input bitmap of every step, ``pixels_per_beat`` pixels per cycle.
+
+    For each pixel ``p`` of a beat and each encoded channel ``e`` of its source channel::
+
+        n = sum_j (p >= tau[e, j])                       # spike count, T comparators
+        V = 0; for t in 0..T-1: V += n; s_t = V >= T; V -= T*s_t   # unrolled
+
+    ``s_t`` shifts into the bitmap register of step ``t`` at neuron ``e*H*W + y*W + x``.
+    The bitmap is handed over in the cycle of an image's last beat (or, while the previous
+    one is held, as soon as it is released). Cycles: :meth:`.EncoderStagePlan.stage_cycles`.
+
+    Attributes
+    ----------
+    pixels : In(stream.Signature(8 * pixels_per_beat))
+        Pixels in C, H, W order, the first of a beat in the low byte.
+    out_bits : Out(T * channels * H * W)
+        The bitmap: bit ``t * inputs + neuron``.
+    out_full, out_release : Out(1), In(1)
+        The hand-over (module docstring).
+    """
+
+    def __init__(self, plan: EncoderStagePlan):
+        self._plan = plan
+        encoder = plan.encoder
+        self._bits = encoder.timesteps * encoder.inputs
+        super().__init__({
+            "pixels": In(stream.Signature(8 * plan.pixels_per_beat)),
+            "out_bits": Out(self._bits),
+            "out_full": Out(1),
+            "out_release": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        plan, encoder = self._plan, self._plan.encoder
+        beat_pixels, timesteps = plan.pixels_per_beat, encoder.timesteps
+        positions = encoder.positions
+        beats_per_channel = positions // beat_pixels
+        sources = len(encoder.channels_of_source)
+
+        beat = Signal(range(max(beats_per_channel, 2)))
+        source = Signal(range(max(sources, 2)))
+        last_beat = (beat == beats_per_channel - 1) & (source == sources - 1)
+        pixels = [self.pixels.payload[8 * j:8 * (j + 1)] for j in range(beat_pixels)]
+        accept = self.pixels.valid & self.pixels.ready
+
+        # working registers: one per (step, encoded channel), the newest beat at the top
+        registers, following = {}, {}
+        for c, channels in enumerate(encoder.channels_of_source):
+            for e in channels:
+                steps = [self._step_spikes(m, encoder.thresholds[e], p, timesteps, e, j)
+                         for j, p in enumerate(pixels)]
+                for t in range(timesteps):
+                    register = Signal(positions, name=f"work_{e}_{t}")
+                    shifted = Signal(positions, name=f"next_{e}_{t}")
+                    new_bits = Cat(*(steps[j][t] for j in range(beat_pixels)))
+                    m.d.comb += shifted.eq(Cat(register[beat_pixels:], new_bits)
+                                           if positions > beat_pixels else new_bits)
+                    with m.If(accept & (source == c)):
+                        m.d.sync += register.eq(shifted)
+                    registers[e, t] = register
+                    # at the last beat, only the last source channel's registers shift
+                    following[e, t] = shifted if c == sources - 1 else register
+
+        def bitmap(values):
+            return Cat(*(values[e, t] if (e, t) in values else Const(0, positions)
+                         for t in range(timesteps) for e in range(len(encoder.thresholds))))
+
+        with m.If(self.out_release):
+            m.d.sync += self.out_full.eq(0)
+        with m.If(accept):
+            with m.If(beat == beats_per_channel - 1):
+                m.d.sync += [beat.eq(0), source.eq(Mux(source == sources - 1, 0, source + 1))]
+            with m.Else():
+                m.d.sync += beat.eq(beat + 1)
+        with m.FSM():
+            with m.State("ACCEPT"):
+                m.d.comb += self.pixels.ready.eq(1)
+                with m.If(self.pixels.valid & last_beat):
+                    with m.If(~self.out_full):
+                        m.d.sync += [self.out_bits.eq(bitmap(following)),
+                                     self.out_full.eq(1)]
+                    with m.Else():
+                        m.next = "WAIT"
+            with m.State("WAIT"):
+                with m.If(~self.out_full):
+                    m.d.sync += [self.out_bits.eq(bitmap(registers)), self.out_full.eq(1)]
+                    m.next = "ACCEPT"
+        return m
+
+    @staticmethod
+    def _step_spikes(m, thresholds, pixel, timesteps, e, j):
+        count = Signal(range(timesteps + 1), name=f"count_{e}_{j}")
+        m.d.comb += count.eq(sum(pixel >= Const(t, 9) for t in thresholds))
+        spikes, v = [], Const(0, range(2 * timesteps + 1))
+        for t in range(timesteps):
+            charged = v + count
+            fired = Signal(name=f"spike_{e}_{j}_{t}")
+            m.d.comb += fired.eq(charged >= timesteps)
+            spikes.append(fired)
+            v = Mux(fired, charged - timesteps, charged)
+        return spikes
+
+
+class DenseStage(wiring.Component):
+    """One dense layer as a stage: ``P`` lanes, ``G = ceil(N / P)`` groups, IF or readout.
+
+    For each step ``t`` and each group ``g`` (a pass), with ``e_k`` the input events of step
+    ``t`` (found by scanning the input bitmap, :data:`.stream_plan.SCAN_WIDTH` bits at a
+    time)::
+
+        acc_p = sum_k W[g*P + p, e_k]              # one weight word per event: adds only
+        IF:      V = (0 if t == 0 else V) + acc + b;  s = V >= theta;  V = V - theta if s
+        readout: L = (0 if t == 0 else L) + acc + b
+
+    ``s`` goes to bit ``t * G*P + g*P + p`` of the output bitmap; the readout's logits are
+    handed over after the last pass. Cycles: :meth:`.DenseStagePlan.stage_cycles`.
+
+    Attributes
+    ----------
+    in_bits, in_full, in_release : In, In(1), Out(1)
+        The input bitmap's hand-over (module docstring).
+    out_bits (IF) or logits (readout), out_full, out_release : Out, Out(1), In(1)
+        The output's hand-over.
+    """
+
+    def __init__(self, plan: DenseStagePlan):
+        self._plan = plan
+        layer = plan.layer
+        self._readout = layer.neuron is Neuron.NONE
+        members = {
+            "in_bits": In(layer.timesteps * plan.in_stride),
+            "in_full": In(1),
+            "in_release": Out(1),
+            "out_full": Out(1),
+            "out_release": In(1),
+        }
+        if self._readout:
+            members["logits"] = Out(data.ArrayLayout(signed(layer.state_width),
+                                                     layer.out_features))
+        else:
+            members["out_bits"] = Out(layer.timesteps * plan.out_bits)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        plan, layer = self._plan, self._plan.layer
+        lanes, groups, sw, ww = layer.lanes, layer.groups, layer.state_width, layer.weight_width
+        timesteps, chunks = layer.timesteps, plan.chunks
+
+        m.submodules.weights = weights = memory.Memory(
+            shape=unsigned(lanes * ww), depth=len(layer.weight_words), init=layer.weight_words)
+        m.submodules.bias = bias_rom = memory.Memory(
+            shape=unsigned(lanes * sw), depth=groups, init=layer.bias_words)
+        weight_read, bias_read = weights.read_port(), bias_rom.read_port()
+        if not self._readout:
+            m.submodules.threshold = threshold_rom = memory.Memory(
+                shape=unsigned(lanes * sw), depth=groups, init=layer.threshold_words)
+            threshold_read = threshold_rom.read_port()
+        if not self._readout and timesteps > 1:
+            m.submodules.state = state_mem = memory.Memory(
+                shape=unsigned(lanes * sw), depth=groups, init=[])
+            state_read, state_write = state_mem.read_port(), state_mem.write_port()
+
+        t = Signal(range(max(timesteps, 2)))
+        group = Signal(range(max(groups, 2)))
+        base = Signal(range(max(len(layer.weight_words), 2)))
+        chunk = Signal(range(max(chunks, 2)))
+        mask = Signal(SCAN_WIDTH)
+        event_valid, event_address = Signal(), Signal(range(max(chunks * SCAN_WIDTH, 2)))
+        word_valid, word = Signal(), Signal(lanes * ww)
+        acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
+        total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
+
+        def bits_of(s, c):
+            low = s * plan.in_stride + c * SCAN_WIDTH
+            return self.in_bits[low:s * plan.in_stride + min((c + 1) * SCAN_WIDTH, plan.in_bits)]
+
+        def chunk_of(step, index, name):
+            """Bits ``index * SCAN_WIDTH ..`` of step ``step``'s input bitmap (chunk 0 where
+            ``index`` is None)."""
+            value = Signal(SCAN_WIDTH, name=name)
+            selector = step if index is None else Cat(index, step)
+            with m.Switch(selector):
+                for s in range(timesteps):
+                    for c in range(1 if index is None else chunks):
+                        key = s if index is None else c | (s << len(index))
+                        with m.Case(key):
+                            m.d.comb += value.eq(bits_of(s, c))
+                with m.Default():
+                    m.d.comb += value.eq(0)
+            return value
+
+        lowest = Signal(range(SCAN_WIDTH))
+        for bit in reversed(range(SCAN_WIDTH)):
+            with m.If(mask[bit]):
+                m.d.comb += lowest.eq(bit)
+        remaining = Signal(SCAN_WIDTH)
+        m.d.comb += remaining.eq(mask & (mask - 1))
+        next_chunk = chunk_of(t, chunk + 1, "next_chunk")
+        first_chunk = chunk_of(t, None, "first_chunk")
+
+        # the pipeline: event register -> weight read (block RAM) -> weight register -> add
+        read_valid = Signal()
+        m.d.sync += [event_valid.eq(0), read_valid.eq(event_valid), word_valid.eq(read_valid),
+                     word.eq(weight_read.data)]
+        m.d.comb += [weight_read.addr.eq(base + event_address), bias_read.addr.eq(group)]
+        with m.If(word_valid):
+            m.d.sync += [acc[p].eq(acc[p] + word[p * ww:(p + 1) * ww].as_signed())
+                         for p in range(lanes)]
+
+        bias = [bias_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
+        if self._readout:
+            work = [Signal(signed(sw), name=f"logit_{n}") for n in range(layer.out_features)]
+            previous = [Signal(signed(sw), name=f"previous_{p}") for p in range(lanes)]
+            with m.Switch(group):
+                for g in range(groups):
+                    with m.Case(g):
+                        for p in range(lanes):
+                            if g * lanes + p < layer.out_features:
+                                m.d.comb += previous[p].eq(work[g * lanes + p])
+        elif timesteps > 1:
+            m.d.comb += [state_read.addr.eq(group), state_write.addr.eq(group)]
+            previous = [state_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
+        else:
+            previous = [Const(0, signed(sw))] * lanes
+        if not self._readout:
+            m.d.comb += threshold_read.addr.eq(group)
+            threshold = [threshold_read.data[p * sw:(p + 1) * sw].as_signed()
+                         for p in range(lanes)]
+            out_work = Signal(timesteps * plan.out_bits)
+
+        last_pass = (t == timesteps - 1) & (group == groups - 1)
+        drain = Signal(range(4))
+        with m.If(self.out_release):
+            m.d.sync += self.out_full.eq(0)
+
+        def hand_over():
+            if self._readout:
+                m.d.sync += [self.logits[n].eq(work[n]) for n in range(layer.out_features)]
+            else:
+                m.d.sync += self.out_bits.eq(out_work)
+            m.d.sync += self.out_full.eq(1)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.in_full):
+                    m.d.sync += [t.eq(0), group.eq(0), base.eq(0)]
+                    m.next = "LOAD"
+            with m.State("LOAD"):
+                m.d.sync += [chunk.eq(0), mask.eq(first_chunk)] + [a.eq(0) for a in acc]
+                m.next = "SCAN"
+            with m.State("SCAN"):
+                advance = Signal()
+                with m.If(mask != 0):
+                    m.d.sync += [event_valid.eq(1),
+                                 event_address.eq(Cat(lowest, chunk)),
+                                 mask.eq(remaining)]
+                    m.d.comb += advance.eq(remaining == 0)
+                with m.Else():
+                    m.d.comb += advance.eq(1)
+                with m.If(advance):
+                    with m.If(chunk == chunks - 1):
+                        m.d.sync += drain.eq(0)
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.d.sync += [chunk.eq(chunk + 1), mask.eq(next_chunk)]
+            with m.State("DRAIN"):
+                m.d.sync += drain.eq(drain + 1)
+                with m.If(drain == 2):
+                    m.next = "SUM"
+            with m.State("SUM"):
+                first = t == 0
+                m.d.sync += [total[p].eq(Mux(first, 0, previous[p]) + acc[p] + bias[p])
+                             for p in range(lanes)]
+                m.next = "FIRE"
+            with m.State("FIRE"):
+                if self._readout:
+                    with m.Switch(group):
+                        for g in range(groups):
+                            with m.Case(g):
+                                for p in range(lanes):
+                                    if g * lanes + p < layer.out_features:
+                                        m.d.sync += work[g * lanes + p].eq(total[p])
+                else:
+                    spikes = Cat(*(total[p] >= threshold[p] for p in range(lanes)))
+                    if timesteps > 1:
+                        reset = [Signal(signed(sw), name=f"reset_{p}") for p in range(lanes)]
+                        m.d.comb += [reset[p].eq(Mux(spikes[p], total[p] - threshold[p],
+                                                     total[p])) for p in range(lanes)]
+                        m.d.comb += [state_write.en.eq(1), state_write.data.eq(Cat(*reset))]
+                    with m.Switch(Cat(group, t)):
+                        for s in range(timesteps):
+                            for g in range(groups):
+                                with m.Case(g | (s << len(group))):
+                                    low = s * plan.out_bits + g * lanes
+                                    m.d.sync += out_work[low:low + lanes].eq(spikes)
+                with m.If(last_pass):
+                    m.next = "DONE"
+                with m.Else():
+                    with m.If(group == groups - 1):
+                        m.d.sync += [group.eq(0), base.eq(0), t.eq(t + 1)]
+                    with m.Else():
+                        m.d.sync += [group.eq(group + 1), base.eq(base + layer.in_features)]
+                    m.next = "LOAD"
+            with m.State("DONE"):
+                m.d.comb += self.in_release.eq(1)
+                with m.If(~self.out_full):
+                    hand_over()
+                    m.next = "IDLE"
+                with m.Else():
+                    m.next = "WAIT"
+            with m.State("WAIT"):
+                with m.If(~self.out_full):
+                    hand_over()
+                    m.next = "IDLE"
+        return m
+
+
+class ArgmaxStage(wiring.Component):
+    """The class of each image's logits: the first index of the largest, one class per cycle,
+    offered on ``result`` with the logits until taken. Cycles: one to take the logits
+    (releasing the readout's output), one per class, then the result is valid.
+
+    Attributes
+    ----------
+    logits, in_full, in_release : In, In(1), Out(1)
+        The readout's hand-over.
+    result : Out(stream.Signature(layout))
+        ``cls`` and ``logits``.
+    """
+
+    def __init__(self, classes: int, logit_width: int, layout):
+        self._classes, self._width = classes, logit_width
+        super().__init__({
+            "logits": In(data.ArrayLayout(signed(logit_width), classes)),
+            "in_full": In(1),
+            "in_release": Out(1),
+            "result": Out(stream.Signature(layout)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        classes = self._classes
+        held = [Signal(signed(self._width), name=f"held_{c}") for c in range(classes)]
+        scan = Signal(range(max(classes, 2)))
+        best = Signal(signed(self._width))
+        best_class = Signal(len(self.result.payload.cls))
+        candidate = Signal(signed(self._width))
+        with m.Switch(scan):
+            for c in range(classes):
+                with m.Case(c):
+                    m.d.comb += candidate.eq(held[c])
+        m.d.comb += [self.result.payload.cls.eq(best_class),
+                     self.result.payload.logits.eq(Cat(*held))]
+        with m.If(self.result.valid & self.result.ready):
+            m.d.sync += self.result.valid.eq(0)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.in_full & ~self.result.valid):
+                    m.d.comb += self.in_release.eq(1)
+                    m.d.sync += [held[c].eq(self.logits[c]) for c in range(classes)]
+                    m.d.sync += scan.eq(0)
+                    m.next = "SCAN"
+            with m.State("SCAN"):
+                with m.If((scan == 0) | (candidate > best)):
+                    m.d.sync += [best.eq(candidate), best_class.eq(scan)]
+                m.d.sync += scan.eq(scan + 1)
+                with m.If(scan == classes - 1):
+                    m.d.sync += self.result.valid.eq(1)
+                    m.next = "IDLE"
+        return m

@@ -1,0 +1,70 @@
+"""The dataflow top in Amaranth simulation: RTL == golden, spike for spike, and every result
+at the cycle of the stream model, with images streamed back to back."""
+
+import numpy as np
+import pytest
+
+from spikewright.golden import load
+from spikewright.golden.random_network import random_dense_network, random_pixels
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.emit import result_payload_layout
+from spikewright.hdl_gen.plan import make_plan
+from spikewright.sim import amaranth_bench
+from spikewright.sim.expected import compare, expected_for
+
+
+def dataflow(net, lanes, beat=1):
+    return make_plan(net, HwConfig(lanes=lanes, architecture="dataflow", pixels_per_beat=beat))
+
+
+def check(plan, pixels, **options):
+    recording = amaranth_bench.record(plan, pixels, **options)
+    timed = not options.get("input_gaps") and not options.get("backpressure")
+    report = compare(expected_for(plan, pixels), recording, result_payload_layout(plan),
+                     check_cycles=timed)
+    assert report["first_mismatch"] is None, report["first_mismatch"]
+    assert report["mismatches"] == 0 and report["images"] == len(pixels)
+    if timed:
+        assert report["cycle_mismatches"] == 0
+    return recording
+
+
+def random_case(seed, **network_options):
+    rng = np.random.default_rng(seed)
+    net = random_dense_network(rng, max_width=10, neuron="if", **network_options)
+    positions = net.input.shape[1] * net.input.shape[2]
+    beat = int(rng.choice([b for b in (1, 2, 3, 4, 8) if positions % b == 0]))
+    return net, int(rng.integers(1, 6)), beat, random_pixels(rng, net, 5)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_dense_networks_equal_golden_and_the_stream_model(seed):
+    net, lanes, beat, pixels = random_case(seed)
+    check(dataflow(net, lanes, beat), pixels)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_results_are_unchanged_by_input_gaps_and_backpressure(seed):
+    net, lanes, beat, pixels = random_case(100 + seed, timesteps=3)
+    steady = check(dataflow(net, lanes, beat), pixels)
+    stalled = check(dataflow(net, lanes, beat), pixels, seed=seed, input_gaps=0.4,
+                    backpressure=0.6)
+    assert stalled.simulated_cycles > steady.simulated_cycles
+
+
+def test_stages_overlap_images():
+    """Streamed back to back, results come faster than one image's latency allows."""
+    net, _, _, pixels = random_case(7, timesteps=2, depth=2)
+    recording = check(dataflow(net, 2), pixels)
+    latency = recording.cycles[0]
+    assert recording.cycles[-1] - recording.cycles[0] < (len(pixels) - 1) * latency
+
+
+@pytest.mark.slow
+@pytest.mark.dataset
+def test_mnist_mlp_equals_golden_in_the_dataflow_design():
+    from spikewright.golden.datasets import load_dataset
+    from spikewright.shipped import model_dir
+    net = load(model_dir("mnist_mlp_t1") / "ir")
+    pixels, _ = load_dataset("mnist", "test", limit=3)
+    check(dataflow(net, {"fc1": 384, "fc2": 10}, beat=4), pixels)

@@ -112,7 +112,7 @@ def result_payload_layout(plan: NetworkPlan) -> dict:
 
 
 def generate(network, config: HwConfig | None = None, *,
-             plan: NetworkPlan | None = None) -> dict[str, str]:
+             plan: NetworkPlan | None = None, notes: dict | None = None) -> dict[str, str]:
     """Return ``{"spikewright_top.v": ..., "spikewright_top.vlt": ..., "manifest.json": ...}``
     for ``network`` laid out by ``config`` (or by an already made ``plan`` of both)."""
     if plan is None:
@@ -150,6 +150,7 @@ def generate(network, config: HwConfig | None = None, *,
         "schedule_entries": len(plan.schedule),
     }
     files = {f"{TOP_MODULE}.v": text, f"{TOP_MODULE}.vlt": waivers}
+    manifest.update(notes or {})
     manifest["files"] = {name: hashlib.sha256(body.encode()).hexdigest()
                          for name, body in sorted(files.items())}
     files["manifest.json"] = json.dumps(manifest, indent=2) + "\n"

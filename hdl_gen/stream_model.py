@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .plan import NetworkPlan
+from .stream_plan import layer_scans
 
 __all__ = ["StreamTiming", "stream_timing", "stage_times", "chain_stages"]
 
@@ -51,16 +52,9 @@ class StreamTiming:
 def stage_times(plan: NetworkPlan, result) -> dict:
     """``{stage name: [cycles per image]}`` of every dense stage, from a traced golden
     ``result`` (:meth:`.stream_plan.DenseStagePlan.stage_cycles` of its input spikes)."""
-    stream = plan.stream
-    images = len(result.logits)
-    timesteps = plan.network.timesteps
-    inputs = result.trace["input"].reshape(images, timesteps, -1)
-    times = {}
-    for stage in stream.stages:
-        times[stage.layer.name] = [stage.stage_cycles(inputs[i]) for i in range(images)]
-        if stage.layer.neuron.value != "none":
-            inputs = result.trace[stage.layer.name].reshape(images, timesteps, -1)
-    return times
+    scans = layer_scans(plan.network, result)
+    return {stage.layer.name: [stage.cycles_of_scans(row) for row in scans[stage.layer.name]]
+            for stage in plan.stream.stages}
 
 
 def stream_timing(plan: NetworkPlan, result) -> StreamTiming:

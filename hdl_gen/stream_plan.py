@@ -29,7 +29,7 @@ from .counters import counter_width
 from .errors import UnsupportedLayerError
 
 __all__ = ["SCAN_WIDTH", "PASS_OVERHEAD", "EncoderStagePlan", "DenseStagePlan",
-           "StreamPlan", "make_stream_plan"]
+           "StreamPlan", "make_stream_plan", "scan_cycles", "group_cycles", "layer_scans"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -80,18 +80,35 @@ class DenseStagePlan:
 
     def scan_cycles(self, spikes: np.ndarray) -> int:
         """Cycles to walk the events of one step's input bitmap ``spikes`` (``in_bits``
-        booleans): one per event, one per chunk without events."""
-        padded = np.zeros(self.chunks * SCAN_WIDTH, dtype=np.int64)
-        padded[:self.in_bits] = np.asarray(spikes, dtype=bool).reshape(-1)
-        per_chunk = padded.reshape(self.chunks, SCAN_WIDTH).sum(axis=1)
-        return int(np.maximum(per_chunk, 1).sum())
+        booleans): :func:`scan_cycles`."""
+        return int(scan_cycles(np.asarray(spikes).reshape(1, -1), self.in_bits)[0])
 
     def stage_cycles(self, spikes: np.ndarray) -> int:
         """Cycles of one image's passes, from the first pass's start to the last pass's
-        end, for its input spikes ``[T, in_bits]``: every step is walked once per lane
-        group, each pass costing its scan and :data:`PASS_OVERHEAD`."""
-        return sum(self.layer.groups * (self.scan_cycles(step) + PASS_OVERHEAD)
-                   for step in spikes)
+        end, for its input spikes ``[T, in_bits]``."""
+        return self.cycles_of_scans([self.scan_cycles(step) for step in spikes])
+
+    def cycles_of_scans(self, scans) -> int:
+        """:meth:`stage_cycles` from the scan cycles of each step: every step is walked once
+        per lane group, each pass costing its scan and :data:`PASS_OVERHEAD`."""
+        return group_cycles(self.layer.groups, scans)
+
+
+def group_cycles(groups: int, scans) -> int:
+    """Cycles of a dense stage of ``groups`` lane groups over steps of ``scans`` scan
+    cycles (the one formula behind :meth:`DenseStagePlan.stage_cycles`)."""
+    return int(sum(groups * (int(scan) + PASS_OVERHEAD) for scan in scans))
+
+
+def scan_cycles(spikes: np.ndarray, in_bits: int) -> np.ndarray:
+    """Scan cycles of input bitmaps ``spikes`` ``[..., in_bits]``: per bitmap, one per event
+    and one per chunk of :data:`SCAN_WIDTH` bits without events (whatever the lanes)."""
+    chunks = -(-in_bits // SCAN_WIDTH)
+    flat = np.asarray(spikes, dtype=bool).reshape(-1, in_bits)
+    padded = np.zeros((len(flat), chunks * SCAN_WIDTH), dtype=np.int64)
+    padded[:, :in_bits] = flat
+    per_chunk = padded.reshape(len(flat), chunks, SCAN_WIDTH).sum(axis=2)
+    return np.maximum(per_chunk, 1).sum(axis=1).reshape(np.shape(spikes)[:-1])
 
 
 @dataclass(frozen=True)
@@ -140,3 +157,16 @@ def make_stream_plan(network, layers: tuple, encoder, pixels_per_beat: int) -> S
         stages.append(DenseStagePlan(layer, in_bits, stride))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
     return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat), tuple(stages))
+
+
+def layer_scans(network, result) -> dict:
+    """``{layer name: [images, T] scan cycles}`` of every weighted layer's input, from a
+    traced golden ``result``: what a dense stage's cycles depend on besides its lanes."""
+    images, timesteps = len(result.logits), network.timesteps
+    inputs = result.trace["input"].reshape(images, timesteps, -1)
+    scans = {}
+    for layer in network.weighted_layers:
+        scans[layer.name] = scan_cycles(inputs, inputs.shape[-1])
+        if layer.neuron is not Neuron.NONE:
+            inputs = result.trace[layer.name].reshape(images, timesteps, -1)
+    return scans

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["parse_lanes", "add_hw_arguments", "hw_config_from_args", "progress_bar",
+__all__ = ["HW_DEFAULTS", "parse_lanes", "add_hw_arguments", "hw_config_from_args", "progress_bar",
            "at_least", "positive_number"]
 
 
@@ -46,27 +46,50 @@ def parse_lanes(text: str):
                          f"not {text!r}") from None
 
 
-def add_hw_arguments(p, lanes_default="1"):
+#: The HwConfig options' defaults (``generate``); ``run`` takes its model's instead.
+HW_DEFAULTS = {"lanes": "1", "memory_style": "auto", "clock_mhz": 50.0, "target": "ecp5-85k",
+               "architecture": "sequential", "pixels_per_beat": 1}
+
+
+def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
+    """The HwConfig options; ``defaults=None`` leaves them unset (``note`` says where
+    their defaults come from)."""
     from spikewright.hdl_gen.config import ARCHITECTURES, TARGETS
-    p.add_argument("--lanes", "-P", default=lanes_default,
-                   help="neurons per cycle: P for every layer, or NAME=P,... (others 1)")
-    p.add_argument("--memory-style", choices=["auto", "block", "distributed"], default="auto",
-                   help="where weight memories go")
-    p.add_argument("--clock-mhz", type=positive_number, default=50.0, help="clock target in MHz")
-    p.add_argument("--target", choices=sorted(TARGETS), default="ecp5-85k",
-                   help="FPGA part whose block RAM must hold the weights")
-    p.add_argument("--architecture", choices=list(ARCHITECTURES), default="sequential",
+    default = (lambda key: defaults[key]) if defaults else (lambda key: None)
+    p.add_argument("--lanes", "-P", default=default("lanes"),
+                   help="neurons per cycle: P for every layer, or NAME=P,... (others 1)" + note)
+    p.add_argument("--memory-style", choices=["auto", "block", "distributed"],
+                   default=default("memory_style"), help="where weight memories go" + note)
+    p.add_argument("--clock-mhz", type=positive_number, default=default("clock_mhz"),
+                   help="clock target in MHz" + note)
+    p.add_argument("--target", choices=sorted(TARGETS), default=default("target"),
+                   help="FPGA part whose block RAM must hold the weights" + note)
+    p.add_argument("--architecture", choices=list(ARCHITECTURES),
+                   default=default("architecture"),
                    help="sequential: one image, one layer-step at a time; dataflow: every "
-                        "layer a pipeline stage on its own image (dense IF networks)")
-    p.add_argument("--pixels-per-beat", type=at_least(1), default=1,
-                   help="pixels per beat of the input stream (dataflow; 1 to 16)")
+                        "layer a pipeline stage on its own image (dense IF networks)" + note)
+    p.add_argument("--pixels-per-beat", type=at_least(1), default=default("pixels_per_beat"),
+                   help="pixels per beat of the input stream (dataflow; 1 to 16)" + note)
 
 
-def hw_config_from_args(args):
+def hw_config_from_args(args, base: dict | None = None):
+    """The HwConfig of the options; those left unset take ``base`` (a HwConfig's JSON)."""
     from spikewright.hdl_gen.config import HwConfig
-    return HwConfig(lanes=parse_lanes(args.lanes), memory_style=args.memory_style,
-                    clock_mhz=args.clock_mhz, target=args.target,
-                    architecture=args.architecture, pixels_per_beat=args.pixels_per_beat)
+    base = base or {}
+
+    def pick(key, json_key=None):
+        value = getattr(args, key)
+        return value if value is not None else base.get(json_key or key, HW_DEFAULTS[key])
+
+    lanes = args.lanes if args.lanes is not None else None
+    config = dict(lanes=parse_lanes(lanes) if lanes is not None else
+                  base.get("lanes", parse_lanes(HW_DEFAULTS["lanes"])),
+                  memory_style=pick("memory_style"), clock_mhz=pick("clock_mhz"),
+                  target=pick("target"), architecture=pick("architecture"),
+                  pixels_per_beat=pick("pixels_per_beat"))
+    if lanes is None and "default_lanes" in base:
+        config["default_lanes"] = base["default_lanes"]
+    return HwConfig(**config)
 
 
 class progress_bar:

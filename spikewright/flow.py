@@ -29,7 +29,8 @@ from spikewright.golden.ir import Network
 from spikewright.hdl_gen import plan as plan_module
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.cycle_model import cycles_for_result
-from spikewright.hdl_gen.stream_model import chain_stages, stage_times
+from spikewright.hdl_gen.stream_model import chain_stages
+from spikewright.hdl_gen.stream_plan import layer_scans
 from spikewright.shipped import MODELS_DIR
 
 __all__ = ["Build", "ImageSet", "load", "convert", "images", "plan", "golden", "evaluate",
@@ -114,7 +115,7 @@ class ImageSet:
     golden: object = None
     traced: int = 0
     cycles: list | None = None
-    stream: object = None  # the StreamTiming of a dataflow design
+    scans: dict | None = None  # {layer: [images, T]} scan cycles (.hdl_gen.stream_plan)
 
 
 @dataclass
@@ -242,27 +243,57 @@ def plan(build: Build, config: HwConfig | None = None) -> Build:
     return build
 
 
-def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 500) -> Build:
+def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 500,
+           scans: bool | None = None) -> Build:
     """Run golden once over the build's images: classes, logits, spikes and synaptic
-    operations of every image, the cycle model of every image (where a plan exists), and the
-    spike trace of the first ``traced`` images (for verification)."""
+    operations of every image, the cycle model of every image (where a plan exists), the
+    scan cycles of every dense layer's input (``scans``; by default for a dataflow plan),
+    and the spike trace of the first ``traced`` images (for verification)."""
     image_set = build.images
     cycles = [] if build.plan is not None else None
-    stages = {}
+
+    if scans is None:
+        scans = build.plan is not None and build.plan.stream is not None
+    scanned = {} if scans else None
 
     def on_batch(first, result):
-        cycles.extend(cycles_for_result(build.plan, result))
-        if build.plan.stream is not None:
-            for name, times in stage_times(build.plan, result).items():
-                stages.setdefault(name, []).extend(times)
+        if scanned is not None:
+            for name, rows in layer_scans(build.network, result).items():
+                scanned.setdefault(name, []).append(rows)
+        if cycles is not None:
+            cycles.extend(cycles_for_result(build.plan, result))
 
     image_set.golden = golden_model.run(
         build.network, image_set.pixels, trace=traced > 0, keep_trace=traced,
         batch_size=batch_size, progress=progress,
-        on_batch=on_batch if cycles is not None else None)
+        on_batch=on_batch if scans or cycles is not None else None)
     image_set.traced, image_set.cycles = min(traced, len(image_set.pixels)), cycles
-    image_set.stream = chain_stages(build.plan, stages) if stages else None
+    if scanned is not None:
+        image_set.scans = {name: np.concatenate(parts) for name, parts in scanned.items()}
     return build
+
+
+def stream_timing(build: Build):
+    """The stream model's timing of the build's images through its dataflow plan."""
+    return chain_stages(build.plan, {
+        stage.layer.name: [stage.cycles_of_scans(row)
+                           for row in build.images.scans[stage.layer.name]]
+        for stage in build.plan.stream.stages})
+
+
+def fold(build: Build, *, fps: float, config: HwConfig | None = None) -> Build:
+    """Choose the lanes per layer and pixels per beat of a dataflow design for ``fps``
+    images per second at ``config.clock_mhz`` (:func:`.hdl_gen.fold.fold` on the build's
+    images), record the choice in ``results["folding"]`` and make the plan."""
+    from spikewright.hdl_gen.fold import fold as fold_design
+    config = config or HwConfig()
+    if build.images is None or build.images.scans is None:
+        raise ValueError("folding needs golden's run on sample images first")
+    folding = fold_design(build.network, build.images.scans,
+                          interval_cycles=config.clock_mhz * 1e6 / fps, config=config)
+    build.results["folding"] = {"fps": fps, "clock_mhz": config.clock_mhz,
+                                **folding.to_json()}
+    return plan(build, folding.config)
 
 
 def evaluate(build: Build, *, ann: bool = True) -> Build:
@@ -306,7 +337,7 @@ def cycles_and_energy(build: Build) -> Build:
     breakdowns = build.images.cycles
     if breakdowns is None:
         raise ValueError("make the plan before running golden: the cycle model needs both")
-    stream = build.images.stream
+    stream = stream_timing(build) if build.plan.stream is not None else None
     if stream is not None:
         limits = bandwidth_limits(build.plan, build.images.golden)
         build.results["stream"] = {
@@ -352,7 +383,8 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
     from spikewright.hdl_gen.emit import generate as generate_files
     from spikewright.hdl_gen.emit import write_files
     prepare_output_dir(out, FILES, force=force)
-    build.files = generate_files(build.network, plan=build.plan)
+    notes = {"folding": build.results["folding"]} if "folding" in build.results else None
+    build.files = generate_files(build.network, plan=build.plan, notes=notes)
     build.rtl_dir = write_files(build.files, out)
     return build
 

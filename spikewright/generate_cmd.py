@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.cli_args import add_hw_arguments, hw_config_from_args
+from spikewright.cli_args import add_hw_arguments, at_least, hw_config_from_args, positive_number
 
 __all__ = ["add_parser"]
 
@@ -16,6 +16,13 @@ def add_parser(sub):
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("--out", "-o", required=True, help="directory to write")
     add_hw_arguments(p)
+    p.add_argument("--fps", type=positive_number, default=None,
+                   help="dataflow: choose the lanes per layer and pixels per beat (folding) "
+                        "for this many images per second at --clock-mhz, from the stream "
+                        "model on --fold-images test images (replaces --lanes and "
+                        "--pixels-per-beat)")
+    p.add_argument("--fold-images", type=at_least(1), default=1000,
+                   help="test images of the network's dataset that folding measures")
     p.add_argument("--force", action="store_true",
                    help="write into a directory that holds other files")
     p.set_defaults(func=run)
@@ -23,8 +30,21 @@ def add_parser(sub):
 
 def run(args) -> int:
     from spikewright import flow
-    from spikewright.hdl_gen.emit import files_digest
-    build = flow.plan(flow.load(args.network), hw_config_from_args(args))
+    from spikewright.hdl_gen.emit import FILES, files_digest
+    build = flow.load(args.network)
+    config = hw_config_from_args(args)
+    if args.fps is not None:
+        flow.prepare_output_dir(args.out, FILES, force=args.force)
+        flow.images(build, limit=args.fold_images)
+        flow.golden(build, scans=True)
+        flow.fold(build, fps=args.fps, config=config)
+        folding = build.results["folding"]
+        flow.log(f"folded for {args.fps:g} images/s at {config.clock_mhz:g} MHz: lanes "
+                 f"{folding['lanes']}, {folding['pixels_per_beat']} pixels per beat, "
+                 f"predicted interval {folding['predicted_interval_cycles']:.1f} cycles"
+                 + ("" if folding["met"] else " (the target is not met: the fastest design)"))
+    else:
+        flow.plan(build, config)
     flow.log(f"generating {args.network}")
     flow.generate(build, args.out, force=args.force)
     print(json.dumps({"out": args.out, "files": sorted(build.files),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["MODELS_DIR", "DEFAULT_MODEL", "model_dir", "shipped_models"]
+__all__ = ["MODELS_DIR", "DEFAULT_MODEL", "model_dir", "shipped_models", "shipped_hw_config"]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = "mnist_mlp_t1"
@@ -24,3 +24,10 @@ def model_dir(name: str) -> Path:
                          f"not {name!r}")
     return path
 
+
+
+def shipped_hw_config(name: str) -> dict:
+    """The HwConfig (JSON) that ``spikewright run`` uses for a shipped model by default."""
+    import json
+    path = model_dir(name) / "hw_config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}

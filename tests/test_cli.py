@@ -131,3 +131,19 @@ def test_the_command_says_what_is_wrong_without_a_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("spikewright: error: ") and "Traceback" not in result.stderr
     assert "network.json does not exist" in result.stderr
+
+
+def test_generate_folds_a_dataflow_design_for_a_frame_rate(tmp_path, capsys):
+    from bad_inputs import digits_network
+    from spikewright.golden import save
+    save(digits_network(), tmp_path / "ir")
+    assert main(["generate", str(tmp_path / "ir"), "--architecture", "dataflow", "--fps",
+                 "1e6", "--clock-mhz", "100", "--fold-images", "50", "--out",
+                 str(tmp_path / "rtl")]) == 0
+    manifest = json.loads((tmp_path / "rtl" / "manifest.json").read_text())
+    folding = manifest["folding"]
+    assert folding["target_interval_cycles"] == 100.0 and folding["sample_images"] == 50
+    assert folding["met"] == (folding["predicted_interval_cycles"] <= 100.0)
+    assert manifest["architecture"] == "dataflow"
+    assert manifest["lanes_used"] == folding["lanes"]
+    assert manifest["pixels"]["per_beat"] == folding["pixels_per_beat"]

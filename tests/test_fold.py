@@ -1,0 +1,51 @@
+"""Folding: the fewest lanes that keep the stream's interval within the target."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from spikewright.golden import model
+from spikewright.golden.random_network import random_dense_network, random_pixels
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.fold import fold
+from spikewright.hdl_gen.plan import make_plan
+from spikewright.hdl_gen.stream_model import stream_timing
+from spikewright.hdl_gen.stream_plan import layer_scans
+
+
+@pytest.fixture(scope="module")
+def sample():
+    rng = np.random.default_rng(8)
+    net = random_dense_network(rng, max_width=24, neuron="if", depth=2, timesteps=2)
+    result = model.run(net, random_pixels(rng, net, 40), trace=True)
+    return net, result, layer_scans(net, result)
+
+
+@pytest.mark.parametrize("target", [150, 300, 600])
+def test_the_folded_design_meets_the_target_with_no_lanes_to_spare(sample, target):
+    net, result, scans = sample
+    folding = fold(net, scans, interval_cycles=target, config=HwConfig())
+    timing = stream_timing(make_plan(net, folding.config), result)
+    assert timing.interval == folding.timing.interval
+    if not folding.met:
+        return
+    assert timing.interval <= target
+    lanes = folding.config.to_json()["lanes"]
+    for layer in net.weighted_layers:
+        groups = -(-layer.out_features // lanes[layer.name])
+        if groups < layer.out_features:  # one more group: fewer lanes, too slow
+            fewer = dict(lanes, **{layer.name: -(-layer.out_features // (groups + 1))})
+            if fewer[layer.name] < lanes[layer.name]:
+                slower = make_plan(net, dataclasses.replace(folding.config, lanes=fewer))
+                assert stream_timing(slower, result).interval > target or \
+                    np.mean(stream_timing(slower, result).stages[layer.name]) > target
+
+
+def test_an_unreachable_target_gives_the_fastest_design(sample):
+    net, _, scans = sample
+    folding = fold(net, scans, interval_cycles=5, config=HwConfig())
+    assert not folding.met
+    assert folding.to_json()["lanes"] == {l.name: l.out_features for l in net.weighted_layers}
+    with pytest.raises(ValueError, match=r"^the target interval must be a positive number"):
+        fold(net, scans, interval_cycles=0, config=HwConfig())

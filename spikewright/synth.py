@@ -101,7 +101,26 @@ def parse_nextpnr_report(report: dict) -> dict:
             for name, v in report.get("fmax", {}).items()}
     utilization = {name: {"used": int(v["used"]), "available": int(v["available"])}
                    for name, v in report.get("utilization", {}).items()}
-    return {"fmax": fmax, "utilization": utilization}
+    # the clock-to-clock path sets Fmax; paths from or to the pins are reported apart
+    paths = [_path_summary(p) for p in report.get("critical_paths", [])
+             if p.get("path") and "<async>" not in (p.get("from"), p.get("to"))]
+    slowest = max(paths, key=lambda p: p["delay_ns"]) if paths else None
+    return {"fmax": fmax, "utilization": utilization, "critical_path": slowest}
+
+
+def _path_summary(path: dict) -> dict:
+    """A critical path as its first and last cell, total delay, logic levels and the
+    Verilog lines of its nets."""
+    steps = path["path"]
+    sources = []
+    for step in steps:
+        for source in step.get("sources", []):
+            if source not in sources:
+                sources.append(source)
+    return {"from": steps[0]["from"]["cell"], "to": steps[-1]["to"]["cell"],
+            "delay_ns": round(sum(float(step["delay"]) for step in steps), 3),
+            "logic_levels": sum(step["type"] == "logic" for step in steps),
+            "sources": sources[:12]}
 
 
 def overuse(log: str) -> str | None:

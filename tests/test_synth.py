@@ -35,6 +35,11 @@ def test_nextpnr_report_is_parsed():
     assert fmax == {"achieved_mhz": pytest.approx(86.2217636), "constraint_mhz": 50.0}
     assert parsed["utilization"]["MULT18X18D"]["used"] == 0
     assert parsed["utilization"]["TRELLIS_COMB"]["available"] > 80000
+    path = parsed["critical_path"]  # the clock-to-clock one, not the pin paths
+    assert (path["from"], path["to"]) == ("core.core_fc2.$signal_TRELLIS_FF_Q",
+                                          "core.scan_TRELLIS_FF_Q_2")
+    assert path["delay_ns"] == pytest.approx(11.598) and path["logic_levels"] == 15
+    assert path["sources"][0] == "spikewright_top.v:1660.7-1660.15"
 
 
 def test_stat_without_a_design_section_is_refused():

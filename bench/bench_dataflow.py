@@ -1,0 +1,62 @@
+"""Designs of the MNIST MLP against the part's own limits: cycles between results (the
+interval) of the sequential design and of dataflow designs folded for several frame rates,
+beside the weight-read limit (weight bits read per image over the block RAM's read width
+per cycle) and the pixel limit (pixels per image over pixels per beat).
+
+The sequential design takes one image at a time (interval = its cycles + 1, the exact cycle
+model); the dataflow designs' intervals come from the stream model (the RTL matches both
+cycle for cycle). Run: .venv/bin/python bench/bench_dataflow.py [--limit N]
+"""
+
+import argparse
+
+import numpy as np
+
+from spikewright import flow
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.cycle_model import cycles_for_result
+from spikewright.hdl_gen.fold import fold
+from spikewright.hdl_gen.plan import make_plan
+from spikewright.hdl_gen.stream_plan import layer_scans
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="mnist_mlp_t1")
+    parser.add_argument("--limit", type=int, default=None, help="test images (default: all)")
+    parser.add_argument("--clock-mhz", type=float, default=100.0)
+    parser.add_argument("--fps", default="50000,100000,200000,250000,280000")
+    args = parser.parse_args()
+    build = flow.images(flow.load(args.model), limit=args.limit)
+    network = build.network
+    from spikewright.golden import model
+    result = model.run(network, build.images.pixels, trace=True)
+    scans = layer_scans(network, result)
+    rows = []
+    sequential = make_plan(network, HwConfig(lanes=32))
+    cycles = np.mean([b.total for b in cycles_for_result(sequential, result)]) + 1
+    limits = flow.bandwidth_limits(sequential, result)
+    rows.append(("sequential, 32 lanes", "-", cycles, limits))
+    for fps in [float(f) for f in args.fps.split(",")]:
+        folding = fold(network, scans, interval_cycles=args.clock_mhz * 1e6 / fps,
+                       config=HwConfig(clock_mhz=args.clock_mhz))
+        plan = make_plan(network, folding.config)
+        lanes = ",".join(f"{k}={v}" for k, v in folding.config.lanes.items())
+        rows.append((f"dataflow for {fps:,.0f}/s: {lanes}, {folding.config.pixels_per_beat} "
+                     f"px/beat", "yes" if folding.met else "no", folding.timing.interval,
+                     flow.bandwidth_limits(plan, result)))
+    print(f"{len(build.images.pixels)} {network.metadata.get('dataset')} test images; "
+          f"intervals in cycles; images/s at {args.clock_mhz:g} MHz\n")
+    print(f"| design | target met | interval | images/s | weight-read limit | x | "
+          f"pixel limit | x |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, met, interval, limit in rows:
+        print(f"| {name} | {met} | {interval:.1f} | {args.clock_mhz * 1e6 / interval:,.0f} | "
+              f"{limit['weight_limit_cycles']:.1f} | "
+              f"{interval / limit['weight_limit_cycles']:.1f} | "
+              f"{limit['pixel_limit_cycles']:.0f} | "
+              f"{interval / limit['pixel_limit_cycles']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,9 @@ released the previous one.
 
 A dense stage walks the input events of each step (a scan over the bitmap, one event or one
 empty chunk of :data:`SCAN_WIDTH` bits per cycle) once per lane group, adding one weight
-word (``lanes`` weights) per event: accumulator-only, as in the sequential core.
+word (``lanes`` weights) per event: accumulator-only, as in the sequential core. Its
+weights lie in banks of :data:`BANK_LANES` lanes, each addressed from its own register, and
+every path out of a block RAM ends in a register.
 
 Each stage plan owns its cycle function (``stage_cycles``); :mod:`.stream_model` chains them
 into the cycle at which every result appears.
@@ -28,14 +30,19 @@ from spikewright.golden.ir import Conv2d, Flatten, Neuron
 from .counters import counter_width
 from .errors import UnsupportedLayerError
 
-__all__ = ["SCAN_WIDTH", "PASS_OVERHEAD", "EncoderStagePlan", "DenseStagePlan",
+__all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "EncoderStagePlan", "DenseStagePlan",
            "StreamPlan", "make_stream_plan", "scan_cycles", "group_cycles", "layer_scans"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
+#: Lanes per weight bank of a dense stage; each bank has its own address register.
+BANK_LANES = 64
+#: Cycles from a dense stage's last event to its accumulators holding every weight: the
+#: event register, the address registers, the block RAM read, the weight register.
+DRAIN_CYCLES = 4
 #: Cycles of a pass of a dense stage besides its scan: load the first chunk, drain the
-#: three-stage pipeline (event register, weight read, weight register), two fire cycles.
-PASS_OVERHEAD = 6
+#: pipeline, two fire cycles (sum, then compare and write).
+PASS_OVERHEAD = 1 + DRAIN_CYCLES + 2
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikewright.golden.ir import Neuron
 
-from .stream_plan import SCAN_WIDTH, DenseStagePlan, EncoderStagePlan
+from .stream_plan import BANK_LANES, DRAIN_CYCLES, SCAN_WIDTH, DenseStagePlan, EncoderStagePlan
 
 __all__ = ["EncoderStage", "DenseStage", "ArgmaxStage"]
 
@@ -168,11 +168,18 @@ class DenseStage(wiring.Component):
         lanes, groups, sw, ww = layer.lanes, layer.groups, layer.state_width, layer.weight_width
         timesteps, chunks = layer.timesteps, plan.chunks
 
-        m.submodules.weights = weights = memory.Memory(
-            shape=unsigned(lanes * ww), depth=len(layer.weight_words), init=layer.weight_words)
+        # the weights in banks of BANK_LANES lanes, each read at its own address register
+        # (copies, kept apart, so that no one register drives every block RAM)
+        banks = []
+        for first in range(0, lanes, BANK_LANES):
+            width = min(BANK_LANES, lanes - first) * ww
+            words = [word >> (first * ww) & ((1 << width) - 1) for word in layer.weight_words]
+            m.submodules[f"weights_{first // BANK_LANES}"] = bank = memory.Memory(
+                shape=unsigned(width), depth=len(words), init=words)
+            banks.append(bank.read_port())
         m.submodules.bias = bias_rom = memory.Memory(
             shape=unsigned(lanes * sw), depth=groups, init=layer.bias_words)
-        weight_read, bias_read = weights.read_port(), bias_rom.read_port()
+        bias_read = bias_rom.read_port()
         if not self._readout:
             m.submodules.threshold = threshold_rom = memory.Memory(
                 shape=unsigned(lanes * sw), depth=groups, init=layer.threshold_words)
@@ -221,10 +228,15 @@ class DenseStage(wiring.Component):
         first_chunk = chunk_of(t, None, "first_chunk")
 
         # the pipeline: event register -> weight read (block RAM) -> weight register -> add
-        read_valid = Signal()
-        m.d.sync += [event_valid.eq(0), read_valid.eq(event_valid), word_valid.eq(read_valid),
-                     word.eq(weight_read.data)]
-        m.d.comb += [weight_read.addr.eq(base + event_address), bias_read.addr.eq(group)]
+        address_valid, read_valid = Signal(), Signal()
+        m.d.sync += [event_valid.eq(0), address_valid.eq(event_valid),
+                     read_valid.eq(address_valid), word_valid.eq(read_valid),
+                     word.eq(Cat(*(bank.data for bank in banks)))]
+        for index, bank in enumerate(banks):
+            address = Signal(len(bank.addr), name=f"address_{index}", attrs={"keep": 1})
+            m.d.sync += address.eq(base + event_address)
+            m.d.comb += bank.addr.eq(address)
+        m.d.comb += bias_read.addr.eq(group)
         with m.If(word_valid):
             m.d.sync += [acc[p].eq(acc[p] + word[p * ww:(p + 1) * ww].as_signed())
                          for p in range(lanes)]
@@ -251,7 +263,7 @@ class DenseStage(wiring.Component):
             out_work = Signal(timesteps * plan.out_bits)
 
         last_pass = (t == timesteps - 1) & (group == groups - 1)
-        drain = Signal(range(4))
+        drain = Signal(range(DRAIN_CYCLES + 1))
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
 
@@ -287,7 +299,7 @@ class DenseStage(wiring.Component):
                         m.d.sync += [chunk.eq(chunk + 1), mask.eq(next_chunk)]
             with m.State("DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
-                with m.If(drain == 2):
+                with m.If(drain == DRAIN_CYCLES - 1):
                     m.next = "SUM"
             with m.State("SUM"):
                 first = t == 0

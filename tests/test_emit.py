@@ -50,6 +50,23 @@ def test_verilator_lint_is_clean(small_design):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.sim
+@pytest.mark.parametrize("timesteps, beat", [(1, 1), (3, 2)])
+def test_the_dataflow_design_is_lint_clean_and_deterministic(tmp_path, timesteps, beat):
+    from helpers import dense_chain
+    rng = np.random.default_rng(12)
+    net = dense_chain(timesteps, rng.integers(-8, 8, (80, 8)), rng.integers(-3, 3, 80),
+                      rng.integers(1, 9, 80), "if", rng.integers(-8, 8, (3, 80)),
+                      rng.integers(-3, 3, 3), 8)
+    config = HwConfig(lanes=80, architecture="dataflow", pixels_per_beat=beat)  # two banks
+    files = generate(net, config)
+    assert "weights_1" in files[f"{TOP_MODULE}.v"]
+    assert files_digest(generate(net, config)) == files_digest(files)
+    write_files(files, tmp_path)
+    result = verilator_lint(tmp_path / f"{TOP_MODULE}.v", tmp_path / f"{TOP_MODULE}.vlt")
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.synth
 def test_synthesized_netlist_has_no_multiplier(small_design, tmp_path):
     _, _, directory = small_design

@@ -68,3 +68,15 @@ def test_mnist_mlp_equals_golden_in_the_dataflow_design():
     net = load(model_dir("mnist_mlp_t1") / "ir")
     pixels, _ = load_dataset("mnist", "test", limit=3)
     check(dataflow(net, {"fc1": 384, "fc2": 10}, beat=4), pixels)
+
+
+def test_a_layer_wider_than_one_weight_bank_equals_golden():
+    from helpers import dense_chain
+    from spikewright.golden.random_network import random_pixels as pixels_for
+    from spikewright.hdl_gen.stream_plan import BANK_LANES
+    rng = np.random.default_rng(13)
+    width = BANK_LANES + 20
+    net = dense_chain(2, rng.integers(-8, 8, (width, 8)), rng.integers(-3, 3, width),
+                      rng.integers(1, 9, width), "if", rng.integers(-8, 8, (4, width)),
+                      rng.integers(-3, 3, 4), 8)
+    check(dataflow(net, width, beat=4), pixels_for(rng, net, 4))

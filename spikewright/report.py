@@ -136,7 +136,15 @@ def _plots(report, run) -> list[tuple[str, str]]:
         plots.append(("Cycles per image", svg.histogram(
             "Cycles per image (cycle model)", cycles["cycles"], "cycles")))
     sweep = report.get("sweep")
-    if sweep and sweep.get("points"):
+    if sweep and sweep.get("points") and any("fps_target" in p for p in sweep["points"]):
+        placed = [p for p in sweep["points"] if p.get("luts") and p.get("images_per_s")]
+        if placed:
+            plots.append(("Pareto front", svg.line_chart(
+                f"Images/s against LUT4 ({sweep['target']}, placed; circled: Pareto front)",
+                {"design points": [(p["luts"], p["images_per_s"]) for p in placed]},
+                "LUT4", "images per second",
+                highlight=[(p["luts"], p["images_per_s"]) for p in placed if p.get("pareto")])))
+    elif sweep and sweep.get("points"):
         points = sweep["points"]
         plots.append(("Latency against lanes", svg.line_chart(
             "Mean cycles per image against lanes P",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.cli_args import at_least, progress_bar
+from spikewright.cli_args import at_least, positive_number, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -20,6 +20,13 @@ def add_parser(sub):
     p.add_argument("--lanes", default="1,2,4,8,16,32", help="comma-separated lane counts")
     p.add_argument("--target", choices=list(FLOWS), default="ecp5-85k", help="FPGA part")
     p.add_argument("--images", type=at_least(1), default=1000, help="test images for the cycle model")
+    p.add_argument("--fps", default=None,
+                   help="comma-separated frame rates: sweep dataflow designs folded for each "
+                        "(at --clock-mhz) instead of lane counts")
+    p.add_argument("--clock-mhz", type=positive_number, default=100.0,
+                   help="clock the dataflow designs are folded for")
+    p.add_argument("--place", action="store_true",
+                   help="also place and route each design (Fmax, images/s)")
     p.add_argument("--no-synth", action="store_true", help="cycle model only")
     p.add_argument("--out", "-o", required=True, help="directory for sweep.json and the RTL")
     p.set_defaults(func=run)
@@ -30,13 +37,16 @@ def run(args) -> int:
     from spikewright.sweep import sweep
     try:
         lanes = [int(p) for p in args.lanes.split(",")]
+        fps = [float(f) for f in args.fps.split(",")] if args.fps else None
     except ValueError:
-        raise ValueError(f"--lanes must be comma-separated integers, not {args.lanes!r}") from None
+        raise ValueError(f"--lanes and --fps must be comma-separated numbers, not "
+                         f"{args.lanes!r} and {args.fps!r}") from None
     flow.prepare_output_file(Path(args.out) / "sweep.json")
     build = flow.images(flow.load(args.network), limit=args.images)
-    with progress_bar(len(lanes), "sweep", unit="point") as bar:
+    with progress_bar(len(fps or lanes), "sweep", unit="point") as bar:
         result = sweep(build, lanes, target=args.target, out=args.out,
-                       synthesize=not args.no_synth, progress=bar)
+                       synthesize=not args.no_synth, progress=bar, fps_list=fps,
+                       clock_mhz=args.clock_mhz, place=args.place)
     flow.write_json(Path(args.out) / "sweep.json", result)
     print(json.dumps(result, indent=2))
     return 0

@@ -65,3 +65,22 @@ def test_report_plots_a_sweep_and_names_every_source(tmp_path):
                   "Resources against lanes", "Pareto front"):
         assert f"<figcaption>{title}</figcaption><svg" in html
     assert [p["pareto"] for p in points] == [True, True, False]
+
+
+def test_report_plots_images_per_second_against_luts_for_a_dataflow_sweep(tmp_path):
+    from spikewright.report import write_report
+    evaluation = {"dataset": "mnist", "split": "test", "images": 10, "timesteps": 1,
+                  "network_digest": "ab" * 32, "model": "m",
+                  "accuracy": {"ann_float": 0.9, "ann_quant": 0.95, "snn_golden": 0.94},
+                  "spikes_per_image": {"total": 100.0}, "synops_per_image": {"total": 1000.0}}
+    (tmp_path / "eval.json").write_text(json.dumps(evaluation))
+    (tmp_path / "cycles.json").write_text(json.dumps({"cycles": [100, 120],
+                                                       "lower_bounds": [80, 90]}))
+    points = [{"fps_target": 1e5, "mean_cycles": 900.0, "luts": 2000, "images_per_s": 1e5},
+              {"fps_target": 2e5, "mean_cycles": 450.0, "luts": 3500, "images_per_s": 2e5},
+              {"fps_target": 3e5, "mean_cycles": 460.0, "luts": 6000, "images_per_s": 1.9e5}]
+    pareto_front(points)
+    assert [p["pareto"] for p in points] == [True, True, False]
+    (tmp_path / "sweep.json").write_text(json.dumps({"target": "ecp5-85k", "points": points}))
+    _, html_path = write_report(tmp_path)
+    assert "<figcaption>Pareto front</figcaption><svg" in html_path.read_text()

@@ -77,14 +77,7 @@ def record(plan: NetworkPlan, pixels: np.ndarray, *, seed: int = 0, input_gaps: 
             cycle += 1
             recording.simulated_cycles = cycle
 
-    start = time.time()
-    sim.add_testbench(drive, background=True)
-    sim.add_testbench(take)
-    sim.add_process(monitor)
-    sim.run()
-    recording.facts.update(bench="amaranth", simulator="amaranth",
-                           wall_s=round(time.time() - start, 3))
-    return recording
+    return _run(sim, recording, drive, take, monitor)
 
 
 def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_gaps: float,
@@ -145,6 +138,11 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
             cycle += 1
             recording.simulated_cycles = cycle
 
+    return _run(sim, recording, drive, take, monitor)
+
+
+def _run(sim, recording: Recording, drive, take, monitor) -> Recording:
+    """Run the simulation until ``take`` has every result; time it."""
     start = time.time()
     sim.add_testbench(drive, background=True)
     sim.add_testbench(take)

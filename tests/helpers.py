@@ -24,3 +24,15 @@ def dense_chain(timesteps, hidden_weight, hidden_bias, hidden_threshold, neuron,
         Dense("out", hidden_weight.shape[0], readout_weight.shape[0], "none", readout_weight,
               np.asarray(readout_bias, dtype=np.int64)),
     ))
+
+
+def trained(digits, arch, timesteps=1, k=4, ice=False, epochs=3, seed=0):
+    """A ConvertibleNet of ``arch`` trained briefly on the ``digits`` fixture's data."""
+    import torch
+
+    from spikewright.golden.train import ConvertibleNet, train_model
+    torch.set_num_threads(1)
+    (x, y), _ = digits
+    net = ConvertibleNet(arch, (1, 8, 8), timesteps, k, ice, seed=seed)
+    train_model(net, x, y, epochs=epochs, lr=5e-3, batch_size=64, max_shift=0, seed=seed)
+    return net

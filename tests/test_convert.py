@@ -3,27 +3,19 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
+from helpers import trained
 from spikewright.golden import UnsupportedLayerError, ctt, model, quant_ann
 from spikewright.golden.convert import convert
-from spikewright.golden.datasets import load_dataset
 from spikewright.golden.integerize import fold_batchnorm
-from spikewright.golden.train import (ConvertibleNet, evaluate,
-                                     load_checkpoint, mlp_arch, save_checkpoint, train_model)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits", "train"), load_dataset("digits", "test")
-
-
-def trained(digits, arch, timesteps=1, k=4, ice=False, epochs=3, seed=0):
-    torch.set_num_threads(1)
-    (x, y), _ = digits
-    net = ConvertibleNet(arch, (1, 8, 8), timesteps, k, ice, seed=seed)
-    train_model(net, x, y, epochs=epochs, lr=5e-3, batch_size=64, max_shift=0, seed=seed)
-    return net
+from spikewright.golden.train import (
+    ConvertibleNet,
+    evaluate,
+    load_checkpoint,
+    mlp_arch,
+    save_checkpoint,
+    train_model,
+)
+from torch import nn
 
 
 def test_batchnorm_folding_is_exact_in_float():

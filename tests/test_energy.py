@@ -3,19 +3,7 @@
 import numpy as np
 import pytest
 
-from spikewright.golden import save
-from spikewright.golden.random_network import random_dense_network
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.emit import generate, write_files
-
-@pytest.fixture(scope="module")
-def small_rtl(tmp_path_factory):
-    net = random_dense_network(np.random.default_rng(11), max_width=10, depth=2, timesteps=3)
-    directory = tmp_path_factory.mktemp("small")
-    save(net, directory / "ir")
-    write_files(generate(net, HwConfig(lanes=3)), directory / "rtl")
-    return directory
-
 
 def test_energy_counts_the_snn_below_the_dense_ann(small_rtl):
     from spikewright.energy import energy_report

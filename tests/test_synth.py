@@ -5,13 +5,8 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from spikewright.golden import save
-from spikewright.golden.random_network import random_dense_network
-from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.emit import generate, write_files
 from spikewright.synth import (FLOWS, distributed_memories_script, memories,
                                parse_nextpnr_report, parse_stat, synthesize)
 
@@ -45,15 +40,6 @@ def test_nextpnr_report_is_parsed():
 def test_stat_without_a_design_section_is_refused():
     with pytest.raises(ValueError, match=r"^stat -json output has no design\.num_cells_by_type$"):
         parse_stat({"modules": {}}, FLOWS["ecp5-85k"])
-
-
-@pytest.fixture(scope="module")
-def small_rtl(tmp_path_factory):
-    net = random_dense_network(np.random.default_rng(11), max_width=10, depth=2, timesteps=3)
-    directory = tmp_path_factory.mktemp("small")
-    save(net, directory / "ir")
-    write_files(generate(net, HwConfig(lanes=3)), directory / "rtl")
-    return directory
 
 
 @pytest.mark.synth

@@ -12,7 +12,7 @@ import numpy as np
 
 from .config import HwConfig
 from .plan import make_plan
-from .stream_model import StreamTiming, chain_stages
+from .stream_model import StreamTiming, chain_stages, times_of_scans
 from .stream_plan import PASS_OVERHEAD, group_cycles
 
 __all__ = ["Folding", "fold"]
@@ -62,9 +62,7 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
         candidate = dataclasses.replace(config, lanes=lanes, architecture="dataflow",
                                         pixels_per_beat=beat)
         plan = make_plan(network, candidate)
-        times = {stage.layer.name: [stage.cycles_of_scans(row)
-                                    for row in scans[stage.layer.name]]
-                 for stage in plan.stream.stages}
+        times = times_of_scans(plan, scans)
         timing = chain_stages(plan, times)
         if timing.interval <= interval_cycles:
             return Folding(candidate, timing, interval_cycles)

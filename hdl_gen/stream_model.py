@@ -25,7 +25,7 @@ import numpy as np
 from .plan import NetworkPlan
 from .stream_plan import layer_scans
 
-__all__ = ["StreamTiming", "stream_timing", "stage_times", "chain_stages"]
+__all__ = ["StreamTiming", "stream_timing", "stage_times", "times_of_scans", "chain_stages"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,12 @@ class StreamTiming:
 def stage_times(plan: NetworkPlan, result) -> dict:
     """``{stage name: [cycles per image]}`` of every dense stage, from a traced golden
     ``result`` (:meth:`.stream_plan.DenseStagePlan.stage_cycles` of its input spikes)."""
-    scans = layer_scans(plan.network, result)
+    return times_of_scans(plan, layer_scans(plan.network, result))
+
+
+def times_of_scans(plan: NetworkPlan, scans: dict) -> dict:
+    """:func:`stage_times` from each layer's scan cycles per image and step (``scans``, as
+    :func:`.stream_plan.layer_scans` gives them)."""
     return {stage.layer.name: [stage.cycles_of_scans(row) for row in scans[stage.layer.name]]
             for stage in plan.stream.stages}
 

@@ -29,7 +29,7 @@ from spikewright.golden.ir import Network
 from spikewright.hdl_gen import plan as plan_module
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.cycle_model import cycles_for_result
-from spikewright.hdl_gen.stream_model import chain_stages
+from spikewright.hdl_gen.stream_model import chain_stages, times_of_scans
 from spikewright.hdl_gen.stream_plan import layer_scans
 from spikewright.shipped import MODELS_DIR
 
@@ -275,10 +275,7 @@ def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 50
 
 def stream_timing(build: Build):
     """The stream model's timing of the build's images through its dataflow plan."""
-    return chain_stages(build.plan, {
-        stage.layer.name: [stage.cycles_of_scans(row)
-                           for row in build.images.scans[stage.layer.name]]
-        for stage in build.plan.stream.stages})
+    return chain_stages(build.plan, times_of_scans(build.plan, build.images.scans))
 
 
 def fold(build: Build, *, fps: float, config: HwConfig | None = None) -> Build:

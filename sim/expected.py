@@ -85,8 +85,12 @@ def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
     timesteps = plan.network.timesteps
 
     def ones(bits, stride, count):
-        return [(t, a) for t in range(timesteps) for a in range(count)
-                if bits >> (t * stride + a) & 1]
+        size = timesteps * stride
+        value = int(bits) & ((1 << size) - 1)  # only the image's bits, as before
+        flat = np.unpackbits(np.frombuffer(value.to_bytes(-(-size // 8), "little"),
+                                           dtype=np.uint8), bitorder="little")[:size]
+        steps, addresses = np.nonzero(flat.reshape(timesteps, stride)[:, :count])
+        return zip(steps.tolist(), addresses.tolist())
 
     encoder = plan.stream.encoder
     inputs = set(ones(bitmaps.get("input", 0), encoder.out_bits, encoder.out_bits))

@@ -45,11 +45,7 @@ def record(plan: NetworkPlan, pixels: np.ndarray, *, seed: int = 0, input_gaps: 
                 await ctx.tick().until(dut.pixels.ready)
         ctx.set(dut.pixels.valid, 0)
 
-    async def take(ctx):
-        while taken[0] < len(pixels):
-            ready = not (backpressure and rng.random() < backpressure)
-            ctx.set(dut.result.ready, int(ready))
-            await ctx.tick()
+    take = _taker(dut, taken, len(pixels), backpressure, rng)
 
     async def monitor(ctx):
         cycle, started, valid_seen = 0, None, False
@@ -107,12 +103,7 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
             await ctx.tick().until(dut.pixels.ready)
         ctx.set(dut.pixels.valid, 0)
 
-    async def take(ctx):
-        ctx.set(dut.result.ready, 1)
-        while taken[0] < len(pixels):
-            ready = not (backpressure and rng.random() < backpressure)
-            ctx.set(dut.result.ready, int(ready))
-            await ctx.tick()
+    take = _taker(dut, taken, len(pixels), backpressure, rng)
 
     async def monitor(ctx):
         cycle, started, valid_seen = 0, None, False
@@ -139,6 +130,17 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
             recording.simulated_cycles = cycle
 
     return _run(sim, recording, drive, take, monitor)
+
+
+def _taker(dut, taken: list, count: int, backpressure: float, rng):
+    """The testbench that offers ``result.ready`` (withheld with probability
+    ``backpressure``) until the monitor has counted ``count`` results in ``taken[0]``."""
+    async def take(ctx):
+        while taken[0] < count:
+            ready = not (backpressure and rng.random() < backpressure)
+            ctx.set(dut.result.ready, int(ready))
+            await ctx.tick()
+    return take
 
 
 def _run(sim, recording: Recording, drive, take, monitor) -> Recording:

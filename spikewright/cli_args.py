@@ -77,11 +77,11 @@ def hw_config_from_args(args, base: dict | None = None):
     from spikewright.hdl_gen.config import HwConfig
     base = base or {}
 
-    def pick(key, json_key=None):
+    def pick(key):
         value = getattr(args, key)
-        return value if value is not None else base.get(json_key or key, HW_DEFAULTS[key])
+        return value if value is not None else base.get(key, HW_DEFAULTS[key])
 
-    lanes = args.lanes if args.lanes is not None else None
+    lanes = args.lanes
     config = dict(lanes=parse_lanes(lanes) if lanes is not None else
                   base.get("lanes", parse_lanes(HW_DEFAULTS["lanes"])),
                   memory_style=pick("memory_style"), clock_mhz=pick("clock_mhz"),

@@ -22,25 +22,33 @@ from . import amaranth_bench, cocotb_bench, harness
 from .expected import Expected, compare, expected_for
 from .recording import Recording
 
-__all__ = ["BENCHES", "check_design", "plan_of_design", "record", "run_images", "verify"]
+__all__ = ["BENCHES", "read_manifest", "check_design", "plan_of_design", "record", "run_images", "verify"]
 
 #: bench name -> what records a run (the Amaranth bench needs no simulator or RTL files)
 BENCHES = ("cocotb", "harness", "amaranth")
 
 
-def check_design(rtl_dir, network: Network) -> dict:
-    """The manifest of the design in ``rtl_dir``, after checking that it was generated from
-    ``network`` (the IR digest)."""
+def read_manifest(rtl_dir) -> dict:
+    """The manifest of the generated design in ``rtl_dir``; a clear error where there is
+    none or it is not one the generator wrote."""
     path = Path(rtl_dir) / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; {rtl_dir} must be a directory of "
                                 f"generated RTL (Verilog and manifest.json)")
     try:
         manifest = json.loads(path.read_text())
-        digest = manifest["ir_digest"]
+        manifest["ir_digest"]
     except (json.JSONDecodeError, KeyError, TypeError):
         raise ValueError(f"{path} is not a manifest written by the generator (no readable "
                          f"ir_digest)") from None
+    return manifest
+
+
+def check_design(rtl_dir, network: Network) -> dict:
+    """The manifest of the design in ``rtl_dir``, after checking that it was generated from
+    ``network`` (the IR digest)."""
+    manifest = read_manifest(rtl_dir)
+    digest = manifest["ir_digest"]
     if digest != network.digest():
         raise ValueError(f"{rtl_dir} was generated from another network (IR digest "
                          f"{str(digest)[:16]}, this network {network.digest()[:16]}); "

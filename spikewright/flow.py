@@ -435,13 +435,10 @@ def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz
     """Synthesize (and place and route) the design in ``rtl_dir`` for ``target`` in
     ``work_dir`` (default: ``rtl_dir/synth/target``), at its manifest's clock and memory
     style unless told otherwise."""
+    from spikewright.sim.verify import read_manifest
     from spikewright.synth import synthesize as synthesize_design
     rtl_dir = Path(rtl_dir)
-    path = rtl_dir / "manifest.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; {rtl_dir} must be a directory of "
-                                f"generated RTL (Verilog and manifest.json)")
-    manifest = json.loads(path.read_text())
+    manifest = read_manifest(rtl_dir)
     log(f"synthesis of {rtl_dir} for {target} (YoWASP tools; the first call compiles them)")
     return synthesize_design(rtl_dir, target, Path(work_dir or rtl_dir / "synth" / target),
                              place=place,

@@ -19,10 +19,12 @@ from spikewright.hdl_gen.emit import result_payload_layout
 from spikewright.hdl_gen.plan import NetworkPlan, make_plan
 
 from . import amaranth_bench, cocotb_bench, harness
+from .batches import BatchJob, BatchStore, run_batches
 from .expected import Expected, compare, expected_for
 from .recording import Recording
 
-__all__ = ["BENCHES", "read_manifest", "check_design", "plan_of_design", "record", "run_images", "verify"]
+__all__ = ["BENCHES", "read_manifest", "check_design", "plan_of_design", "record",
+           "run_images", "run_batch", "verify"]
 
 #: bench name -> what records a run (the Amaranth bench needs no simulator or RTL files)
 BENCHES = ("cocotb", "harness", "amaranth")
@@ -132,7 +134,7 @@ def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
         "simulator": simulator if bench != "amaranth" else "amaranth",
         "bench": bench,
         "simulator_version": reports[0].get("simulator_version"),
-        "build_s": reports[0].get("build_s"),
+        "build_s": max((r.get("build_s") or 0 for r in reports), default=None),
         "simulated_cycles": simulated,
         "simulated_cycles_per_s": round(simulated / sim_seconds, 1) if sim_seconds else None,
         "input_gaps": input_gaps,
@@ -141,36 +143,58 @@ def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
     }
 
 
+def run_batch(job: BatchJob) -> dict:
+    """One batch's report (:func:`run_images`), its first mismatch's image counted from
+    the run's first image."""
+    report = run_images(job.rtl_dir, job.plan, job.pixels, expected=job.expected,
+                        **job.options)
+    if report["first_mismatch"] is not None:
+        report["first_mismatch"]["image"] += job.first
+    return report
+
+
 def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
            simulator: str = "verilator", bench: str = "cocotb", seed: int = 0,
            input_gaps: float = 0.0, backpressure: float = 0.0, batch_size: int = 500,
-           build_root=None, progress=None, partial=None) -> dict:
+           build_root=None, progress=None, partial=None, jobs: int = 1,
+           scheduler: str | None = None, batch_dir=None, resume: bool = False) -> dict:
     """Run ``pixels`` through the design in batches of one build; return the merged report.
 
     ``golden``: the traced golden result of these pixels (computed here if not given).
+    The batches run in this process (``jobs`` 1), over ``jobs`` local processes, or on the
+    Dask cluster at ``scheduler`` (:func:`.batches.run_batches`); the report is the same.
+    Each batch's report is kept in ``batch_dir`` where one is given; with ``resume`` the
+    batches found there are not run again.
     ``progress(done, total)`` is called after each batch, and ``partial(report)`` with the
-    report of the batches done so far (``"complete": False``), so that a long run that is
-    stopped keeps what it verified.
+    report of the first images verified so far (``"complete": False``), so that a long run
+    that is stopped keeps what it verified.
     """
     _check_probabilities(input_gaps, backpressure)
     if bench not in BENCHES:
         raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
+    if resume and batch_dir is None:
+        raise ValueError("resume needs the directory of the batches kept (batch_dir)")
     start = time.time()
     expected = expected_for(plan, pixels, result=golden)
-    options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
-                   backpressure=backpressure, start=start)
-    reports = []
-    for first in range(0, len(pixels), batch_size):
-        stop = min(first + batch_size, len(pixels))
-        report = run_images(rtl_dir, plan, pixels[first:stop], simulator=simulator,
-                            bench=bench, expected=expected.select(first, stop),
-                            seed=seed + first, input_gaps=input_gaps,
-                            backpressure=backpressure, build_root=build_root)
-        if report["first_mismatch"] is not None:
-            report["first_mismatch"]["image"] += first
-        reports.append(report)
+    merge_options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
+                         backpressure=backpressure, start=start)
+    run_options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
+                       backpressure=backpressure, build_root=build_root)
+    bounds = [(first, min(first + batch_size, len(pixels)))
+              for first in range(0, len(pixels), batch_size)]
+    jobs_list = [BatchJob(first, stop, str(rtl_dir), plan, pixels[first:stop],
+                          expected.select(first, stop), {**run_options, "seed": seed + first})
+                 for first, stop in bounds]
+    store = BatchStore(batch_dir) if batch_dir is not None else None
+    reports, done = [None] * len(jobs_list), 0
+    for index, report, _ in run_batches(run_batch, jobs_list, processes=jobs,
+                                        scheduler=scheduler, store=store, resume=resume):
+        reports[index] = report
+        done += report["images"]
         if progress is not None:
-            progress(stop, len(pixels))
-        if partial is not None and stop < len(pixels):
-            partial({**_merge(reports, expected, **options), "complete": False})
-    return {**_merge(reports, expected, **options), "complete": True}
+            progress(done, len(pixels))
+        prefix = next((k for k, r in enumerate(reports) if r is None), len(reports))
+        if partial is not None and prefix and done < len(pixels):
+            partial({**_merge(reports[:prefix], expected, **merge_options),
+                     "complete": False})
+    return {**_merge(reports, expected, **merge_options), "complete": True}

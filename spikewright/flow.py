@@ -388,11 +388,14 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
 
 def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="verilator",
            bench="cocotb", seed=0, input_gaps=0.0, backpressure=0.0, batch_size=500,
-           build_root=None, progress=None, partial=None) -> Build:
+           build_root=None, progress=None, partial=None, jobs=1, scheduler=None,
+           batch_dir=None, resume=False) -> Build:
     """Run the first ``images`` of the build's images (all where None) through the design
     in ``rtl_dir`` (default: the one generated) and compare with golden:
     ``results["verify"]``. The design must have been generated from this network.
-    ``partial(report)`` sees the report of the batches done so far."""
+    ``partial(report)`` sees the report of the batches done so far; ``jobs``,
+    ``scheduler``, ``batch_dir`` and ``resume``: where the batches run and are kept
+    (:func:`spikewright.sim.verify.verify`)."""
     from spikewright.sim.verify import check_design
     from spikewright.sim.verify import verify as verify_design
     rtl_dir = Path(rtl_dir or build.rtl_dir)
@@ -423,7 +426,8 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
                            golden=image_set.golden.select(0, count), simulator=simulator,
                            bench=bench, seed=seed, input_gaps=input_gaps,
                            backpressure=backpressure, batch_size=batch_size,
-                           build_root=build_root, progress=progress,
+                           build_root=build_root, progress=progress, jobs=jobs,
+                           scheduler=scheduler, batch_dir=batch_dir, resume=resume,
                            partial=None if partial is None else
                            lambda so_far: partial(finish(so_far)))
     build.results["verify"] = finish(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from spikewright.cli_args import at_least, progress_bar
+from spikewright.sim.batches import default_jobs
 
 __all__ = ["add_parser"]
 
@@ -37,7 +38,17 @@ def add_parser(sub):
     p.add_argument("--batch-size", type=at_least(1), default=500, help="images per simulator run")
     p.add_argument("--build-root", default=None,
                    help="where simulator builds are kept (default: ~/.cache/spikewright/sim)")
-    p.add_argument("--json", dest="json_path", default=None, help="also write the report here")
+    p.add_argument("--jobs", "-j", type=at_least(1), default=default_jobs(),
+                   help="local processes that run batches at the same time")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler (tcp://HOST:PORT) to run the "
+                        "batches on instead of local processes")
+    p.add_argument("--json", dest="json_path", default=None,
+                   help="also write the report here; each batch's report is kept in "
+                        "JSON.batches/ for --resume")
+    p.add_argument("--resume", action="store_true",
+                   help="take the batches already verified from JSON.batches/ (same design, "
+                        "images and options) and run only the others")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -46,6 +57,9 @@ def run(args) -> int:
     from spikewright import flow
     if args.images < 1:
         raise ValueError(f"--images must be at least 1, not {args.images}")
+    if args.resume and not args.json_path:
+        raise ValueError("--resume continues the run whose report --json names (its batches "
+                         "are kept in JSON.batches/); give --json")
     if args.json_path:
         flow.prepare_output_file(args.json_path)
     build = flow.load(args.network)
@@ -60,6 +74,8 @@ def run(args) -> int:
         flow.verify(build, args.rtl, simulator=args.simulator, bench=args.bench, seed=args.seed,
                     input_gaps=args.input_gaps, backpressure=args.backpressure,
                     batch_size=args.batch_size, build_root=args.build_root, progress=bar,
+                    jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
+                    batch_dir=f"{args.json_path}.batches" if args.json_path else None,
                     partial=(lambda report: flow.write_json(args.json_path, report))
                     if args.json_path else None)
     report = build.results["verify"]

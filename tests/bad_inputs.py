@@ -267,6 +267,10 @@ CASES = [
                          '[["conv", 4, 9, 1, 0], ["flatten"], ["linear", 10]]', "--epochs", "1",
                          "--out", str(folder / "m.pt")],
          r"conv layer 0 \(9x9, padding 0\) does not fit its 8x8 input"),
+    Case("verify --resume with no report to resume",
+         lambda folder: ["verify", str(saved_ir(folder)), str(folder), "--resume", "-q"],
+         r"--resume continues the run whose report --json names \(its batches are kept in "
+         r"JSON\.batches/\); give --json"),
     Case("an empty seed range", lambda folder: ["regress", "--seeds", "5:2"],
          r"--seeds 5:2 is empty: STOP must be greater than START"),
     Case("a seed range that is not two integers", lambda folder: ["regress", "--seeds", "a:b"],

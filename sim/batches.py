@@ -91,19 +91,19 @@ def _connect(scheduler: str):
         from distributed import Client
     except ImportError:
         raise ValueError("a Dask scheduler needs the 'distributed' package "
-                           "(pip install dask distributed)") from None
+                         "(pip install dask distributed)") from None
     try:
         return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
     except (OSError, TimeoutError) as error:
         raise ValueError(f"no Dask scheduler answers at {scheduler} ({error}); start one "
-                           f"(dask scheduler, a LocalCluster, dask-jobqueue) and give its "
-                           f"address as tcp://HOST:PORT") from None
+                         f"(dask scheduler, a LocalCluster, dask-jobqueue) and give its "
+                         f"address as tcp://HOST:PORT") from None
 
 
 def run_batches(function, jobs: list, *, processes: int = 1,
                 scheduler: str | None = None, store: BatchStore | None = None,
                 resume: bool = False):
-    """Yield ``(index, report, reused)`` for every job in ``jobs`` as each finishes, the
+    """Yield ``(index, report)`` for every job in ``jobs`` as each finishes, the
     report being ``function(job)`` (a module-level function, so that it can be pickled):
     in this process where ``processes`` is 1 (or there is one job to run), else over that
     many local processes, or on the Dask cluster at ``scheduler``. With ``resume``, a
@@ -112,14 +112,14 @@ def run_batches(function, jobs: list, *, processes: int = 1,
     for index, job in enumerate(jobs):
         saved = store.load(job) if store is not None and resume else None
         if saved is not None:
-            yield index, saved, True
+            yield index, saved
         else:
             pending.append(index)
 
     def finished(index, report):
         if store is not None:
             store.save(jobs[index], report)
-        return index, report, False
+        return index, report
 
     if not pending:
         return

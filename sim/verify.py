@@ -187,8 +187,8 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
                  for first, stop in bounds]
     store = BatchStore(batch_dir) if batch_dir is not None else None
     reports, done = [None] * len(jobs_list), 0
-    for index, report, _ in run_batches(run_batch, jobs_list, processes=jobs,
-                                        scheduler=scheduler, store=store, resume=resume):
+    for index, report in run_batches(run_batch, jobs_list, processes=jobs,
+                                     scheduler=scheduler, store=store, resume=resume):
         reports[index] = report
         done += report["images"]
         if progress is not None:

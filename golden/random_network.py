@@ -69,9 +69,10 @@ def random_dense_network(rng: np.random.Generator, *, timesteps: int | None = No
 
 
 def random_conv_network(rng: np.random.Generator, *, timesteps: int | None = None,
-                        neuron: str = "mixed", weight_width: int | None = None) -> Network:
-    """Conv layers (kernel 1-5, stride 1-2, padding 0-1, groups 1 or depthwise), flatten,
-    readout, on a small random image."""
+                        neuron: str = "mixed", weight_width: int | None = None,
+                        depthwise: bool = True, depth: int | None = None) -> Network:
+    """Conv layers (``depth``, else 1 or 2; kernel 1-5, stride 1-2, padding 0-1, groups 1 or,
+    where ``depthwise``, depthwise), flatten, readout, on a small random image."""
     timesteps = timesteps or int(rng.integers(1, 5))
     weight_width = weight_width or int(rng.integers(2, 9))
     size = int(rng.integers(5, 10))
@@ -79,13 +80,13 @@ def random_conv_network(rng: np.random.Generator, *, timesteps: int | None = Non
                              int(rng.integers(1, 4)))
     shape = spec.encoded_shape
     layers = []
-    for i in range(int(rng.integers(1, 3))):
+    for i in range(depth or int(rng.integers(1, 3))):
         channels, h, w = shape
         kernel = int(rng.integers(1, min(5, h, w) + 1))
         stride, padding = int(rng.integers(1, 3)), int(rng.integers(0, 2))
-        depthwise = bool(rng.integers(0, 2))
-        out = channels if depthwise else int(rng.integers(1, 5))
-        groups = channels if depthwise else 1
+        grouped = depthwise and bool(rng.integers(0, 2))
+        out = channels if grouped else int(rng.integers(1, 5))
+        groups = channels if grouped else 1
         fan_in = (channels // groups) * kernel * kernel
         bias, threshold = _hidden(rng, out, fan_in, weight_width, timesteps)
         layer = Conv2d(name=f"conv{i + 1}", in_channels=channels, out_channels=out,

@@ -56,6 +56,9 @@ class HwConfig:
                    (every layer a pipeline stage working on its own image; dense networks
                    of IF neurons, see :mod:`.stream_plan`).
     pixels_per_beat: pixels per beat of the input stream (dataflow; 1 to 16).
+    kernel_lanes:  dataflow conv stages: kernel positions whose weights are added per cycle,
+                   one number for every conv layer or ``{layer name: K}`` (others 1); never
+                   more than the kernel has positions.
     """
     lanes: int | dict = 1
     default_lanes: int = 1
@@ -64,6 +67,7 @@ class HwConfig:
     target: str = "ecp5-85k"
     architecture: str = "sequential"
     pixels_per_beat: int = 1
+    kernel_lanes: int | dict = 1
     _lanes: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -88,6 +92,14 @@ class HwConfig:
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not "
                              f"{self.architecture!r}")
+        kernel = self.kernel_lanes
+        for name, value in (kernel.items() if isinstance(kernel, dict) else [(None, kernel)]):
+            what = "kernel_lanes" if name is None else f"kernel_lanes of layer {name!r}"
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{what} must be an integer of at least 1, not {value!r}")
+        if kernel != 1 and self.architecture != "dataflow":
+            raise ValueError(f"kernel_lanes {kernel!r} needs the dataflow architecture; the "
+                             f"sequential conv core adds one kernel position per cycle")
         beat = self.pixels_per_beat
         if isinstance(beat, bool) or not isinstance(beat, int) or not 1 <= beat <= 16:
             raise ValueError(f"pixels_per_beat must be an integer from 1 to 16, not {beat!r}")
@@ -99,10 +111,17 @@ class HwConfig:
         """Lanes of a layer of ``neurons`` neurons (never more than it has neurons)."""
         return min(self._lanes.get(layer_name, self.default_lanes), neurons)
 
+    def kernel_lanes_for(self, layer_name: str, positions: int) -> int:
+        """Kernel lanes of a conv layer whose kernel has ``positions`` positions."""
+        kernel = self.kernel_lanes
+        value = kernel.get(layer_name, 1) if isinstance(kernel, dict) else kernel
+        return min(value, positions)
+
     @property
     def named_layers(self) -> tuple:
-        """The layers that a lanes mapping names."""
-        return tuple(self._lanes)
+        """The layers that a lanes or kernel_lanes mapping names."""
+        kernel = tuple(self.kernel_lanes) if isinstance(self.kernel_lanes, dict) else ()
+        return tuple(self._lanes) + tuple(n for n in kernel if n not in self._lanes)
 
     @classmethod
     def from_json(cls, doc: dict) -> "HwConfig":
@@ -110,10 +129,13 @@ class HwConfig:
         return cls(lanes=doc["lanes"], default_lanes=doc["default_lanes"],
                    memory_style=doc["memory_style"], clock_mhz=doc["clock_mhz"],
                    target=doc["target"], architecture=doc.get("architecture", "sequential"),
-                   pixels_per_beat=doc.get("pixels_per_beat", 1))
+                   pixels_per_beat=doc.get("pixels_per_beat", 1),
+                   kernel_lanes=doc.get("kernel_lanes", 1))
 
     def to_json(self) -> dict:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
                 "default_lanes": self.default_lanes, "memory_style": self.memory_style.value,
                 "clock_mhz": self.clock_mhz, "target": self.target,
-                "architecture": self.architecture, "pixels_per_beat": self.pixels_per_beat}
+                "architecture": self.architecture, "pixels_per_beat": self.pixels_per_beat,
+                "kernel_lanes": (dict(self.kernel_lanes) if isinstance(self.kernel_lanes, dict)
+                                 else self.kernel_lanes)}

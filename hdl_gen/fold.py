@@ -44,6 +44,11 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
     whose mean interval over the sample images (their scan cycles per layer and step,
     ``scans``) is at most ``interval_cycles``; ``config`` gives the other choices. Where the
     target cannot be met, the fastest design is returned (``met`` is False)."""
+    convs = [layer.name for layer in network.weighted_layers if layer.name not in scans]
+    if convs:
+        raise ValueError(f"folding chooses the lanes of dense layers; give the lanes and "
+                         f"kernel lanes of the conv layer(s) {', '.join(convs)} explicitly "
+                         f"(--lanes, --kernel-lanes)")
     if not interval_cycles > 0:
         raise ValueError(f"the target interval must be a positive number of cycles, not "
                          f"{interval_cycles!r}")

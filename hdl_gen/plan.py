@@ -16,22 +16,11 @@ from spikewright.golden.ir import Conv2d, Dense, Flatten, Network, Neuron
 from .config import TARGETS, HwConfig
 from .counters import counter_width
 from .errors import CapacityError, UnsupportedLayerError
+from .packing import pack_words
 from .stream_plan import make_stream_plan
 
 __all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "ScheduleEntry", "NetworkPlan",
-           "make_plan", "FieldFormat", "counter_width"]
-
-
-def _pack(values: np.ndarray, width: int) -> list[int]:
-    """Pack rows of signed integers into unsigned words, lane 0 in the low bits."""
-    mask = (1 << width) - 1
-    words = []
-    for row in values:
-        word = 0
-        for lane, value in enumerate(row):
-            word |= (int(value) & mask) << (lane * width)
-        words.append(word)
-    return words
+           "make_plan", "FieldFormat", "counter_width", "pack_words"]
 
 
 @dataclass(frozen=True)
@@ -286,9 +275,9 @@ def _layer_plan(index, layer: Dense, lanes, timesteps, window) -> DenseLayerPlan
         index=index, name=layer.name, neuron=layer.neuron, in_features=layer.in_features,
         out_features=layer.out_features, lanes=lanes, weight_width=layer.weight_width,
         state_width=layer.membrane_width, timesteps=timesteps,
-        weight_words=tuple(_pack(rows, layer.weight_width)),
-        bias_words=tuple(_pack(bias.reshape(groups, lanes), layer.membrane_width)),
-        threshold_words=tuple(_pack(threshold.reshape(groups, lanes), layer.membrane_width)),
+        weight_words=tuple(pack_words(rows, layer.weight_width)),
+        bias_words=tuple(pack_words(bias.reshape(groups, lanes), layer.membrane_width)),
+        threshold_words=tuple(pack_words(threshold.reshape(groups, lanes), layer.membrane_width)),
         input_window=window)
 
 
@@ -340,9 +329,9 @@ def _conv_plan(index, layer: Conv2d, in_shape, out_shape, lanes, timesteps, wind
         out_shape=tuple(out_shape), kernel_size=layer.kernel_size, stride=layer.stride,
         padding=layer.padding, groups_conv=groups, lanes=lanes, lane_groups=lane_groups,
         weight_width=layer.weight_width, state_width=layer.membrane_width,
-        timesteps=timesteps, weight_words=tuple(_pack(weight_rows, layer.weight_width)),
-        bias_words=tuple(_pack(bias_rows, layer.membrane_width)),
-        threshold_words=tuple(_pack(threshold_rows, layer.membrane_width)),
+        timesteps=timesteps, weight_words=tuple(pack_words(weight_rows, layer.weight_width)),
+        bias_words=tuple(pack_words(bias_rows, layer.membrane_width)),
+        threshold_words=tuple(pack_words(threshold_rows, layer.membrane_width)),
         input_window=window, channel_rom=channel_rom,
         row_rom=tuple(tuple((ky * kw, oy * out_w) for ky, oy in r) for r in rows),
         col_rom=tuple(tuple(c) for c in cols), lane_channel=tuple(lane_channel),
@@ -415,6 +404,6 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
             f"or use a smaller network or a larger target")
     stream = None
     if config.architecture == "dataflow":
-        stream = make_stream_plan(network, tuple(layers), encoder, config.pixels_per_beat)
+        stream = make_stream_plan(network, tuple(layers), encoder, config)
     return NetworkPlan(network, config, encoder, tuple(layers),
                        _schedule(layers, network.timesteps), stream)

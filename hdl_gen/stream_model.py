@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .plan import NetworkPlan
-from .stream_plan import layer_scans
+from .stream_plan import layer_inputs
 
 __all__ = ["StreamTiming", "stream_timing", "stage_times", "times_of_scans", "chain_stages"]
 
@@ -50,14 +50,18 @@ class StreamTiming:
 
 
 def stage_times(plan: NetworkPlan, result) -> dict:
-    """``{stage name: [cycles per image]}`` of every dense stage, from a traced golden
-    ``result`` (:meth:`.stream_plan.DenseStagePlan.stage_cycles` of its input spikes)."""
-    return times_of_scans(plan, layer_scans(plan.network, result))
+    """``{stage name: [cycles per image]}`` of every layer stage, from a traced golden
+    ``result`` (each stage plan's ``batch_cycles`` of its input spikes)."""
+    if plan.stream is None:
+        raise ValueError("the stream model is for dataflow designs; this plan is sequential")
+    inputs = layer_inputs(plan.network, result)
+    return {stage.layer.name: [int(c) for c in stage.batch_cycles(inputs[stage.layer.name])]
+            for stage in plan.stream.stages}
 
 
 def times_of_scans(plan: NetworkPlan, scans: dict) -> dict:
-    """:func:`stage_times` from each layer's scan cycles per image and step (``scans``, as
-    :func:`.stream_plan.layer_scans` gives them)."""
+    """:func:`stage_times` of a dense network from each layer's scan cycles per image and
+    step (``scans``, as :func:`.stream_plan.layer_scans` gives them)."""
     return {stage.layer.name: [stage.cycles_of_scans(row) for row in scans[stage.layer.name]]
             for stage in plan.stream.stages}
 
@@ -65,13 +69,11 @@ def times_of_scans(plan: NetworkPlan, scans: dict) -> dict:
 def stream_timing(plan: NetworkPlan, result) -> StreamTiming:
     """The cycle of every result of the traced golden ``result``'s images, streamed back to
     back through the dataflow design of ``plan``."""
-    if plan.stream is None:
-        raise ValueError("the stream model is for dataflow designs; this plan is sequential")
     return chain_stages(plan, stage_times(plan, result))
 
 
 def chain_stages(plan: NetworkPlan, times: dict) -> StreamTiming:
-    """:func:`stream_timing` from each dense stage's cycles per image (``stage_times``)."""
+    """:func:`stream_timing` from each layer stage's cycles per image (``stage_times``)."""
     stream = plan.stream
     names = list(times)
     images = len(next(iter(times.values())))

@@ -15,8 +15,16 @@ word (``lanes`` weights) per event: accumulator-only, as in the sequential core.
 weights lie in banks of :data:`BANK_LANES` lanes, each addressed from its own register, and
 every path out of a block RAM ends in a register.
 
-Each stage plan owns its cycle function (``stage_cycles``); :mod:`.stream_model` chains them
-into the cycle at which every result appears.
+A conv stage (:class:`ConvStagePlan`) works output position by output position: it reads
+the window of input words (one word: every input channel's spike at one position and step),
+then adds, for each lane group and each group of ``kernel_lanes`` kernel positions, one
+weight word per kernel position and spiking input channel per cycle (output-stationary:
+no membrane is read and written back within a step). Its input and output bitmaps lie in
+block RAM, a word per position and step, double-buffered (two images), except where a conv
+reads the encoder's bitmap register or hands a dense layer a register (through flatten).
+
+Each stage plan owns its cycle function (``stage_cycles`` for one image, ``batch_cycles``
+for many); :mod:`.stream_model` chains them into the cycle at which every result appears.
 """
 
 from __future__ import annotations
@@ -25,13 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikewright.golden.ir import Conv2d, Flatten, Neuron
+from spikewright.golden.ir import Conv2d, Dense, Flatten, Neuron
 
 from .counters import counter_width
 from .errors import UnsupportedLayerError
+from .packing import pack_words
 
-__all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "EncoderStagePlan", "DenseStagePlan",
-           "StreamPlan", "make_stream_plan", "scan_cycles", "group_cycles", "layer_scans"]
+__all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
+           "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
+           "make_stream_plan", "scan_cycles", "group_cycles", "layer_scans", "layer_inputs"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -43,6 +53,10 @@ DRAIN_CYCLES = 4
 #: Cycles of a pass of a dense stage besides its scan: load the first chunk, drain the
 #: pipeline, two fire cycles (sum, then compare and write).
 PASS_OVERHEAD = 1 + DRAIN_CYCLES + 2
+#: Cycles of a conv stage from its last weight-address cycle to its last output word
+#: written: the address registers, the block RAM read, the weight registers, the sum of the
+#: kernel lanes, the accumulator, the fire (threshold and output word).
+CONV_DRAIN_CYCLES = 6
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,118 @@ class DenseStagePlan:
         per lane group, each pass costing its scan and :data:`PASS_OVERHEAD`."""
         return group_cycles(self.layer.groups, scans)
 
+    def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
+        """:meth:`stage_cycles` of many images' input spikes ``[images, T, in_bits]``."""
+        scans = scan_cycles(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits),
+                            self.in_bits)
+        return self.layer.groups * (scans + PASS_OVERHEAD).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class ConvStagePlan:
+    """One conv layer (IF, one conv group) as a stage: ``lanes`` output channels per lane
+    group (``layer.lane_groups`` of them) and ``kernel_lanes`` kernel positions per cycle
+    (``kernel_groups`` groups of them).
+
+    Weight memory ``j`` (one per kernel lane) holds at word ``(g * KG + kg) * C_in + c``
+    the weights ``W[g * lanes + p, c, ky, kx]`` of kernel position ``kg * KP + j =
+    ky * KW + kx`` in lane ``p`` (zero beyond the kernel or the channels). Input words: every
+    input channel's spike at one position of one step, address ``t * H * W + y * W + x``;
+    output words likewise, ``C_out`` bits at ``t * OH * OW + oy * OW + ox``.
+    ``input_register``: the input is the encoder's bitmap register (bit ``t * C_in * H * W
+    + c * H * W + y * W + x``), read one word per cycle like a memory; ``output_register``:
+    the output is a bitmap register in the same order (a dense layer follows, through
+    flatten), else a double-buffered word memory.
+    """
+    layer: object  # the ConvLayerPlan (.plan)
+    kernel_lanes: int
+    weight_memories: tuple  # [kernel lane][word]
+    input_register: bool
+    output_register: bool
+
+    @property
+    def kernel_positions(self) -> int:
+        return self.layer.kernel_size[0] * self.layer.kernel_size[1]
+
+    @property
+    def kernel_groups(self) -> int:
+        return -(-self.kernel_positions // self.kernel_lanes)
+
+    @property
+    def in_words(self) -> int:
+        """Words of one image's input bitmap (every step)."""
+        _, height, width = self.layer.in_shape
+        return self.layer.timesteps * height * width
+
+    @property
+    def out_words(self) -> int:
+        """Words of one image's output bitmap (every step)."""
+        return self.layer.timesteps * self.layer.positions
+
+    @property
+    def word_width(self) -> int:
+        """Bits of an output word: one per output channel."""
+        return self.layer.out_shape[0]
+
+    @property
+    def out_bits(self) -> int:
+        """Bits of one step of the output bitmap (C, H, W order, as flatten numbers them)."""
+        return self.layer.neurons
+
+    def window_pops(self, spikes: np.ndarray) -> np.ndarray:
+        """``[images, T, OH, OW, kernel groups * KP]``: the input spikes under each kernel
+        position of each output position's window (zero beyond the kernel), of input spikes
+        ``[images, T, C_in * H * W]``."""
+        layer = self.layer
+        channels, height, width = layer.in_shape
+        (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+        _, out_h, out_w = layer.out_shape
+        spikes = np.asarray(spikes, dtype=bool).reshape(len(spikes), -1, channels, height,
+                                                        width)
+        padded = np.zeros(spikes.shape[:3] + (height + 2 * ph + sh * out_h,
+                                              width + 2 * pw + sw * out_w), dtype=np.uint8)
+        padded[..., ph:ph + height, pw:pw + width] = spikes
+        pops = np.zeros(spikes.shape[:2] + (out_h, out_w, self.kernel_groups * self.kernel_lanes),
+                        dtype=np.int32)
+        for ky in range(kh):
+            for kx in range(kw):
+                window = padded[..., ky:ky + sh * out_h:sh, kx:kx + sw * out_w:sw]
+                pops[..., ky * kw + kx] = window.sum(axis=2)
+        return pops
+
+    def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
+        """Cycles of each image, from the stage's start to its last output word, for input
+        spikes ``[images, T, C_in * H * W]``: per step and output position, one cycle per
+        window word and one to take the last, then per lane group and kernel group the
+        most spikes under one of its kernel positions (at least one cycle); then
+        :data:`CONV_DRAIN_CYCLES`."""
+        pops = self.window_pops(spikes)
+        shape = pops.shape[:-1] + (self.kernel_groups, self.kernel_lanes)
+        items = np.maximum(pops.reshape(shape).max(axis=-1), 1).sum(axis=-1)
+        per_position = self.kernel_positions + 1 + self.layer.lane_groups * items
+        return per_position.reshape(len(pops), -1).sum(axis=1) + CONV_DRAIN_CYCLES
+
+    def stage_cycles(self, spikes: np.ndarray) -> int:
+        """:meth:`batch_cycles` of one image's input spikes ``[T, C_in * H * W]``."""
+        return int(self.batch_cycles(np.asarray(spikes)[None])[0])
+
+
+def _conv_weight_memories(layer: Conv2d, plan, kernel_lanes: int) -> tuple:
+    """The words of each kernel lane's weight memory (:class:`ConvStagePlan`)."""
+    out_channels, in_channels, kh, kw = layer.weight.shape
+    lanes, groups = plan.lanes, plan.lane_groups
+    kernel_groups = -(-kh * kw // kernel_lanes)
+    padded = np.zeros((groups * lanes, in_channels, kernel_groups * kernel_lanes),
+                      dtype=np.int64)
+    padded[:out_channels, :, :kh * kw] = layer.weight.reshape(out_channels, in_channels, -1)
+    # [lane group, lane, c, kernel group, kernel lane] -> [kernel lane][g, kg, c] x lanes
+    grid = padded.reshape(groups, lanes, in_channels, kernel_groups, kernel_lanes)
+    memories = []
+    for j in range(kernel_lanes):
+        rows = grid[..., j].transpose(0, 3, 2, 1).reshape(-1, lanes)
+        memories.append(tuple(pack_words(rows, layer.weight_width)))
+    return tuple(memories)
+
 
 def group_cycles(groups: int, scans) -> int:
     """Cycles of a dense stage of ``groups`` lane groups over steps of ``scans`` scan
@@ -138,42 +264,72 @@ class StreamPlan:
         return counter_width(max(s.out_bits for s in (self.encoder, *self.stages[:-1])))
 
 
-def make_stream_plan(network, layers: tuple, encoder, pixels_per_beat: int) -> StreamPlan:
-    """The dataflow plan of ``network`` from its (sequential) layer plans; refuse what the
-    dataflow architecture does not build yet."""
+def make_stream_plan(network, layers: tuple, encoder, config) -> StreamPlan:
+    """The dataflow plan of ``network`` from its (sequential) layer plans and the
+    :class:`~.config.HwConfig` ``config``; refuse what the dataflow architecture does not
+    build: conv layers after a dense one, grouped convolutions, ASG neurons."""
+    seen_dense = False
     for index, layer in enumerate(network.layers):
+        if isinstance(layer, Dense):
+            seen_dense = True
         if isinstance(layer, Conv2d):
-            raise UnsupportedLayerError(
-                f"layer {layer.name!r} is a conv2d; the dataflow architecture builds dense "
-                f"networks (use the sequential architecture for convolutions)")
-        if isinstance(layer, Flatten) and index != 0:
-            raise UnsupportedLayerError(f"the dataflow architecture takes a flatten only as "
-                                        f"the first layer, not {layer.name!r}")
+            if seen_dense:
+                raise UnsupportedLayerError(
+                    f"layer {layer.name!r} is a conv2d after a dense layer; the dataflow "
+                    f"architecture takes the convolutions first, then flatten, then dense")
+            if layer.groups != 1:
+                raise UnsupportedLayerError(
+                    f"layer {layer.name!r} is a grouped conv2d ({layer.groups} groups); the "
+                    f"dataflow architecture builds convolutions of one group (use the "
+                    f"sequential architecture)")
+        if isinstance(layer, Flatten) and seen_dense:
+            raise UnsupportedLayerError(f"the dataflow architecture takes a flatten only "
+                                        f"before the dense layers, not {layer.name!r}")
         if getattr(layer, "neuron", None) is Neuron.ASG:
             raise UnsupportedLayerError(
                 f"layer {layer.name!r} has ASG neurons; the dataflow architecture builds IF "
                 f"neurons (use the sequential architecture for ASG)")
+    pixels_per_beat = config.pixels_per_beat
     positions = encoder.positions
     if positions % pixels_per_beat:
         raise ValueError(f"pixels_per_beat must divide the {positions} pixels of an image "
                          f"channel, not {pixels_per_beat}")
+    by_name = {layer.name: layer for layer in network.layers}
     stages, in_bits, stride = [], encoder.inputs, encoder.inputs
-    for layer in layers:
-        if layer.kind != "dense":
-            raise UnsupportedLayerError(f"layer {layer.name!r} is not dense")
+    for k, layer in enumerate(layers):
+        if layer.kind == "conv2d":
+            following = layers[k + 1] if k + 1 < len(layers) else None
+            volume = layer.kernel_size[0] * layer.kernel_size[1]
+            kernel_lanes = config.kernel_lanes_for(layer.name, volume)
+            stages.append(ConvStagePlan(
+                layer, kernel_lanes, _conv_weight_memories(by_name[layer.name], layer,
+                                                           kernel_lanes),
+                input_register=k == 0,
+                output_register=following is None or following.kind != "conv2d"))
+            in_bits = stride = layer.neurons
+            continue
         stages.append(DenseStagePlan(layer, in_bits, stride))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
     return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat), tuple(stages))
 
 
-def layer_scans(network, result) -> dict:
-    """``{layer name: [images, T] scan cycles}`` of every weighted layer's input, from a
-    traced golden ``result``: what a dense stage's cycles depend on besides its lanes."""
+def layer_inputs(network, result) -> dict:
+    """``{layer name: [images, T, inputs]}``: the input spikes of every weighted layer, from
+    a traced golden ``result``."""
     images, timesteps = len(result.logits), network.timesteps
     inputs = result.trace["input"].reshape(images, timesteps, -1)
-    scans = {}
+    found = {}
     for layer in network.weighted_layers:
-        scans[layer.name] = scan_cycles(inputs, inputs.shape[-1])
+        found[layer.name] = inputs
         if layer.neuron is not Neuron.NONE:
             inputs = result.trace[layer.name].reshape(images, timesteps, -1)
-    return scans
+    return found
+
+
+def layer_scans(network, result) -> dict:
+    """``{layer name: [images, T] scan cycles}`` of every dense layer's input, from a traced
+    golden ``result``: what a dense stage's cycles depend on besides its lanes."""
+    return {layer.name: scan_cycles(spikes, spikes.shape[-1])
+            for layer, spikes in zip(network.weighted_layers,
+                                     layer_inputs(network, result).values())
+            if isinstance(layer, Dense)}

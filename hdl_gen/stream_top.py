@@ -1,11 +1,12 @@
 """The dataflow top: the stages of :mod:`.stream_plan` chained by hand-over registers, with
 a wide pixel stream in and a result stream out."""
 
-from amaranth import Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .plan import NetworkPlan
+from .stream_conv import ConvStage
 from .stream_stages import ArgmaxStage, DenseStage, EncoderStage
 from .top import result_layout
 
@@ -13,8 +14,9 @@ __all__ = ["StreamTop"]
 
 
 class StreamTop(wiring.Component):
-    """A dense spiking network as a pipeline: the encoder, one stage per layer and the
-    argmax each work on their own image at the same time; results leave in order.
+    """A spiking network as a pipeline: the encoder, one stage per layer and the argmax each
+    work on their own image at the same time; results leave in order. Between two conv
+    stages lies a double-buffered word memory; elsewhere the producer's bitmap register.
 
     Cycles: :func:`.stream_model.stream_timing` (each result's cycle for images streamed
     back to back).
@@ -29,7 +31,11 @@ class StreamTop(wiring.Component):
         Debug: high for one cycle when an image's input bitmap is handed over; the bitmap,
         bit ``t * inputs + neuron``.
     trace_<layer>_valid, trace_<layer>_bits : Out
-        Debug: the same for each hidden layer's spikes, bit ``t * G*P + neuron``.
+        Debug: the same for each hidden layer's spikes handed over as a register, bit
+        ``t * step_bits + neuron``.
+    trace_<layer>_valid, trace_<layer>_index, trace_<layer>_word : Out
+        Debug: a conv layer writing its word memory: high for one cycle per output word,
+        the word's index (``t * OH * OW + oy * OW + ox``) and its bits (one per channel).
     """
 
     def __init__(self, plan: NetworkPlan):
@@ -39,7 +45,8 @@ class StreamTop(wiring.Component):
         self._plan = plan
         stream_plan = plan.stream
         self.encoder = EncoderStage(stream_plan.encoder)
-        self.stages = [DenseStage(stage) for stage in stream_plan.stages]
+        self.stages = [ConvStage(stage) if stage.layer.kind == "conv2d" else DenseStage(stage)
+                       for stage in stream_plan.stages]
         self.argmax = ArgmaxStage(plan.classes, plan.logit_width, result_layout(plan))
         members = {
             "pixels": In(stream.Signature(8 * stream_plan.encoder.pixels_per_beat)),
@@ -50,7 +57,11 @@ class StreamTop(wiring.Component):
         for stage in self.stages[:-1]:
             name = stage._plan.layer.name
             members[f"trace_{name}_valid"] = Out(1)
-            members[f"trace_{name}_bits"] = Out(len(stage.out_bits))
+            if hasattr(stage, "out_bits"):
+                members[f"trace_{name}_bits"] = Out(len(stage.out_bits))
+            else:
+                members[f"trace_{name}_index"] = Out(len(stage.out_index))
+                members[f"trace_{name}_word"] = Out(len(stage.out_data))
         super().__init__(members)
 
     @property
@@ -67,19 +78,56 @@ class StreamTop(wiring.Component):
 
         producers = [self.encoder, *self.stages[:-1]]
         for producer, consumer in zip(producers, self.stages):
-            m.d.comb += [consumer.in_bits.eq(producer.out_bits),
-                         consumer.in_full.eq(producer.out_full),
+            m.d.comb += [consumer.in_full.eq(producer.out_full),
                          producer.out_release.eq(consumer.in_release)]
+            if not isinstance(consumer, ConvStage):
+                m.d.comb += consumer.in_bits.eq(producer.out_bits)
+            elif hasattr(producer, "out_bits"):
+                self._register_reader(m, producer.out_bits, consumer)
+            else:
+                self._word_buffer(m, producer, consumer)
         readout = self.stages[-1]
         m.d.comb += [self.argmax.logits.eq(readout.logits),
                      self.argmax.in_full.eq(readout.out_full),
                      readout.out_release.eq(self.argmax.in_release)]
         wiring.connect(m, self.argmax.result, wiring.flipped(self.result))
 
-        traces = [("input", self.encoder)] + [(s._plan.layer.name, s) for s in self.stages[:-1]]
+        traces = [("input", self.encoder)] + [(s._plan.layer.name, s) for s in self.stages[:-1]
+                                              if hasattr(s, "out_bits")]
+        for stage in self.stages[:-1]:
+            if not hasattr(stage, "out_bits"):
+                name = stage._plan.layer.name
+                m.d.comb += [getattr(self, f"trace_{name}_valid").eq(stage.out_en),
+                             getattr(self, f"trace_{name}_index").eq(stage.out_index),
+                             getattr(self, f"trace_{name}_word").eq(stage.out_data)]
         for name, producer in traces:
             held = Signal(name=f"was_full_{name}")
             m.d.sync += held.eq(producer.out_full)
             m.d.comb += [getattr(self, f"trace_{name}_valid").eq(producer.out_full & ~held),
                          getattr(self, f"trace_{name}_bits").eq(producer.out_bits)]
         return m
+
+    @staticmethod
+    def _register_reader(m, bits, consumer: ConvStage):
+        """A conv stage reading a bitmap register (``t * C * H * W + c * H * W + position``)
+        as words (``t * H * W + position``): the word at ``in_addr`` the next cycle."""
+        plan = consumer._plan
+        channels, height, width = plan.layer.in_shape
+        positions, steps = height * width, plan.layer.timesteps
+        columns = [Cat(*(bits[(t * channels + c) * positions:(t * channels + c + 1) * positions]
+                         for t in range(steps))) for c in range(channels)]
+        m.d.sync += consumer.in_data.eq(Cat(*(column.bit_select(consumer.in_addr, 1)
+                                              for column in columns)))
+
+    @staticmethod
+    def _word_buffer(m, producer: ConvStage, consumer: ConvStage):
+        """The double-buffered word memory between two conv stages: the producer writes
+        buffer ``out_bank``, the consumer reads at ``in_addr`` (which names the buffer)."""
+        words = producer._plan.out_words
+        name = f"bitmap_{producer._plan.layer.name}"
+        m.submodules[name] = buffer = memory.Memory(
+            shape=unsigned(producer._plan.word_width), depth=2 * words, init=[])
+        write, read = buffer.write_port(), buffer.read_port()
+        m.d.comb += [write.addr.eq(producer.out_index + Mux(producer.out_bank, words, 0)),
+                     write.en.eq(producer.out_en), write.data.eq(producer.out_data),
+                     read.addr.eq(consumer.in_addr), consumer.in_data.eq(read.data)]

@@ -89,7 +89,14 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
     taken = [0]
     traces = [("input", dut.trace_input_valid, dut.trace_input_bits)] + [
         (stage.layer.name, getattr(dut, f"trace_{stage.layer.name}_valid"),
-         getattr(dut, f"trace_{stage.layer.name}_bits")) for stage in plan.stream.stages[:-1]]
+         getattr(dut, f"trace_{stage.layer.name}_bits")) for stage in plan.stream.stages[:-1]
+        if hasattr(dut, f"trace_{stage.layer.name}_bits")]
+    word_traces = [
+        (stage.layer.name, getattr(dut, f"trace_{stage.layer.name}_valid"),
+         getattr(dut, f"trace_{stage.layer.name}_index"),
+         getattr(dut, f"trace_{stage.layer.name}_word"), stage.word_width, stage.out_words)
+        for stage in plan.stream.stages[:-1]
+        if hasattr(dut, f"trace_{stage.layer.name}_word")]
 
     async def drive(ctx):
         flat = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(-1)
@@ -111,6 +118,8 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
                    dut.result.payload.as_value()]
         for _, valid, bits in traces:
             signals += [valid, bits]
+        for _, valid, index, word, _, _ in word_traces:
+            signals += [valid, index, word]
         async for _, _, pv, pr, rv, rr, payload, *trace_values in ctx.tick().sample(*signals):
             current = taken[0]
             if current >= len(pixels) or cycle > max_cycles:
@@ -120,6 +129,10 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
             for k, (name, _, _) in enumerate(traces):
                 if trace_values[2 * k]:
                     recording.add_bitmap(name, int(trace_values[2 * k + 1]))
+            words = trace_values[2 * len(traces):]
+            for k, (name, _, _, _, width, count) in enumerate(word_traces):
+                if words[3 * k]:
+                    recording.add_word(name, words[3 * k + 1], words[3 * k + 2], width, count)
             if rv and not valid_seen:
                 recording.cycles[current] = cycle - started
                 valid_seen = True

@@ -98,7 +98,12 @@ def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
     for stage in plan.stream.stages[:-1]:
         layer = stage.layer
         bits = bitmaps.get(layer.name, 0)
-        hidden |= {(layer.index, t, a) for t, a in ones(bits, stage.out_bits, stage.out_bits)}
+        found = ones(bits, stage.out_bits, stage.out_bits)
+        if layer.kind == "conv2d" and not stage.output_register:
+            # word order (position-major, channel-minor) to C, H, W neuron numbers
+            channels, positions = stage.word_width, layer.positions
+            found = [(t, a % channels * positions + a // channels) for t, a in found]
+        hidden |= {(layer.index, t, a) for t, a in found}
     return inputs, hidden
 
 

@@ -36,6 +36,7 @@ class Recording:
         self.inputs = self.inputs or [[] for _ in range(n)]
         self.hidden = self.hidden or [set() for _ in range(n)]
         self.bitmaps = self.bitmaps or [{} for _ in range(n)]
+        self._words = {}
 
     def add_bitmap(self, name: str, bits: int) -> None:
         """File a stage's hand-over: the n-th bitmap of a stage belongs to image n."""
@@ -44,6 +45,17 @@ class Recording:
                 image[name] = int(bits)
                 return
         raise ValueError(f"more {name!r} bitmaps than the {self.images} images")
+
+    def add_word(self, name: str, index: int, word: int, width: int, words: int) -> None:
+        """File one word a conv stage wrote (bits ``index * width`` on of its image's
+        bitmap); after ``words`` words, the image's bitmap is filed (:meth:`add_bitmap`)."""
+        count, bits = self._words.get(name, (0, 0))
+        count, bits = count + 1, bits | int(word) << (int(index) * width)
+        if count == words:
+            self.add_bitmap(name, bits)
+            self._words.pop(name, None)
+        else:
+            self._words[name] = (count, bits)
 
     def to_json(self) -> dict:
         return {"images": self.images,

@@ -34,7 +34,7 @@ def positive_number(text: str) -> float:
     return value
 
 
-def parse_lanes(text: str):
+def parse_lanes(text: str, option: str = "--lanes"):
     """``8`` (every layer) or ``fc1=8,fc2=2`` (per layer; others 1)."""
     try:
         if "=" not in text:
@@ -42,13 +42,13 @@ def parse_lanes(text: str):
         return {name: int(value) for name, value in
                 (item.split("=", 1) for item in text.split(",") if item)}
     except ValueError:
-        raise ValueError(f"--lanes must be a number or NAME=P[,NAME=P...], "
+        raise ValueError(f"{option} must be a number or NAME=P[,NAME=P...], "
                          f"not {text!r}") from None
 
 
 #: The HwConfig options' defaults (``generate``); ``run`` takes its model's instead.
 HW_DEFAULTS = {"lanes": "1", "memory_style": "auto", "clock_mhz": 50.0, "target": "ecp5-85k",
-               "architecture": "sequential", "pixels_per_beat": 1}
+               "architecture": "sequential", "pixels_per_beat": 1, "kernel_lanes": "1"}
 
 
 def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
@@ -70,6 +70,9 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
                         "layer a pipeline stage on its own image (dense IF networks)" + note)
     p.add_argument("--pixels-per-beat", type=at_least(1), default=default("pixels_per_beat"),
                    help="pixels per beat of the input stream (dataflow; 1 to 16)" + note)
+    p.add_argument("--kernel-lanes", default=default("kernel_lanes"),
+                   help="dataflow conv layers: kernel positions added per cycle, K for every "
+                        "conv layer or NAME=K,... (others 1)" + note)
 
 
 def hw_config_from_args(args, base: dict | None = None):
@@ -87,6 +90,9 @@ def hw_config_from_args(args, base: dict | None = None):
                   memory_style=pick("memory_style"), clock_mhz=pick("clock_mhz"),
                   target=pick("target"), architecture=pick("architecture"),
                   pixels_per_beat=pick("pixels_per_beat"))
+    kernel = getattr(args, "kernel_lanes", None)
+    config["kernel_lanes"] = (parse_lanes(kernel, "--kernel-lanes") if kernel is not None
+                              else base.get("kernel_lanes", 1))
     if lanes is None and "default_lanes" in base:
         config["default_lanes"] = base["default_lanes"]
     return HwConfig(**config)

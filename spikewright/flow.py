@@ -29,7 +29,7 @@ from spikewright.golden.ir import Network
 from spikewright.hdl_gen import plan as plan_module
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.cycle_model import cycles_for_result
-from spikewright.hdl_gen.stream_model import chain_stages, times_of_scans
+from spikewright.hdl_gen.stream_model import chain_stages, stage_times, times_of_scans
 from spikewright.hdl_gen.stream_plan import layer_scans
 from spikewright.shipped import MODELS_DIR
 
@@ -116,6 +116,7 @@ class ImageSet:
     traced: int = 0
     cycles: list | None = None
     scans: dict | None = None  # {layer: [images, T]} scan cycles (.hdl_gen.stream_plan)
+    stage_times: tuple | None = None  # (plan, {stage: [cycles per image]}) of a dataflow plan
 
 
 @dataclass
@@ -255,27 +256,41 @@ def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 50
     if scans is None:
         scans = build.plan is not None and build.plan.stream is not None
     scanned = {} if scans else None
+    dataflow = build.plan is not None and build.plan.stream is not None
+    timed = {} if dataflow else None
 
     def on_batch(first, result):
         if scanned is not None:
             for name, rows in layer_scans(build.network, result).items():
                 scanned.setdefault(name, []).append(rows)
+        if timed is not None:
+            for name, rows in stage_times(build.plan, result).items():
+                timed.setdefault(name, []).extend(rows)
         if cycles is not None:
             cycles.extend(cycles_for_result(build.plan, result))
 
     image_set.golden = golden_model.run(
         build.network, image_set.pixels, trace=traced > 0, keep_trace=traced,
         batch_size=batch_size, progress=progress,
-        on_batch=on_batch if scans or cycles is not None else None)
+        on_batch=on_batch if scans or dataflow or cycles is not None else None)
     image_set.traced, image_set.cycles = min(traced, len(image_set.pixels)), cycles
     if scanned is not None:
         image_set.scans = {name: np.concatenate(parts) for name, parts in scanned.items()}
+    image_set.stage_times = (build.plan, timed) if timed is not None else None
     return build
 
 
 def stream_timing(build: Build):
     """The stream model's timing of the build's images through its dataflow plan."""
-    return chain_stages(build.plan, times_of_scans(build.plan, build.images.scans))
+    images = build.images
+    if images.stage_times is not None and images.stage_times[0] is build.plan:
+        return chain_stages(build.plan, images.stage_times[1])
+    if images.scans is not None and all(s.layer.kind == "dense" for s in build.plan.stream.stages):
+        return chain_stages(build.plan, times_of_scans(build.plan, images.scans))
+    if images.golden is not None and images.traced == len(images.pixels):
+        return chain_stages(build.plan, stage_times(build.plan, images.golden))
+    raise ValueError("the stream model needs golden's run with this dataflow plan (or a "
+                     "full trace) first")
 
 
 def fold(build: Build, *, fps: float, config: HwConfig | None = None) -> Build:

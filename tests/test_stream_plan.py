@@ -42,10 +42,11 @@ def test_a_wide_input_is_scanned_in_chunks():
 
 
 def test_what_the_dataflow_architecture_does_not_build_is_refused():
-    conv = random_conv_network(np.random.default_rng(2))
-    with pytest.raises(UnsupportedLayerError, match=r"is a conv2d; the dataflow architecture "
-                                                    r"builds dense networks"):
-        dataflow(conv)
+    grouped = random_conv_network(np.random.default_rng(6), neuron="if")
+    with pytest.raises(UnsupportedLayerError, match=r"^layer 'conv2' is a grouped conv2d "
+                                                    r"\(3 groups\); the dataflow architecture "
+                                                    r"builds convolutions of one group"):
+        dataflow(grouped)
     asg = random_dense_network(np.random.default_rng(3), neuron="asg", depth=1)
     with pytest.raises(UnsupportedLayerError, match=r"has ASG neurons; the dataflow "
                                                     r"architecture builds IF neurons"):
@@ -64,3 +65,32 @@ def test_pixels_per_beat_must_divide_a_channel_and_needs_the_dataflow_design():
         HwConfig(pixels_per_beat=2)
     with pytest.raises(ValueError, match=r"^pixels_per_beat must be an integer from 1 to 16"):
         HwConfig(architecture="dataflow", pixels_per_beat=17)
+
+
+def test_a_conv_position_costs_its_window_and_the_fullest_kernel_lane_of_each_group():
+    from spikewright.golden.encoding import make_input_spec
+    from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
+    from spikewright.hdl_gen.stream_plan import CONV_DRAIN_CYCLES
+    net = Network(1, make_input_spec((1, 3, 3), k=4, timesteps=1), (
+        Conv2d("conv", 1, 2, 2, 1, 0, 1, "if", np.ones((2, 1, 2, 2), np.int64),
+               np.zeros(2, np.int64), np.ones(2, np.int64)),
+        Flatten("f"),
+        Dense("out", 8, 2, "none", np.ones((2, 8), np.int64), np.zeros(2, np.int64))))
+    spikes = np.zeros((1, 9), dtype=bool)
+    spikes[0, 4] = True  # the centre: under every kernel position of all four windows
+    for kernel_lanes, lanes, per_position in [(1, 2, 5 + 4), (4, 2, 5 + 1), (2, 1, 5 + 2 * 2)]:
+        stage = dataflow(net, lanes=lanes, kernel_lanes=kernel_lanes).stream.stages[0]
+        assert stage.stage_cycles(spikes) == 4 * per_position + CONV_DRAIN_CYCLES
+    stage = dataflow(net, lanes=2, kernel_lanes=4).stream.stages[0]
+    assert stage.stage_cycles(np.zeros((1, 9), bool)) == 4 * (5 + 1) + CONV_DRAIN_CYCLES
+
+
+def test_kernel_lanes_need_the_dataflow_design_and_name_conv_layers():
+    with pytest.raises(ValueError, match=r"^kernel_lanes 3 needs the dataflow architecture"):
+        HwConfig(kernel_lanes=3)
+    with pytest.raises(ValueError, match=r"^kernel_lanes of layer 'conv1' must be an integer "
+                                         r"of at least 1, not 0$"):
+        HwConfig(architecture="dataflow", kernel_lanes={"conv1": 0})
+    net = random_conv_network(np.random.default_rng(0), neuron="if", depthwise=False)
+    with pytest.raises(ValueError, match=r"name layer\(s\) 'nope'"):
+        dataflow(net, kernel_lanes={"nope": 2})

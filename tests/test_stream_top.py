@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from spikewright.golden import load
-from spikewright.golden.random_network import random_dense_network, random_pixels
+from spikewright.golden.random_network import (random_conv_network, random_dense_network,
+                                               random_pixels)
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.emit import result_payload_layout
 from spikewright.hdl_gen.plan import make_plan
@@ -35,6 +36,29 @@ def random_case(seed, **network_options):
     positions = net.input.shape[1] * net.input.shape[2]
     beat = int(rng.choice([b for b in (1, 2, 3, 4, 8) if positions % b == 0]))
     return net, int(rng.integers(1, 6)), beat, random_pixels(rng, net, 5)
+
+
+def conv_case(seed, **network_options):
+    """A random conv network (one conv group, IF) with random lanes and kernel lanes."""
+    rng = np.random.default_rng(seed)
+    net = random_conv_network(rng, neuron="if", depthwise=False, **network_options)
+    names = [layer.name for layer in net.weighted_layers]
+    lanes = {name: int(rng.integers(1, 4)) for name in names}
+    kernel = {name: int(rng.integers(1, 5)) for name in names if name != "readout"}
+    plan = make_plan(net, HwConfig(lanes=lanes, kernel_lanes=kernel, architecture="dataflow"))
+    return plan, random_pixels(rng, net, 4)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_conv_networks_equal_golden_and_the_stream_model(seed):
+    plan, pixels = conv_case(seed)
+    check(plan, pixels)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_conv_results_are_unchanged_by_input_gaps_and_backpressure(seed):
+    plan, pixels = conv_case(200 + seed, timesteps=2, depth=2)
+    check(plan, pixels, seed=seed, input_gaps=0.5, backpressure=0.7)
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -76,21 +76,32 @@ def _port_doc(name: str) -> str:
     if name in _PORT_DOC:
         return _PORT_DOC[name]
     if name.startswith("trace_") and name.endswith("_valid"):
-        return f"debug: {name[6:-6]} spikes of one image handed over (one cycle)"
+        return f"debug: {name[6:-6]} spikes handed over or one word of them written"
     if name.startswith("trace_") and name.endswith("_bits"):
         return f"debug: the {name[6:-5]} spike bitmap, bit t * step_bits + neuron"
+    if name.startswith("trace_") and name.endswith("_index"):
+        return f"debug: the {name[6:-6]} output word written, t * OH * OW + oy * OW + ox"
+    if name.startswith("trace_") and name.endswith("_word"):
+        return f"debug: the {name[6:-5]} output word written, bit = channel"
     return ""
 
 
 def trace_layout(plan: NetworkPlan) -> dict:
     """The dataflow design's trace ports: for the input and each hidden layer, the valid and
-    bitmap ports and the bits per step (``{}`` for a sequential design)."""
+    bitmap ports and the bits per step, or, for a conv layer writing a word memory, the
+    valid, index and word ports, the word width and the words per image (``{}`` for a
+    sequential design)."""
     if plan.stream is None:
         return {}
     layout = {"input": {"valid": "trace_input_valid", "bits": "trace_input_bits",
                         "step_bits": plan.stream.encoder.out_bits, "layer": -1}}
     for stage in plan.stream.stages[:-1]:
         name = stage.layer.name
+        if stage.layer.kind == "conv2d" and not stage.output_register:
+            layout[name] = {"valid": f"trace_{name}_valid", "index": f"trace_{name}_index",
+                            "word": f"trace_{name}_word", "word_width": stage.word_width,
+                            "words": stage.out_words, "layer": stage.layer.index}
+            continue
         layout[name] = {"valid": f"trace_{name}_valid", "bits": f"trace_{name}_bits",
                         "step_bits": stage.out_bits, "layer": stage.layer.index}
     return layout

@@ -35,8 +35,10 @@ def harness_verilog(manifest: dict) -> str:
     """The harness for the design ``manifest`` describes."""
     widths = {port["name"]: port["width"] for port in manifest["ports"]}
     if manifest.get("architecture") == "dataflow":
-        traces = [{"index": k, "valid": t["valid"], "bits": t["bits"],
-                   "width": widths[t["bits"]]}
+        traces = [{"index": k, "valid": t["valid"], "bits": t.get("bits"),
+                   "width": widths[t["bits"]] if "bits" in t else None,
+                   "word": t.get("word"), "word_width": widths.get(t.get("word")),
+                   "address": t.get("index"), "address_width": widths.get(t.get("index"))}
                   for k, t in enumerate(manifest["trace"].values())]
         pixels = manifest["pixels"]
         return render("harness_stream.v.j2", top=TOP_MODULE, harness=HARNESS_MODULE,
@@ -81,10 +83,11 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
                         extra=harness.encode())
 
 
-def parse_log(text: str, images: int, traces: list | None = None) -> tuple[Recording, str | None]:
+def parse_log(text: str, images: int, traces: dict | None = None) -> tuple[Recording, str | None]:
     """The recording in a harness log, and a problem (None if the log is complete and well
-    formed). ``traces``: the names of a dataflow design's traces, in the order of its
-    manifest (its ``B`` lines name them by index)."""
+    formed). ``traces``: a dataflow design's trace layout (the manifest's ``trace``), whose
+    order numbers them in ``B`` (bitmap) and ``W`` (word) lines."""
+    names = list(traces) if traces is not None else None
     recording = Recording(images)
     image, problem, ended = 0, None, False
     for line in text.splitlines():
@@ -94,11 +97,20 @@ def parse_log(text: str, images: int, traces: list | None = None) -> tuple[Recor
         if fields[0] == "E":
             recording.simulated_cycles, ended = int(fields[1]), True
             break
-        if fields[0] == "B" and traces is not None and len(fields) == 3:
+        if fields[0] == "B" and names is not None and len(fields) == 3:
             try:
-                recording.add_bitmap(traces[int(fields[1])], int(fields[2], 16))
+                recording.add_bitmap(names[int(fields[1])], int(fields[2], 16))
             except (IndexError, ValueError) as error:
                 problem = f"bad harness bitmap line {line[:60]!r}: {error}"
+                break
+            continue
+        if fields[0] == "W" and names is not None and len(fields) == 4:
+            try:
+                name = names[int(fields[1])]
+                recording.add_word(name, int(fields[2]), int(fields[3], 16),
+                                   traces[name]["word_width"], traces[name]["words"])
+            except (IndexError, KeyError, ValueError) as error:
+                problem = f"bad harness word line {line[:60]!r}: {error}"
                 break
             continue
         if image >= images:
@@ -148,7 +160,7 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
         raise RuntimeError(f"the {simulator} harness run failed (exit {result.returncode}); "
                            f"its output:\n{(result.stdout + result.stderr)[-3000:]}")
     manifest = json.loads((Path(rtl_dir) / "manifest.json").read_text())
-    traces = list(manifest["trace"]) if manifest.get("architecture") == "dataflow" else None
+    traces = manifest["trace"] if manifest.get("architecture") == "dataflow" else None
     recording, problem = parse_log(log.read_text(), len(pixels), traces)
     if problem is not None:
         raise RuntimeError(f"the {simulator} harness run went wrong: {problem} (log: {log})")

@@ -138,6 +138,15 @@ class StreamBench(Bench):
             if int(valid.value):
                 self.recording.add_bitmap(name, int(bits.value))
 
+    async def watch_words(self, name, trace):
+        dut = self.dut
+        valid, index, word = (getattr(dut, trace[key]) for key in ("valid", "index", "word"))
+        while True:
+            await FallingEdge(dut.clk)
+            if int(valid.value):
+                self.recording.add_word(name, int(index.value), int(word.value),
+                                        trace["word_width"], trace["words"])
+
 
 @cocotb.test()
 async def record_network(dut):
@@ -155,7 +164,10 @@ async def record_network(dut):
     await FallingEdge(dut.clk)
     if stream:
         for name, trace in job["traces"].items():
-            cocotb.start_soon(bench.watch_trace(name, trace["valid"], trace["bits"]))
+            if "bits" in trace:
+                cocotb.start_soon(bench.watch_trace(name, trace["valid"], trace["bits"]))
+            else:
+                cocotb.start_soon(bench.watch_words(name, trace))
     else:
         cocotb.start_soon(bench.watch_hidden())
         cocotb.start_soon(bench.watch_inputs())

@@ -37,9 +37,20 @@ def test_every_bench_refuses_a_probability_outside_0_to_1_before_building(tmp_pa
 
 def test_a_dataflow_log_files_each_stage_bitmap_with_its_image():
     log = "B 0 5\nB 1 3\nB 0 6\nR 40 2a\nB 1 0\nR 52 1\nE 90\n"
-    recording, problem = parse_log(log, images=2, traces=["input", "fc1"])
+    recording, problem = parse_log(log, images=2, traces={"input": {}, "fc1": {}})
     assert problem is None and recording.payloads == [0x2a, 0x1]
     assert recording.cycles == [40, 52]
     assert recording.bitmaps == [{"input": 5, "fc1": 3}, {"input": 6, "fc1": 0}]
-    assert parse_log("B 7 1\n", images=1, traces=["input"])[1].startswith(
+    assert parse_log("B 7 1\n", images=1, traces={"input": {}})[1].startswith(
         "bad harness bitmap line")
+
+
+def test_a_conv_stage_words_are_assembled_into_its_image_bitmap():
+    """Words of 3 bits, 2 per image: word ``i`` lands at bits ``3 i`` on."""
+    traces = {"input": {}, "conv1": {"word_width": 3, "words": 2}}
+    log = "W 1 1 5\nW 1 0 2\nW 1 0 7\nR 9 0\nW 1 1 0\nR 12 1\nE 20\n"
+    recording, problem = parse_log(log, images=2, traces=traces)
+    assert problem is None
+    assert [b["conv1"] for b in recording.bitmaps] == [0b101010, 0b000111]
+    assert parse_log("W 1 x 5\n", images=1, traces=traces)[1].startswith(
+        "bad harness word line")

@@ -235,3 +235,25 @@ def test_dataflow_designs_equal_golden_and_the_stream_model(tmp_path, build_root
                          backpressure=0.5, seed=2)
     assert_clean(stalled, 6)
     assert stalled["simulated_cycles"] > report["simulated_cycles"]
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_dataflow_conv_designs_equal_golden_and_the_stream_model(tmp_path, build_root,
+                                                                 simulator, bench):
+    """Two conv stages (a word memory between them, the encoder's register before, a
+    register to the readout after), T = 2, kernel lanes 2 and 3."""
+    rng = np.random.default_rng(41)
+    net = random_conv_network(rng, neuron="if", timesteps=2, depthwise=False, depth=2)
+    plan = make_plan(net, HwConfig(lanes=2, kernel_lanes={"conv1": 2, "conv2": 3},
+                                   architecture="dataflow"))
+    write_files(generate(net, plan=plan), tmp_path / "rtl")
+    pixels = random_pixels(rng, net, 4)
+    report = run_images(tmp_path / "rtl", plan, pixels, simulator=simulator,
+                        build_root=build_root, bench=bench)
+    assert_clean(report, 4)
+    assert report["cycle_mismatches"] == 0
+    stalled = run_images(tmp_path / "rtl", plan, pixels, simulator=simulator,
+                         build_root=build_root, bench=bench, input_gaps=0.3,
+                         backpressure=0.5, seed=3)
+    assert_clean(stalled, 4)

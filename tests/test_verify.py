@@ -201,6 +201,25 @@ def test_mnist_cnn_equals_golden_on_a_test_image(tmp_path, build_root, simulator
     assert report["cycle_mismatches"] == 0
 
 
+@pytest.mark.slow
+@pytest.mark.dataset
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_the_shipped_cnn_dataflow_design_equals_golden_and_the_stream_model(
+        tmp_path, build_root, simulator):
+    """The seed CNN with its hw_config.json (the dataflow design), 2 images back to back."""
+    from spikewright.golden.datasets import load_dataset
+    from spikewright.shipped import model_dir, shipped_hw_config
+    net = load(model_dir("mnist_cnn_t1") / "ir")
+    plan = make_plan(net, HwConfig.from_json(shipped_hw_config("mnist_cnn_t1")))
+    assert plan.stream is not None
+    write_files(generate(net, plan=plan), tmp_path / "rtl")
+    pixels, _ = load_dataset("mnist", "test", limit=2)
+    report = run_images(tmp_path / "rtl", plan, pixels, simulator=simulator,
+                        build_root=build_root, bench="harness")
+    assert_clean(report, 2)
+    assert report["cycle_mismatches"] == 0
+
+
 def test_a_design_of_another_network_is_refused(tmp_path):
     rng = np.random.default_rng(5)
     net = random_dense_network(rng, max_width=6)

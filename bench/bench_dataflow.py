@@ -1,11 +1,11 @@
-"""Designs of the MNIST MLP against the part's own limits: cycles between results (the
-interval) of the sequential design and of dataflow designs folded for several frame rates,
-beside the weight-read limit (weight bits read per image over the block RAM's read width
+"""Designs of a shipped model against the part's own limits: cycles between results (the
+interval) of the sequential design, of the model's own design (its hw_config.json) and,
+for dense networks, of dataflow designs folded for several frame rates, beside the weight-read limit (weight bits read per image over the block RAM's read width
 per cycle) and the pixel limit (pixels per image over pixels per beat).
 
 The sequential design takes one image at a time (interval = its cycles + 1, the exact cycle
 model); the dataflow designs' intervals come from the stream model (the RTL matches both
-cycle for cycle). Run: .venv/bin/python bench/bench_dataflow.py [--limit N]
+cycle for cycle). Run: .venv/bin/python bench/bench_dataflow.py [--model M] [--limit N]
 """
 
 import argparse
@@ -17,7 +17,9 @@ from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.cycle_model import cycles_for_result
 from spikewright.hdl_gen.fold import fold
 from spikewright.hdl_gen.plan import make_plan
+from spikewright.hdl_gen.stream_model import stream_timing
 from spikewright.hdl_gen.stream_plan import layer_scans
+from spikewright.shipped import shipped_hw_config
 
 
 def main():
@@ -33,11 +35,17 @@ def main():
     result = model.run(network, build.images.pixels, trace=True)
     scans = layer_scans(network, result)
     rows = []
-    sequential = make_plan(network, HwConfig(lanes=32))
+    dense = len(scans) == len(network.weighted_layers)
+    sequential = make_plan(network, HwConfig(lanes=32 if dense else 8))
     cycles = np.mean([b.total for b in cycles_for_result(sequential, result)]) + 1
     limits = flow.bandwidth_limits(sequential, result)
-    rows.append(("sequential, 32 lanes", "-", cycles, limits))
-    for fps in [float(f) for f in args.fps.split(",")]:
+    rows.append((f"sequential, {sequential.config.lanes} lanes", "-", cycles, limits))
+    shipped = make_plan(network, HwConfig.from_json(shipped_hw_config(args.model)))
+    if shipped.stream is not None:
+        rows.append((f"{args.model} hw_config.json (dataflow)", "-",
+                     stream_timing(shipped, result).interval,
+                     flow.bandwidth_limits(shipped, result)))
+    for fps in [float(f) for f in args.fps.split(",")] if dense else []:
         folding = fold(network, scans, interval_cycles=args.clock_mhz * 1e6 / fps,
                        config=HwConfig(clock_mhz=args.clock_mhz))
         plan = make_plan(network, folding.config)

@@ -3,6 +3,7 @@ Pareto front of resources against cycles."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,24 @@ import numpy as np
 from spikewright import flow
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.cycle_model import cycles_for_result
+from spikewright.sim.batches import run_batches
 
-__all__ = ["pareto_front", "sweep"]
+__all__ = ["pareto_front", "sweep", "SynthJob", "run_synth_job"]
+
+
+@dataclass(frozen=True)
+class SynthJob:
+    """One sweep point's synthesis (and place and route): what a worker process needs."""
+    rtl_dir: str
+    target: str
+    place: bool
+    clock_mhz: float | None
+
+
+def run_synth_job(job: SynthJob) -> dict:
+    """The synthesis result of one point (module level, so that it can be pickled)."""
+    return flow.synthesize_rtl(job.rtl_dir, job.target, place=job.place,
+                               clock_mhz=job.clock_mhz)
 
 
 def pareto_front(points: list[dict]) -> None:
@@ -24,18 +41,21 @@ def pareto_front(points: list[dict]) -> None:
 
 
 def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool = True,
-          progress=None, fps_list=None, clock_mhz: float = 100.0, place: bool = False) -> dict:
+          progress=None, fps_list=None, clock_mhz: float = 100.0, place: bool = False,
+          jobs: int = 1, scheduler: str | None = None) -> dict:
     """For each lane count (sequential designs), or each frame rate ``fps_list`` (dataflow
     designs folded for it at ``clock_mhz``): the mean cycles per result of the build's
     images (``mean_cycles``: the cycle model's cycles per image plus one, or the stream
     model's interval) and, with ``synthesize``, Yosys resources (and with ``place`` the
-    placed Fmax and images/s). Golden runs once."""
+    placed Fmax and images/s). Golden runs once; the designs are generated here, then
+    synthesized ``jobs`` at a time in local processes (or on the Dask cluster at
+    ``scheduler``); ``progress(done)`` counts the points finished."""
     if build.images.golden is None or build.images.traced < len(build.images.pixels):
         flow.golden(build, traced=len(build.images.pixels), scans=bool(fps_list))
     result = build.images.golden
-    points = []
+    points, synth_jobs = [], []
     designs = ([("fps", f) for f in fps_list] if fps_list else [("lanes", p) for p in lanes_list])
-    for done, (kind, value) in enumerate(designs, 1):
+    for kind, value in designs:
         if kind == "fps":
             flow.fold(build, fps=value, config=HwConfig(target=target, clock_mhz=clock_mhz))
             interval = build.results["folding"]["predicted_interval_cycles"]
@@ -53,16 +73,23 @@ def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool =
         point.update(luts=None, ffs=None, brams=None)
         if synthesize:
             flow.generate(build, Path(out) / name, force=True)
-            synth = flow.synthesize_rtl(build.rtl_dir, target, place=place,
-                                        clock_mhz=clock_mhz if kind == "fps" else None)
-            if synth.get("fits"):
-                point.update({k: synth["resources"][k] for k in ("luts", "ffs", "brams")})
-                fmax = (synth.get("place_and_route") or {}).get("fmax_mhz")
-                if fmax:
-                    point.update(fmax_mhz=fmax,
-                                 images_per_s=round(fmax * 1e6 / point["mean_cycles"], 1))
-            point["synth_tool"] = synth.get("synth_tool")
+            synth_jobs.append(SynthJob(str(build.rtl_dir), target, place,
+                                       clock_mhz if kind == "fps" else None))
         points.append(point)
+        if progress is not None and not synthesize:
+            progress(len(points))
+    for done, (index, synth) in enumerate(run_batches(run_synth_job, synth_jobs,
+                                                      processes=jobs, scheduler=scheduler), 1):
+        point = points[index]
+        if synth.get("fits"):
+            point.update({k: synth["resources"][k] for k in ("luts", "ffs", "brams")})
+            fmax = (synth.get("place_and_route") or {}).get("fmax_mhz")
+            if fmax:
+                point.update(fmax_mhz=fmax,
+                             images_per_s=round(fmax * 1e6 / point["mean_cycles"], 1))
+        point["synth_tool"] = synth.get("synth_tool")
+        point["synth_s"] = synth.get("synth_s")
+        point["pnr_s"] = (synth.get("place_and_route") or {}).get("pnr_s")
         if progress is not None:
             progress(done)
     pareto_front(points)

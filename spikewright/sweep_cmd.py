@@ -11,6 +11,7 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub):
+    from spikewright.sim.batches import default_jobs
     from spikewright.synth import FLOWS
     p = sub.add_parser("sweep", help="cycles and synthesis against lanes P (Pareto front)",
                        description="For each lane count: the exact cycle model over test "
@@ -28,6 +29,12 @@ def add_parser(sub):
     p.add_argument("--place", action="store_true",
                    help="also place and route each design (Fmax, images/s)")
     p.add_argument("--no-synth", action="store_true", help="cycle model only")
+    p.add_argument("--jobs", "-j", type=at_least(1), default=default_jobs(),
+                   help="syntheses run at the same time in local processes (default: "
+                        "%(default)s, the cores)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler (tcp://HOST:PORT) to run the "
+                        "syntheses on instead of local processes")
     p.add_argument("--out", "-o", required=True, help="directory for sweep.json and the RTL")
     p.set_defaults(func=run)
 
@@ -46,7 +53,8 @@ def run(args) -> int:
     with progress_bar(len(fps or lanes), "sweep", unit="point") as bar:
         result = sweep(build, lanes, target=args.target, out=args.out,
                        synthesize=not args.no_synth, progress=bar, fps_list=fps,
-                       clock_mhz=args.clock_mhz, place=args.place)
+                       clock_mhz=args.clock_mhz, place=args.place, jobs=args.jobs,
+                       scheduler=args.scheduler)
     flow.write_json(Path(args.out) / "sweep.json", result)
     print(json.dumps(result, indent=2))
     return 0

@@ -31,10 +31,16 @@ def test_sweep_marks_the_pareto_front_of_luts_against_cycles(tmp_path, capsys):
     digits_net = Network(2, spec, (net.layers[0], first, net.layers[2]),
                          metadata={"dataset": "digits"})
     save(digits_net, tmp_path / "ir")
-    assert main(["sweep", str(tmp_path / "ir"), "--lanes", "1,4", "--images", "20",
-                 "--target", "ecp5-85k", "--out", str(tmp_path / "sweep")]) == 0
-    sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    for jobs in ("2", "1"):
+        assert main(["sweep", str(tmp_path / "ir"), "--lanes", "1,4", "--images", "20",
+                     "--target", "ecp5-85k", "--jobs", jobs,
+                     "--out", str(tmp_path / f"sweep{jobs}")]) == 0
+    sweep = json.loads((tmp_path / "sweep2" / "sweep.json").read_text())
     points = sweep["points"]
     assert [p["lanes"] for p in points] == [1, 4]
     assert points[0]["mean_cycles"] > points[1]["mean_cycles"]
     assert all(p["luts"] > 0 for p in points) and any(p["pareto"] for p in points)
+    # syntheses in two processes give what one process gives, point for point
+    serial = json.loads((tmp_path / "sweep1" / "sweep.json").read_text())["points"]
+    figures = ("lanes", "mean_cycles", "luts", "ffs", "brams", "pareto")
+    assert [[p[k] for k in figures] for p in points] == [[p[k] for k in figures] for p in serial]

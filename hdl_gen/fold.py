@@ -1,7 +1,9 @@
 """Folding a dataflow design: the fewest lanes per layer (and pixels per beat) that keep the
 stream's interval within a target, in the spirit of FINN's folding. The stage times come
-from each stage plan's cycle function on the scan cycles of sample images, and the interval
-is checked with the stream model itself."""
+from each stage plan's cycle function on the scan cycles (dense) or window pops (conv) of
+sample images, and the interval is checked with the stream model itself. A conv layer gets
+the output-channel lanes and kernel lanes that meet the target with the fewest block RAMs
+(:func:`block_rams`), then the fewest lanes."""
 
 from __future__ import annotations
 
@@ -13,9 +15,44 @@ import numpy as np
 from .config import HwConfig
 from .plan import make_plan
 from .stream_model import StreamTiming, chain_stages, times_of_scans
-from .stream_plan import PASS_OVERHEAD, group_cycles
+from .stream_plan import PASS_OVERHEAD, conv_cycles, group_cycles
 
-__all__ = ["Folding", "fold"]
+__all__ = ["Folding", "fold", "block_rams"]
+
+#: The shapes (width, depth) of an ECP5 DP16KD block RAM.
+BLOCK_SHAPES = ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))
+#: Cycles of the hand-overs between stages that the folding leaves as margin.
+HANDOVER_MARGIN = 4
+
+
+def block_rams(width: int, depth: int) -> int:
+    """Block RAMs of a memory of ``depth`` words of ``width`` bits, in its best shape."""
+    return min(-(-width // w) * -(-depth // d) for w, d in BLOCK_SHAPES)
+
+
+def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, int]:
+    """``(lanes, kernel lanes)`` of a conv layer: of those whose mean stage time over the
+    window pops ``pops`` stays within the interval, the fewest block RAMs for the weights,
+    then the fewest lanes times kernel lanes; else the fastest."""
+    out_channels, in_channels, kh, kw = layer.weight.shape
+    positions = kh * kw
+    options = []
+    for lanes in sorted({max(1, out_channels // 2 ** n) for n in range(8)}):
+        groups = -(-out_channels // lanes)
+        for kernel_lanes in range(1, positions + 1):
+            kernel_groups = -(-positions // kernel_lanes)
+            if kernel_lanes > 1 and (kernel_groups - 1) * kernel_lanes >= positions - 1:
+                continue  # the same groups as fewer kernel lanes
+            cycles = float(np.mean(conv_cycles(pops, kernel_lanes, groups)))
+            memory = kernel_lanes * block_rams(lanes * layer.weight_width,
+                                               groups * kernel_groups * in_channels)
+            options.append((cycles, memory, lanes * kernel_lanes, lanes, kernel_lanes))
+    meeting = [o for o in options if o[0] <= interval_cycles - HANDOVER_MARGIN]
+    if meeting:
+        best = min(meeting, key=lambda o: (o[1], o[2]))
+    else:
+        best = min(options)
+    return best[3], best[4]
 
 
 @dataclass(frozen=True)
@@ -35,6 +72,7 @@ class Folding:
                 "predicted_interval_cycles": self.timing.interval,
                 "predicted_latency_cycles_mean": float(self.timing.latencies.mean()),
                 "met": self.met, "lanes": self.config.to_json()["lanes"],
+                "kernel_lanes": self.config.to_json()["kernel_lanes"],
                 "pixels_per_beat": self.config.pixels_per_beat,
                 "sample_images": int(len(self.timing.results))}
 
@@ -44,11 +82,6 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
     whose mean interval over the sample images (their scan cycles per layer and step,
     ``scans``) is at most ``interval_cycles``; ``config`` gives the other choices. Where the
     target cannot be met, the fastest design is returned (``met`` is False)."""
-    convs = [layer.name for layer in network.weighted_layers if layer.name not in scans]
-    if convs:
-        raise ValueError(f"folding chooses the lanes of dense layers; give the lanes and "
-                         f"kernel lanes of the conv layer(s) {', '.join(convs)} explicitly "
-                         f"(--lanes, --kernel-lanes)")
     if not interval_cycles > 0:
         raise ValueError(f"the target interval must be a positive number of cycles, not "
                          f"{interval_cycles!r}")
@@ -56,22 +89,29 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
     positions = network.input.shape[1] * network.input.shape[2]
     beats = [b for b in range(1, 17) if positions % b == 0]
     beat = next((b for b in beats if pixels / b <= interval_cycles), beats[-1])
-    groups = {}
+    groups, fixed, kernel = {}, {}, {}
+    dense = [layer for layer in network.weighted_layers if layer.kind == "dense"]
     for layer in network.weighted_layers:
+        if layer.kind == "conv2d":
+            fixed[layer.name], kernel[layer.name] = _fold_conv(layer, scans[layer.name],
+                                                              interval_cycles)
+    for layer in dense:
         per_group = float(np.mean([group_cycles(1, row) for row in scans[layer.name]]))
         groups[layer.name] = max(1, min(layer.out_features,
                                         int(interval_cycles // max(per_group, PASS_OVERHEAD))))
     while True:
-        lanes = {layer.name: -(-layer.out_features // groups[layer.name])
-                 for layer in network.weighted_layers}
+        lanes = {**fixed, **{layer.name: -(-layer.out_features // groups[layer.name])
+                             for layer in dense}}
         candidate = dataclasses.replace(config, lanes=lanes, architecture="dataflow",
-                                        pixels_per_beat=beat)
+                                        pixels_per_beat=beat, kernel_lanes=kernel or 1)
         plan = make_plan(network, candidate)
         times = times_of_scans(plan, scans)
         timing = chain_stages(plan, times)
         if timing.interval <= interval_cycles:
             return Folding(candidate, timing, interval_cycles)
-        slowest = max(times, key=lambda name: np.mean(times[name]) if groups[name] > 1 else -1)
+        if not groups:
+            return Folding(candidate, timing, interval_cycles)
+        slowest = max(groups, key=lambda name: np.mean(times[name]) if groups[name] > 1 else -1)
         if groups[slowest] == 1:
             return Folding(candidate, timing, interval_cycles)
         groups[slowest] -= 1

@@ -41,7 +41,8 @@ from .packing import pack_words
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
-           "make_stream_plan", "scan_cycles", "group_cycles", "layer_scans", "layer_inputs"]
+           "make_stream_plan", "scan_cycles", "group_cycles", "conv_cycles", "window_pops",
+           "layer_scans", "layer_inputs"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -173,41 +174,59 @@ class ConvStagePlan:
         return self.layer.neurons
 
     def window_pops(self, spikes: np.ndarray) -> np.ndarray:
-        """``[images, T, OH, OW, kernel groups * KP]``: the input spikes under each kernel
-        position of each output position's window (zero beyond the kernel), of input spikes
-        ``[images, T, C_in * H * W]``."""
+        """:func:`window_pops` of this layer's input spikes ``[images, T, C_in * H * W]``."""
         layer = self.layer
-        channels, height, width = layer.in_shape
-        (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-        _, out_h, out_w = layer.out_shape
-        spikes = np.asarray(spikes, dtype=bool).reshape(len(spikes), -1, channels, height,
-                                                        width)
-        padded = np.zeros(spikes.shape[:3] + (height + 2 * ph + sh * out_h,
-                                              width + 2 * pw + sw * out_w), dtype=np.uint8)
-        padded[..., ph:ph + height, pw:pw + width] = spikes
-        pops = np.zeros(spikes.shape[:2] + (out_h, out_w, self.kernel_groups * self.kernel_lanes),
-                        dtype=np.int32)
-        for ky in range(kh):
-            for kx in range(kw):
-                window = padded[..., ky:ky + sh * out_h:sh, kx:kx + sw * out_w:sw]
-                pops[..., ky * kw + kx] = window.sum(axis=2)
-        return pops
+        return window_pops(spikes, layer.in_shape, layer.out_shape, layer.kernel_size,
+                           layer.stride, layer.padding)
+
+    def cycles_of_pops(self, pops: np.ndarray) -> np.ndarray:
+        """:meth:`batch_cycles` from the window pops of each image (:func:`window_pops`)."""
+        return conv_cycles(pops, self.kernel_lanes, self.layer.lane_groups)
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
         """Cycles of each image, from the stage's start to its last output word, for input
-        spikes ``[images, T, C_in * H * W]``: per step and output position, one cycle per
-        window word and one to take the last, then per lane group and kernel group the
-        most spikes under one of its kernel positions (at least one cycle); then
-        :data:`CONV_DRAIN_CYCLES`."""
-        pops = self.window_pops(spikes)
-        shape = pops.shape[:-1] + (self.kernel_groups, self.kernel_lanes)
-        items = np.maximum(pops.reshape(shape).max(axis=-1), 1).sum(axis=-1)
-        per_position = self.kernel_positions + 1 + self.layer.lane_groups * items
-        return per_position.reshape(len(pops), -1).sum(axis=1) + CONV_DRAIN_CYCLES
+        spikes ``[images, T, C_in * H * W]``: :func:`conv_cycles`."""
+        return self.cycles_of_pops(self.window_pops(spikes))
 
     def stage_cycles(self, spikes: np.ndarray) -> int:
         """:meth:`batch_cycles` of one image's input spikes ``[T, C_in * H * W]``."""
         return int(self.batch_cycles(np.asarray(spikes)[None])[0])
+
+
+def window_pops(spikes: np.ndarray, in_shape, out_shape, kernel_size, stride,
+                padding) -> np.ndarray:
+    """``[images, T, OH, OW, KH * KW]``: the input spikes under each kernel position of each
+    output position's window (none outside the image), of input spikes ``[images, T,
+    C_in * H * W]`` of a conv layer of that geometry."""
+    channels, height, width = in_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    _, out_h, out_w = out_shape
+    spikes = np.asarray(spikes, dtype=bool).reshape(len(spikes), -1, channels, height, width)
+    padded = np.zeros(spikes.shape[:3] + (height + 2 * ph + sh * out_h,
+                                          width + 2 * pw + sw * out_w), dtype=np.uint16)
+    padded[..., ph:ph + height, pw:pw + width] = spikes
+    pops = np.zeros(spikes.shape[:2] + (out_h, out_w, kh * kw), dtype=np.uint16)
+    for ky in range(kh):
+        for kx in range(kw):
+            window = padded[..., ky:ky + sh * out_h:sh, kx:kx + sw * out_w:sw]
+            pops[..., ky * kw + kx] = window.sum(axis=2)
+    return pops
+
+
+def conv_cycles(pops: np.ndarray, kernel_lanes: int, lane_groups: int) -> np.ndarray:
+    """Cycles of a conv stage (:class:`ConvStagePlan`) for each image, from its window pops
+    ``[images, T, OH, OW, K]`` (:func:`window_pops`): per step and output position, one
+    cycle per window word and one to take the last, then per lane group and per group of
+    ``kernel_lanes`` kernel positions the most spikes under one of them (at least one
+    cycle); then :data:`CONV_DRAIN_CYCLES`. The one formula of a conv stage's cycles."""
+    positions = pops.shape[-1]
+    groups = -(-positions // kernel_lanes)
+    padded = np.zeros(pops.shape[:-1] + (groups * kernel_lanes,), dtype=np.int64)
+    padded[..., :positions] = pops
+    items = np.maximum(padded.reshape(pops.shape[:-1] + (groups, kernel_lanes)).max(axis=-1),
+                       1).sum(axis=-1)
+    per_position = positions + 1 + lane_groups * items
+    return per_position.reshape(len(pops), -1).sum(axis=1) + CONV_DRAIN_CYCLES
 
 
 def _conv_weight_memories(layer: Conv2d, plan, kernel_lanes: int) -> tuple:
@@ -327,9 +346,16 @@ def layer_inputs(network, result) -> dict:
 
 
 def layer_scans(network, result) -> dict:
-    """``{layer name: [images, T] scan cycles}`` of every dense layer's input, from a traced
-    golden ``result``: what a dense stage's cycles depend on besides its lanes."""
-    return {layer.name: scan_cycles(spikes, spikes.shape[-1])
-            for layer, spikes in zip(network.weighted_layers,
-                                     layer_inputs(network, result).values())
-            if isinstance(layer, Dense)}
+    """What each layer stage's cycles depend on besides its lanes, from a traced golden
+    ``result``: ``{dense layer: [images, T] scan cycles of its input}`` and ``{conv layer:
+    [images, T, OH, OW, K] window pops}`` (:func:`window_pops`)."""
+    inputs, scans = layer_inputs(network, result), {}
+    for position, layer in enumerate(network.layers):
+        if isinstance(layer, Dense):
+            spikes = inputs[layer.name]
+            scans[layer.name] = scan_cycles(spikes, spikes.shape[-1])
+        elif isinstance(layer, Conv2d):
+            in_shape, out_shape = network.layer_shapes(position)
+            scans[layer.name] = window_pops(inputs[layer.name], in_shape, out_shape,
+                                            layer.kernel_size, layer.stride, layer.padding)
+    return scans

@@ -285,7 +285,7 @@ def stream_timing(build: Build):
     images = build.images
     if images.stage_times is not None and images.stage_times[0] is build.plan:
         return chain_stages(build.plan, images.stage_times[1])
-    if images.scans is not None and all(s.layer.kind == "dense" for s in build.plan.stream.stages):
+    if images.scans is not None:
         return chain_stages(build.plan, times_of_scans(build.plan, images.scans))
     if images.golden is not None and images.traced == len(images.pixels):
         return chain_stages(build.plan, stage_times(build.plan, images.golden))

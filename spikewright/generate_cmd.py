@@ -17,10 +17,10 @@ def add_parser(sub):
     p.add_argument("--out", "-o", required=True, help="directory to write")
     add_hw_arguments(p)
     p.add_argument("--fps", type=positive_number, default=None,
-                   help="dataflow: choose the lanes per layer and pixels per beat (folding) "
-                        "for this many images per second at --clock-mhz, from the stream "
-                        "model on --fold-images test images (replaces --lanes and "
-                        "--pixels-per-beat)")
+                   help="dataflow: choose the lanes per layer, the kernel lanes of conv "
+                        "layers and the pixels per beat (folding) for this many images per "
+                        "second at --clock-mhz, from the stream model on --fold-images test "
+                        "images (replaces --lanes, --kernel-lanes and --pixels-per-beat)")
     p.add_argument("--fold-images", type=at_least(1), default=1000,
                    help="test images of the network's dataset that folding measures")
     p.add_argument("--force", action="store_true",
@@ -40,7 +40,8 @@ def run(args) -> int:
         flow.fold(build, fps=args.fps, config=config)
         folding = build.results["folding"]
         flow.log(f"folded for {args.fps:g} images/s at {config.clock_mhz:g} MHz: lanes "
-                 f"{folding['lanes']}, {folding['pixels_per_beat']} pixels per beat, "
+                 f"{folding['lanes']}, kernel lanes {folding['kernel_lanes']}, "
+                 f"{folding['pixels_per_beat']} pixels per beat, "
                  f"predicted interval {folding['predicted_interval_cycles']:.1f} cycles"
                  + ("" if folding["met"] else " (the target is not met: the fastest design)"))
     else:

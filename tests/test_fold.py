@@ -49,3 +49,22 @@ def test_an_unreachable_target_gives_the_fastest_design(sample):
     assert folding.to_json()["lanes"] == {l.name: l.out_features for l in net.weighted_layers}
     with pytest.raises(ValueError, match=r"^the target interval must be a positive number"):
         fold(net, scans, interval_cycles=0, config=HwConfig())
+
+
+def test_conv_layers_get_the_lanes_and_kernel_lanes_that_meet_the_target():
+    from spikewright.golden.random_network import random_conv_network
+    from spikewright.hdl_gen.fold import block_rams
+    rng = np.random.default_rng(12)
+    net = random_conv_network(rng, neuron="if", depthwise=False, depth=2, timesteps=2)
+    result = model.run(net, random_pixels(rng, net, 30), trace=True)
+    scans = layer_scans(net, result)
+    slowest = fold(net, scans, interval_cycles=1e9, config=HwConfig())
+    assert slowest.met
+    assert all(v == 1 for v in slowest.config.to_json()["kernel_lanes"].values())
+    target = slowest.timing.interval / 3
+    folding = fold(net, scans, interval_cycles=target, config=HwConfig())
+    timing = stream_timing(make_plan(net, folding.config), result)
+    assert timing.interval == folding.timing.interval
+    assert folding.met == (timing.interval <= target)
+    assert folding.to_json()["kernel_lanes"] == folding.config.kernel_lanes
+    assert block_rams(36, 512) == 1 and block_rams(37, 512) == 2 and block_rams(18, 600) == 1

@@ -165,7 +165,8 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
     Dask cluster at ``scheduler`` (:func:`.batches.run_batches`); the report is the same.
     Each batch's report is kept in ``batch_dir`` where one is given; with ``resume`` the
     batches found there are not run again.
-    ``progress(done, total)`` is called after each batch, and ``partial(report)`` with the
+    ``progress(done, total, mismatches=M)`` is called after each batch (whichever worker ran
+    it; M: the mismatches so far), and ``partial(report)`` with the
     report of the first images verified so far (``"complete": False``), so that a long run
     that is stopped keeps what it verified.
     """
@@ -186,13 +187,14 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
                           expected.select(first, stop), {**run_options, "seed": seed + first})
                  for first, stop in bounds]
     store = BatchStore(batch_dir) if batch_dir is not None else None
-    reports, done = [None] * len(jobs_list), 0
+    reports, done, mismatches = [None] * len(jobs_list), 0, 0
     for index, report in run_batches(run_batch, jobs_list, processes=jobs,
                                      scheduler=scheduler, store=store, resume=resume):
         reports[index] = report
         done += report["images"]
+        mismatches += report["mismatches"]
         if progress is not None:
-            progress(done, len(pixels))
+            progress(done, len(pixels), mismatches=mismatches)
         prefix = next((k for k, r in enumerate(reports) if r is None), len(reports))
         if partial is not None and prefix and done < len(pixels):
             partial({**_merge(reports[:prefix], expected, **merge_options),

@@ -99,13 +99,16 @@ def hw_config_from_args(args, base: dict | None = None):
 
 
 class progress_bar:
-    """A tqdm bar on stderr as a ``progress(done[, total])`` callback; ``with`` closes it."""
+    """A tqdm bar on stderr as a ``progress(done[, total], **counts)`` callback (``counts``,
+    such as the mismatches so far, are shown beside it); ``with`` closes it."""
 
     def __init__(self, total: int, desc: str, unit: str = "img", quiet: bool = False):
         from tqdm import tqdm
         self.bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=quiet)
 
-    def __call__(self, done: int, total=None) -> None:
+    def __call__(self, done: int, total=None, **counts) -> None:
+        if counts:
+            self.bar.set_postfix(counts, refresh=False)
         self.bar.update(done - self.bar.n)
 
     def __enter__(self):

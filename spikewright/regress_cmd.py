@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 
-from spikewright.cli_args import progress_bar
+from spikewright.cli_args import at_least, progress_bar
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub):
+    from spikewright.sim.batches import default_jobs
     p = sub.add_parser("regress", help="random-network regression on the simulators",
-                       description="Generate seeded random dense networks and HwConfigs, "
+                       description="Generate seeded random networks and HwConfigs (seeds 3k: "
+                                   "sequential dense, 3k+1: dataflow dense, 3k+2: dataflow "
+                                   "conv), "
                                    "simulate each on the chosen simulators (with and without "
                                    "gaps and backpressure) and compare with golden.")
     p.add_argument("--seeds", default="0:10", help="START:STOP range of seeds")
@@ -20,6 +23,12 @@ def add_parser(sub):
                    help="HDL simulator(s)")
     p.add_argument("--work-dir", default=None, help="where the cases are written "
                    "(default: a new temporary directory)")
+    p.add_argument("--jobs", "-j", type=at_least(1), default=default_jobs(),
+                   help="cases run at the same time in local processes (default: "
+                        "%(default)s, the cores)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler (tcp://HOST:PORT) to run the "
+                        "cases on instead of local processes")
     p.add_argument("--json", dest="json_path", default=None, help="also write the report here")
     p.set_defaults(func=run)
 
@@ -39,7 +48,7 @@ def run(args) -> int:
     simulators = ["icarus", "verilator"] if args.simulator == "both" else [args.simulator]
     with progress_bar(stop - start, "regress", unit="case") as bar:
         result = regress(range(start, stop), simulators, work_dir=args.work_dir,
-                         progress=lambda seed: bar(seed - start + 1))
+                         progress=bar, jobs=args.jobs, scheduler=args.scheduler)
     if args.json_path:
         write_json(args.json_path, result)
     print(json.dumps(result, indent=2))

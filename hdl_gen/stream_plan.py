@@ -35,7 +35,6 @@ import numpy as np
 
 from spikewright.golden.ir import Conv2d, Dense, Flatten, Neuron
 
-from .counters import counter_width
 from .errors import UnsupportedLayerError
 from .packing import pack_words
 
@@ -265,8 +264,8 @@ def scan_cycles(spikes: np.ndarray, in_bits: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class StreamPlan:
-    """The stages of a dataflow design: the encoder, one dense stage per weighted layer (the
-    last one the readout), and the argmax."""
+    """The stages of a dataflow design: the encoder, one conv or dense stage per weighted
+    layer (the last one the readout), and the argmax."""
     encoder: EncoderStagePlan
     stages: tuple
 
@@ -277,10 +276,6 @@ class StreamPlan:
     def argmax_cycles(self) -> int:
         """Cycles of the argmax stage: one to take the logits, one per class to compare."""
         return 1 + self.classes
-
-    @property
-    def trace_width(self) -> int:
-        return counter_width(max(s.out_bits for s in (self.encoder, *self.stages[:-1])))
 
 
 def make_stream_plan(network, layers: tuple, encoder, config) -> StreamPlan:

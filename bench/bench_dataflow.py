@@ -1,7 +1,8 @@
 """Designs of a shipped model against the part's own limits: cycles between results (the
 interval) of the sequential design, of the model's own design (its hw_config.json) and,
-for dense networks, of dataflow designs folded for several frame rates, beside the weight-read limit (weight bits read per image over the block RAM's read width
-per cycle) and the pixel limit (pixels per image over pixels per beat).
+for dense networks, of dataflow designs folded for several frame rates, beside the
+weight-read limit (weight bits read per image over the block RAM's read width per cycle)
+and the pixel limit (pixels per image over pixels per beat).
 
 The sequential design takes one image at a time (interval = its cycles + 1, the exact cycle
 model); the dataflow designs' intervals come from the stream model (the RTL matches both

@@ -53,8 +53,8 @@ class HwConfig:
     clock_mhz:     the clock target, in MHz (synthesis constraint and report units).
     target:        the FPGA part (see ``TARGETS``); the weights must fit its block RAM.
     architecture:  ``"sequential"`` (one image, one layer-step at a time) or ``"dataflow"``
-                   (every layer a pipeline stage working on its own image; dense networks
-                   of IF neurons, see :mod:`.stream_plan`).
+                   (every layer a pipeline stage working on its own image; IF neurons,
+                   convolutions of one group, see :mod:`.stream_plan`).
     pixels_per_beat: pixels per beat of the input stream (dataflow; 1 to 16).
     kernel_lanes:  dataflow conv stages: kernel positions whose weights are added per cycle,
                    one number for every conv layer or ``{layer name: K}`` (others 1); never

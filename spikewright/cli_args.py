@@ -67,7 +67,8 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
     p.add_argument("--architecture", choices=list(ARCHITECTURES),
                    default=default("architecture"),
                    help="sequential: one image, one layer-step at a time; dataflow: every "
-                        "layer a pipeline stage on its own image (dense IF networks)" + note)
+                        "layer a pipeline stage on its own image (IF neurons; convolutions of one "
+                        "group)" + note)
     p.add_argument("--pixels-per-beat", type=at_least(1), default=default("pixels_per_beat"),
                    help="pixels per beat of the input stream (dataflow; 1 to 16)" + note)
     p.add_argument("--kernel-lanes", default=default("kernel_lanes"),

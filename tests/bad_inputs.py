@@ -244,6 +244,15 @@ CASES = [
          lambda folder: ["generate", str(saved_ir(folder)), "--lanes", "many", "--out",
                          str(folder / "rtl")],
          r"--lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'many'"),
+    Case("--kernel-lanes without the dataflow architecture",
+         lambda folder: ["generate", str(saved_ir(folder)), "--kernel-lanes", "3", "--out",
+                         str(folder / "rtl")],
+         r"kernel_lanes 3 needs the dataflow architecture; the sequential conv core adds "
+         r"one kernel position per cycle"),
+    Case("--kernel-lanes that is not a number",
+         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
+                         "--kernel-lanes", "wide", "--out", str(folder / "rtl")],
+         r"--kernel-lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'wide'"),
     Case("generate into a folder holding other files", _generate_beside,
          r".*rtl already holds other files \(notes\.txt\); write into an empty or new "
          r"directory, or pass --force to write beside them"),

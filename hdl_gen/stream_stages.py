@@ -203,11 +203,20 @@ class DenseStage(wiring.Component):
             low = s * plan.in_stride + c * SCAN_WIDTH
             return self.in_bits[low:s * plan.in_stride + min((c + 1) * SCAN_WIDTH, plan.in_bits)]
 
-        first_chunk = Signal(SCAN_WIDTH)
-        with m.Switch(t):
-            for s in range(timesteps):
-                with m.Case(s):
-                    m.d.comb += first_chunk.eq(bits_of(s, 0))
+        def chunk_of(step, index, name):
+            """Bits ``index * SCAN_WIDTH ..`` of step ``step``'s input bitmap (chunk 0 where
+            ``index`` is None)."""
+            value = Signal(SCAN_WIDTH, name=name)
+            selector = step if index is None else Cat(index, step)
+            with m.Switch(selector):
+                for s in range(timesteps):
+                    for c in range(1 if index is None else chunks):
+                        key = s if index is None else c | (s << len(index))
+                        with m.Case(key):
+                            m.d.comb += value.eq(bits_of(s, c))
+                with m.Default():
+                    m.d.comb += value.eq(0)
+            return value
 
         lowest = Signal(range(SCAN_WIDTH))
         for bit in reversed(range(SCAN_WIDTH)):
@@ -215,16 +224,8 @@ class DenseStage(wiring.Component):
                 m.d.comb += lowest.eq(bit)
         remaining = Signal(SCAN_WIDTH)
         m.d.comb += remaining.eq(mask & (mask - 1))
-        # the chunks after the first, loaded at a pass's start and shifted on each advance,
-        # so that the next chunk comes from a register, not a chunks-way multiplexer
-        ahead = Signal(max(chunks - 1, 1) * SCAN_WIDTH)
-        rest_of_step = Signal.like(ahead)
-        if chunks > 1:
-            with m.Switch(t):
-                for s in range(timesteps):
-                    with m.Case(s):
-                        m.d.comb += rest_of_step.eq(Cat(*(bits_of(s, c)
-                                                          for c in range(1, chunks))))
+        next_chunk = chunk_of(t, chunk + 1, "next_chunk")
+        first_chunk = chunk_of(t, None, "first_chunk")
 
         # the pipeline: event register -> weight read (block RAM) -> weight register -> add
         address_valid, read_valid = Signal(), Signal()
@@ -279,8 +280,7 @@ class DenseStage(wiring.Component):
                     m.d.sync += [t.eq(0), group.eq(0), base.eq(0)]
                     m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.sync += [chunk.eq(0), mask.eq(first_chunk), ahead.eq(rest_of_step)]
-                m.d.sync += [a.eq(0) for a in acc]
+                m.d.sync += [chunk.eq(0), mask.eq(first_chunk)] + [a.eq(0) for a in acc]
                 m.next = "SCAN"
             with m.State("SCAN"):
                 advance = Signal()
@@ -296,8 +296,7 @@ class DenseStage(wiring.Component):
                         m.d.sync += drain.eq(0)
                         m.next = "DRAIN"
                     with m.Else():
-                        m.d.sync += [chunk.eq(chunk + 1), mask.eq(ahead[:SCAN_WIDTH]),
-                                     ahead.eq(ahead >> SCAN_WIDTH)]
+                        m.d.sync += [chunk.eq(chunk + 1), mask.eq(next_chunk)]
             with m.State("DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == DRAIN_CYCLES - 1):

@@ -67,6 +67,23 @@ def test_the_dataflow_design_is_lint_clean_and_deterministic(tmp_path, timesteps
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.sim
+@pytest.mark.parametrize("timesteps", [1, 2])
+def test_the_dataflow_conv_design_is_lint_clean_and_deterministic(tmp_path, timesteps):
+    """Two conv stages (a word memory between them), kernel lanes 2 and 3, T = 1 and 2 (the
+    membrane memory)."""
+    from spikewright.golden.random_network import random_conv_network
+    net = random_conv_network(np.random.default_rng(41), neuron="if", timesteps=timesteps,
+                              depthwise=False, depth=2)
+    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2, "conv2": 3}, architecture="dataflow")
+    files = generate(net, config)
+    assert "bitmap_conv1" in files[f"{TOP_MODULE}.v"]
+    assert files_digest(generate(net, config)) == files_digest(files)
+    write_files(files, tmp_path)
+    result = verilator_lint(tmp_path / f"{TOP_MODULE}.v", tmp_path / f"{TOP_MODULE}.vlt")
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.synth
 def test_synthesized_netlist_has_no_multiplier(small_design, tmp_path):
     _, _, directory = small_design

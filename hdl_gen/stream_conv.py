@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from .lanes import lowest_pending
 from .stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, ConvStagePlan
+from .stream_stages import hand_over_states
 
 __all__ = ["ConvStage", "word_address_width"]
 
@@ -324,16 +325,7 @@ class ConvStage(wiring.Component):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == CONV_DRAIN_CYCLES - 1):
                     m.next = "DONE"
-            with m.State("DONE"):
-                m.d.comb += self.in_release.eq(1)
-                m.d.sync += in_bank.eq(~in_bank)
-                with m.If(~self.out_full):
-                    hand_over()
-                    m.next = "IDLE"
-                with m.Else():
-                    m.next = "WAIT"
-            with m.State("WAIT"):
-                with m.If(~self.out_full):
-                    hand_over()
-                    m.next = "IDLE"
+            hand_over_states(m, self, hand_over)
+        with m.If(self.in_release):
+            m.d.sync += in_bank.eq(~in_bank)
         return m

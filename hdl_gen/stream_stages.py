@@ -14,7 +14,25 @@ from spikewright.golden.ir import Neuron
 
 from .stream_plan import BANK_LANES, DRAIN_CYCLES, SCAN_WIDTH, DenseStagePlan, EncoderStagePlan
 
-__all__ = ["EncoderStage", "DenseStage", "ArgmaxStage"]
+__all__ = ["EncoderStage", "DenseStage", "ArgmaxStage", "hand_over_states"]
+
+
+def hand_over_states(m, stage, hand_over) -> None:
+    """The states that end a layer stage's image, inside its FSM: ``DONE`` (one cycle)
+    releases the input and calls ``hand_over()`` if the consumer has released the previous
+    output, else ``WAIT`` calls it as soon as it has; both go back to ``IDLE``. The stream
+    model (:mod:`.stream_model`) counts this handshake."""
+    with m.State("DONE"):
+        m.d.comb += stage.in_release.eq(1)
+        with m.If(~stage.out_full):
+            hand_over()
+            m.next = "IDLE"
+        with m.Else():
+            m.next = "WAIT"
+    with m.State("WAIT"):
+        with m.If(~stage.out_full):
+            hand_over()
+            m.next = "IDLE"
 
 
 class EncoderStage(wiring.Component):
@@ -335,17 +353,7 @@ class DenseStage(wiring.Component):
                     with m.Else():
                         m.d.sync += [group.eq(group + 1), base.eq(base + layer.in_features)]
                     m.next = "LOAD"
-            with m.State("DONE"):
-                m.d.comb += self.in_release.eq(1)
-                with m.If(~self.out_full):
-                    hand_over()
-                    m.next = "IDLE"
-                with m.Else():
-                    m.next = "WAIT"
-            with m.State("WAIT"):
-                with m.If(~self.out_full):
-                    hand_over()
-                    m.next = "IDLE"
+            hand_over_states(m, self, hand_over)
         return m
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["HW_DEFAULTS", "parse_lanes", "add_hw_arguments", "hw_config_from_args", "progress_bar",
+__all__ = ["HW_DEFAULTS", "parse_lanes", "add_hw_arguments", "add_parallel_arguments",
+           "hw_config_from_args", "progress_bar",
            "at_least", "positive_number"]
 
 
@@ -74,6 +75,19 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
     p.add_argument("--kernel-lanes", default=default("kernel_lanes"),
                    help="dataflow conv layers: kernel positions added per cycle, K for every "
                         "conv layer or NAME=K,... (others 1)" + note)
+
+
+def add_parallel_arguments(p, work: str):
+    """``--jobs`` and ``--scheduler``: how many of the command's ``work`` (batches, cases,
+    syntheses) run at the same time in local processes, or the Dask cluster to run them on
+    (:func:`spikewright.sim.batches.run_batches`)."""
+    from spikewright.sim.batches import default_jobs
+    p.add_argument("--jobs", "-j", type=at_least(1), default=default_jobs(),
+                   help=f"{work} run at the same time in local processes (default: "
+                        f"%(default)s, the cores)")
+    p.add_argument("--scheduler", default=None,
+                   help=f"address of a running Dask scheduler (tcp://HOST:PORT) to run the "
+                        f"{work} on instead of local processes")
 
 
 def hw_config_from_args(args, base: dict | None = None):

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-from spikewright.cli_args import at_least, progress_bar
+from spikewright.cli_args import add_parallel_arguments, progress_bar
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub):
-    from spikewright.sim.batches import default_jobs
     p = sub.add_parser("regress", help="random-network regression on the simulators",
                        description="Generate seeded random networks and HwConfigs (seeds 3k: "
                                    "sequential dense, 3k+1: dataflow dense, 3k+2: dataflow "
@@ -23,12 +22,7 @@ def add_parser(sub):
                    help="HDL simulator(s)")
     p.add_argument("--work-dir", default=None, help="where the cases are written "
                    "(default: a new temporary directory)")
-    p.add_argument("--jobs", "-j", type=at_least(1), default=default_jobs(),
-                   help="cases run at the same time in local processes (default: "
-                        "%(default)s, the cores)")
-    p.add_argument("--scheduler", default=None,
-                   help="address of a running Dask scheduler (tcp://HOST:PORT) to run the "
-                        "cases on instead of local processes")
+    add_parallel_arguments(p, "cases")
     p.add_argument("--json", dest="json_path", default=None, help="also write the report here")
     p.set_defaults(func=run)
 

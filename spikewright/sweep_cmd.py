@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.cli_args import at_least, positive_number, progress_bar
+from spikewright.cli_args import add_parallel_arguments, at_least, positive_number, progress_bar
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub):
-    from spikewright.sim.batches import default_jobs
     from spikewright.synth import FLOWS
     p = sub.add_parser("sweep", help="cycles and synthesis against lanes P (Pareto front)",
                        description="For each lane count: the exact cycle model over test "
@@ -29,12 +28,7 @@ def add_parser(sub):
     p.add_argument("--place", action="store_true",
                    help="also place and route each design (Fmax, images/s)")
     p.add_argument("--no-synth", action="store_true", help="cycle model only")
-    p.add_argument("--jobs", "-j", type=at_least(1), default=default_jobs(),
-                   help="syntheses run at the same time in local processes (default: "
-                        "%(default)s, the cores)")
-    p.add_argument("--scheduler", default=None,
-                   help="address of a running Dask scheduler (tcp://HOST:PORT) to run the "
-                        "syntheses on instead of local processes")
+    add_parallel_arguments(p, "syntheses")
     p.add_argument("--out", "-o", required=True, help="directory for sweep.json and the RTL")
     p.set_defaults(func=run)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.cli_args import at_least, progress_bar
-from spikewright.sim.batches import default_jobs
+from spikewright.cli_args import add_parallel_arguments, at_least, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -38,11 +37,7 @@ def add_parser(sub):
     p.add_argument("--batch-size", type=at_least(1), default=500, help="images per simulator run")
     p.add_argument("--build-root", default=None,
                    help="where simulator builds are kept (default: ~/.cache/spikewright/sim)")
-    p.add_argument("--jobs", "-j", type=at_least(1), default=default_jobs(),
-                   help="local processes that run batches at the same time")
-    p.add_argument("--scheduler", default=None,
-                   help="address of a running Dask scheduler (tcp://HOST:PORT) to run the "
-                        "batches on instead of local processes")
+    add_parallel_arguments(p, "batches")
     p.add_argument("--json", dest="json_path", default=None,
                    help="also write the report here; each batch's report is kept in "
                         "JSON.batches/ for --resume")

@@ -36,7 +36,7 @@ def main():
     result = model.run(network, build.images.pixels, trace=True)
     scans = layer_scans(network, result)
     rows = []
-    dense = len(scans) == len(network.weighted_layers)
+    dense = all(layer.kind == "dense" for layer in network.weighted_layers)
     sequential = make_plan(network, HwConfig(lanes=32 if dense else 8))
     cycles = np.mean([b.total for b in cycles_for_result(sequential, result)]) + 1
     limits = flow.bandwidth_limits(sequential, result)

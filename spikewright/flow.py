@@ -115,7 +115,7 @@ class ImageSet:
     golden: object = None
     traced: int = 0
     cycles: list | None = None
-    scans: dict | None = None  # {layer: [images, T]} scan cycles (.hdl_gen.stream_plan)
+    scans: dict | None = None  # {layer: scan cycles or window pops} (stream_plan.layer_scans)
     stage_times: tuple | None = None  # (plan, {stage: [cycles per image]}) of a dataflow plan
 
 
@@ -245,16 +245,14 @@ def plan(build: Build, config: HwConfig | None = None) -> Build:
 
 
 def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 500,
-           scans: bool | None = None) -> Build:
+           scans: bool = False) -> Build:
     """Run golden once over the build's images: classes, logits, spikes and synaptic
-    operations of every image, the cycle model of every image (where a plan exists), the
-    scan cycles of every dense layer's input (``scans``; by default for a dataflow plan),
-    and the spike trace of the first ``traced`` images (for verification)."""
+    operations of every image, the cycle model of every image (where a plan exists), each
+    dataflow stage's cycles per image (for a dataflow plan), what every layer's stage
+    cycles depend on for any lanes (``scans``: dense scan cycles and conv window pops, for
+    folding), and the spike trace of the first ``traced`` images (for verification)."""
     image_set = build.images
     cycles = [] if build.plan is not None else None
-
-    if scans is None:
-        scans = build.plan is not None and build.plan.stream is not None
     scanned = {} if scans else None
     dataflow = build.plan is not None and build.plan.stream is not None
     timed = {} if dataflow else None

@@ -19,7 +19,7 @@ import numpy as np
 from .errors import IRError, UnsupportedLayerError
 from .ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network
 
-__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "SUPPORTED_KINDS", "FILES"]
+__all__ = ["save", "load", "from_document", "FORMAT", "FORMAT_VERSION", "SUPPORTED_KINDS", "FILES"]
 
 #: The files of an IR directory.
 FILES = ("network.json", "weights.npz")
@@ -147,6 +147,11 @@ def load(directory) -> Network:
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
         raise IRError(f"{npz_path} is not a readable .npz file of plain arrays "
                       f"({type(error).__name__}: {str(error) or 'empty'})") from None
+    return from_document(doc, arrays)
+
+
+def from_document(doc: dict, arrays: dict) -> Network:
+    """The network of a ``network.json`` document and its arrays (validated)."""
     timesteps = _get(doc, "timesteps", "network.json", int)
     spec = _parse_input(doc)
     entries = _get(doc, "layers", "network.json", list)

@@ -267,7 +267,8 @@ def ops_from_exported(program) -> list[Op]:
         elif kind in ("dropout", "clone", "alias"):
             op = None
         else:
-            raise _unsupported(node.name, f"ATen {kind}")
+            raise _unsupported(node.name, f"ATen {kind}", "replace max pooling by AvgPool2d"
+                               if "max_pool" in kind else "")
         if op is not None:
             ops.append(op)
         previous = node

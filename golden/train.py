@@ -17,6 +17,7 @@ the activation, the last linear is the non-spiking readout::
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import pickle
@@ -32,6 +33,7 @@ from .errors import CheckpointError, UnsupportedLayerError
 from .integerize import integer_layer
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
+           "parse_arch",
            "train_model", "evaluate", "recalibrate_batchnorm", "save_checkpoint",
            "load_checkpoint"]
 
@@ -46,6 +48,27 @@ LAYER_SPECS = ("conv", "avgpool", "flatten", "linear")
 def mlp_arch(hidden: list[int], classes: int = 10) -> list:
     """``flatten, linear(h1), ..., linear(classes)``."""
     return [["flatten"]] + [["linear", h] for h in hidden] + [["linear", classes]]
+
+
+def parse_arch(text: str, classes: int) -> list:
+    """``seed-cnn``, ``mlp:H1[,H2...]`` or a JSON layer list (see golden.train)."""
+    if text == "seed-cnn":
+        return [list(a) for a in SEED_MNIST_CNN[:-1]] + [["linear", classes]]
+    if text.startswith("mlp:"):
+        try:
+            hidden = [int(h) for h in text[4:].split(",") if h]
+        except ValueError:
+            hidden = None
+        if not hidden or min(hidden) < 1:
+            raise ValueError(f"--arch mlp:H1[,H2...] needs positive widths, not {text!r}")
+        return mlp_arch(hidden, classes)
+    try:
+        arch = json.loads(text)
+    except json.JSONDecodeError:
+        raise ValueError(f"--arch must be 'seed-cnn', 'mlp:H1[,H2...]' or a JSON list "
+                         f"of layer specs, not {text!r}") from None
+    check_arch(arch)
+    return arch
 
 
 class _StraightThroughQuant(torch.autograd.Function):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spikewright import (__version__, convert_cmd, eval_cmd, generate_cmd, regress_cmd,
-                         report_cmd, run_cmd, sweep_cmd, synth_cmd, train_cmd, verify_cmd)
+from spikewright import (__version__, convert_cmd, eval_cmd, generate_cmd, import_torch_cmd,
+                         nir_cmd, regress_cmd, report_cmd, run_cmd, sweep_cmd, synth_cmd,
+                         train_cmd, verify_cmd)
 
 __all__ = ["main", "build_parser", "entry"]
 
-COMMANDS = (train_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd, synth_cmd, report_cmd,
-            sweep_cmd, regress_cmd, run_cmd)
+COMMANDS = (train_cmd, import_torch_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd, synth_cmd, report_cmd,
+            sweep_cmd, regress_cmd, run_cmd, nir_cmd)
 
 
 class _DefaultsFormatter(argparse.HelpFormatter):
@@ -35,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_parser(sub)
     for choice in sub.choices.values():
         choice.formatter_class = _DefaultsFormatter
+        for action in choice._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for nested in action.choices.values():
+                    nested.formatter_class = _DefaultsFormatter
     return parser
 
 

@@ -33,7 +33,8 @@ from spikewright.hdl_gen.stream_model import chain_stages, stage_times, times_of
 from spikewright.hdl_gen.stream_plan import layer_scans
 from spikewright.shipped import MODELS_DIR
 
-__all__ = ["Build", "ImageSet", "load", "convert", "images", "plan", "golden", "evaluate",
+__all__ = ["Build", "ImageSet", "load", "train", "from_torch", "convert", "nir_export",
+           "to_nir_graph", "nir_import", "images", "plan", "golden", "evaluate",
            "cycles_and_energy", "generate", "verify", "synthesize", "synthesize_rtl", "report",
            "write_json", "prepare_output_file", "prepare_output_dir", "use_checkpoint",
            "log"]
@@ -182,24 +183,31 @@ def use_checkpoint(build: Build, checkpoint) -> Build:
 def convert(checkpoint, out=None, *, weight_width=None, neuron="if", calibration_images=2000,
             ctt_epochs=3, data_root=None, exact_thresholds=None, progress=None,
             force: bool = False) -> Build:
-    """A build of the network converted from ``checkpoint`` (calibrated with CTT where IF
-    neurons run at T > 1), saved to ``out`` where given (a directory holding other files
+    """A build of the network converted from ``checkpoint`` (a file written by training, or
+    a :class:`~spikewright.golden.train.ConvertibleNet` in memory), calibrated with CTT where
+    IF neurons run at T > 1, saved to ``out`` where given (a directory holding other files
     only with ``force``). ``weight_width`` and ``exact_thresholds`` left None take the
     values the checkpoint was trained with, else 8 bits and rounded thresholds."""
     from spikewright.golden import ctt
     from spikewright.golden.convert import convert as convert_model
     from spikewright.golden.train import load_checkpoint
+    from spikewright.golden.train import ConvertibleNet
     if out is not None:
         prepare_output_dir(out, ir_io.FILES, force=force)
-    model, info = load_checkpoint(checkpoint)
+    if isinstance(checkpoint, ConvertibleNet):
+        model, info, checkpoint = checkpoint, {"dataset": getattr(checkpoint, "dataset",
+                                                                  None)}, None
+    else:
+        model, info = load_checkpoint(checkpoint)
+        checkpoint = Path(checkpoint).resolve()
     trained = model.weight_quantization or {"weight_width": 8, "exact_thresholds": False}
     weight_width = trained["weight_width"] if weight_width is None else weight_width
     exact_thresholds = (trained["exact_thresholds"] if exact_thresholds is None
                         else exact_thresholds)
-    checkpoint = Path(checkpoint).resolve()
     metadata = {"dataset": info.get("dataset"),
-                "checkpoint": os.path.relpath(checkpoint, Path(out).resolve()) if out else None,
-                "checkpoint_sha256": file_sha256(checkpoint),
+                "checkpoint": (os.path.relpath(checkpoint, Path(out).resolve())
+                               if out and checkpoint else None),
+                "checkpoint_sha256": file_sha256(checkpoint) if checkpoint else None,
                 "ctt": None}
     network = convert_model(model, weight_width=weight_width, neuron=neuron,
                             exact_thresholds=exact_thresholds, metadata=metadata)
@@ -213,6 +221,105 @@ def convert(checkpoint, out=None, *, weight_width=None, neuron="if", calibration
     if out is not None:
         ir_io.save(network, out)
     return Build(network, ir_dir=Path(out) if out is not None else None, checkpoint=checkpoint)
+
+
+def train(model, *, dataset: str = "mnist", epochs: int = 20, lr: float = 2e-3,
+          timesteps: int = 1, k: int | None = None, limit: int | None = None,
+          max_shift: int = 1, seed: int = 0, optimizer: str = "adam", weight_width=None,
+          out=None, data_root=None, progress=None):
+    """Train (or fine-tune) a conversion-ready ANN on a dataset's training images.
+
+    ``model``: an architecture (``"mlp:768"``, ``"seed-cnn"`` or a layer list, see
+    :mod:`spikewright.golden.train`), built with ``timesteps`` and ``k``; or a
+    :class:`~spikewright.golden.train.ConvertibleNet` (from :func:`from_torch`, or
+    :func:`~spikewright.golden.train.load_checkpoint`) to fine-tune in place. With
+    ``weight_width`` training sees the integer weights conversion will write. The model
+    is saved to the checkpoint ``out`` where given; returns it, its test accuracy
+    (quantized ANN) in ``model.test_accuracy``."""
+    from spikewright.golden.train import ConvertibleNet, evaluate as evaluate_ann
+    from spikewright.golden.train import parse_arch, save_checkpoint, train_model
+    info = datasets.dataset_info(dataset)
+    if out is not None:
+        prepare_output_file(out)
+    if not isinstance(model, ConvertibleNet):
+        arch = parse_arch(model, info["classes"]) if isinstance(model, str) else model
+        model = ConvertibleNet(arch, info["shape"], timesteps, 4 * timesteps if k is None
+                               else k, seed=seed)
+    if weight_width is not None:
+        model.quantize_weights(weight_width)
+    x, y = datasets.load_dataset(dataset, "train", data_root, limit)
+    xt, yt = datasets.load_dataset(dataset, "test", data_root)
+    history = train_model(model, x, y, epochs=epochs, lr=lr, max_shift=max_shift, seed=seed,
+                          optimizer=optimizer, progress=progress)
+    model.dataset = dataset
+    model.test_accuracy = evaluate_ann(model, xt, yt)
+    if out is not None:
+        save_checkpoint(model, out, dataset=dataset, seed=seed, epochs=epochs,
+                        history=history, accuracy={"ann_quant": model.test_accuracy})
+    return model
+
+
+def from_torch(module, *, dataset: str = "mnist", timesteps: int = 1, k: int | None = None,
+               input_mean=0.0, input_std=1.0, calibration_images: int = 2000,
+               data_root=None, checkpoint=None):
+    """A plain PyTorch ReLU network (an ``nn.Module``, or the ops of a saved one) as a
+    conversion-ready ANN (:func:`spikewright.golden.torch_import.from_torch`), its
+    activation scales measured on ``calibration_images`` training images of ``dataset``.
+    ``model.torch_import["accuracy"]`` holds the test accuracy of the ReLU network and of
+    the imported quantized one before any fine-tuning; saved to ``checkpoint`` where
+    given. Fine-tune it with :func:`train`, then :func:`convert` it."""
+    from spikewright.golden.torch_import import from_torch as import_module
+    from spikewright.golden.torch_import import ops_from_module, run_ops
+    from spikewright.golden.train import evaluate as evaluate_ann
+    from spikewright.golden.train import save_checkpoint
+    ops = module if isinstance(module, list) else ops_from_module(module)
+    x, _ = datasets.load_dataset(dataset, "train", data_root, calibration_images)
+    xt, yt = datasets.load_dataset(dataset, "test", data_root)
+    model = import_module(ops, x, timesteps=timesteps, k=k, input_mean=input_mean,
+                          input_std=input_std)
+    mean = np.broadcast_to(np.asarray(input_mean, dtype=np.float64), (xt.shape[1],))
+    std = np.broadcast_to(np.asarray(input_std, dtype=np.float64), (xt.shape[1],))
+    normalized = (xt / 255.0 - mean[None, :, None, None]) / std[None, :, None, None]
+    model.torch_import["accuracy"] = {
+        "relu": float((run_ops(ops, normalized).argmax(1) == yt).mean()),
+        "imported_quantized": evaluate_ann(model, xt, yt)}
+    model.dataset = dataset
+    if checkpoint is not None:
+        save_checkpoint(model, checkpoint, dataset=dataset, torch_import=model.torch_import)
+    return model
+
+
+def nir_export(build: Build, path) -> Build:
+    """Write the build's network as a NIR graph (:mod:`spikewright.golden.nir_io`)."""
+    from spikewright.golden import nir_io
+    nir_io.write(build.network, path)
+    return build
+
+
+def to_nir_graph(build: Build):
+    """The build's network as an in-memory NIR graph."""
+    from spikewright.golden import nir_io
+    return nir_io.to_nir(build.network)
+
+
+def nir_import(path, out=None, *, timesteps=None, k=None, weight_width=8, dataset=None,
+               use_metadata=True, force=False) -> Build:
+    """A build of the network in a NIR file (:func:`spikewright.golden.nir_io.from_nir`),
+    saved to the IR directory ``out`` where given; what the import did, with each layer's
+    quantization error, in ``results["nir_import"]``."""
+    from spikewright.golden import nir_io
+    if out is not None:
+        prepare_output_dir(out, ir_io.FILES, force=force)
+    network, report = nir_io.read(path, use_metadata=use_metadata, timesteps=timesteps, k=k,
+                                  weight_width=weight_width)
+    if dataset is not None:
+        network = Network(network.timesteps, network.input, network.layers,
+                          {**network.metadata, "dataset": dataset})
+    if out is not None:
+        ir_io.save(network, out)
+    build = Build(network, ir_dir=Path(out) if out is not None else None)
+    build.results["nir_import"] = report
+    return build
 
 
 def images(build: Build, *, dataset=None, split="test", limit=None, first=0,

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,11 +164,34 @@ def distributed_memories_script(verilog: str, max_bits: int) -> tuple[str, list[
     return commands, chosen
 
 
-def _run(command, cwd, log):
+def _last_line(path: Path) -> str:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 4096))
+        lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1][:160] if lines else "(no output yet)"
+
+
+def _run(command, cwd, log, progress_every: float = 60.0):
+    """Run a tool, its output going to ``cwd/log`` as it runs; every ``progress_every``
+    seconds one line on stderr with the time so far and the log's last line. Returns
+    ``(CompletedProcess with the whole log as stdout and stderr, seconds)``."""
     start = time.time()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    (Path(cwd) / log).write_text(result.stdout + result.stderr)
-    return result, time.time() - start
+    path = Path(cwd) / log
+    name = Path(command[0]).name
+    with open(path, "w") as out:
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                   text=True)
+        while True:
+            try:
+                process.wait(timeout=progress_every)
+                break
+            except subprocess.TimeoutExpired:
+                print(f"[spikewright] {name}: {(time.time() - start) / 60:.0f} min, "
+                      f"{_last_line(path)}", file=sys.stderr, flush=True)
+    text = path.read_text()
+    return (subprocess.CompletedProcess(command, process.returncode, text, text),
+            time.time() - start)
 
 
 def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,

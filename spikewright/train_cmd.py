@@ -15,26 +15,9 @@ __all__ = ["add_parser", "parse_arch"]
 
 
 def parse_arch(text: str, classes: int) -> list:
-    """``seed-cnn``, ``mlp:H1[,H2...]`` or a JSON layer list (see golden.train)."""
-    from spikewright.golden.train import SEED_MNIST_CNN, mlp_arch
-    if text == "seed-cnn":
-        return [list(a) for a in SEED_MNIST_CNN[:-1]] + [["linear", classes]]
-    if text.startswith("mlp:"):
-        try:
-            hidden = [int(h) for h in text[4:].split(",") if h]
-        except ValueError:
-            hidden = None
-        if not hidden or min(hidden) < 1:
-            raise ValueError(f"--arch mlp:H1[,H2...] needs positive widths, not {text!r}")
-        return mlp_arch(hidden, classes)
-    try:
-        arch = json.loads(text)
-    except json.JSONDecodeError:
-        raise ValueError(f"--arch must be 'seed-cnn', 'mlp:H1[,H2...]' or a JSON list "
-                         f"of layer specs, not {text!r}") from None
-    from spikewright.golden.train import check_arch
-    check_arch(arch)
-    return arch
+    """:func:`spikewright.golden.train.parse_arch` (torch is imported only when needed)."""
+    from spikewright.golden.train import parse_arch as parse
+    return parse(text, classes)
 
 
 def add_parser(sub):

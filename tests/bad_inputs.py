@@ -175,6 +175,40 @@ def ir_case(what, change_json=None, change_arrays=None, message="", command="eva
     return Case(what, make, message)
 
 
+
+def _max_pool_network(folder: Path) -> list[str]:
+    import torch
+    from torch import nn
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(36, 10)).eval()
+    torch.export.save(torch.export.export(net, (torch.zeros(1, 1, 8, 8),)),
+                      str(folder / "net.pt2"))
+    return ["import-torch", str(folder / "net.pt2"), "--dataset", "digits", "--out",
+            str(folder / "ckpt.pt")]
+
+
+def _pickled_module(folder: Path) -> list[str]:
+    import torch
+    torch.save(torch.nn.Linear(2, 2), folder / "pickled.pt")
+    return ["import-torch", str(folder / "pickled.pt"), "--dataset", "digits", "--out",
+            str(folder / "ckpt.pt")]
+
+
+def _not_nir(folder: Path) -> list[str]:
+    (folder / "x.nir").write_text("not HDF5")
+    return ["nir", "import", str(folder / "x.nir"), "--out", str(folder / "ir")]
+
+
+def _foreign_nir(folder: Path) -> list[str]:
+    import nir
+    graph = nir.NIRGraph.from_list(
+        nir.Input(input_type={"input": np.array([4])}),
+        nir.Affine(weight=np.ones((2, 4), np.float32), bias=np.zeros(2, np.float32)),
+        nir.Output(output_type={"output": np.array([2])}))
+    nir.write(str(folder / "f.nir"), graph)
+    return ["nir", "import", str(folder / "f.nir"), "--out", str(folder / "ir")]
+
+
 CASES = [
     ir_case("weights near 2^62 (63 bits wide)", change_arrays=_wide_weights,
             message=r".*fc1.*weights of layer 'fc1' span \[4611686018427387903, "
@@ -289,7 +323,20 @@ CASES = [
     Case("an unknown dataset",
          lambda folder: ["eval", str(saved_ir(folder)), "--dataset", "imagenet", "-q"],
          r"dataset must be one of .*, not 'imagenet'"),
+    Case("import-torch of a network with max pooling", _max_pool_network,
+         r"layer 'max_pool2d' \(ATen max_pool2d\) is not supported; supported layers: "
+         r"Conv2d, Linear, .*; "
+         r"replace max pooling by AvgPool2d"),
+    Case("import-torch of a whole pickled module", _pickled_module,
+         r".*pickled\.pt is neither a torch\.export program \(\.pt2\) nor a TorchScript "
+         r"module: .*"),
+    Case("nir import of a file that is not NIR", _not_nir,
+         r".*x\.nir is not a readable NIR file: .*"),
+    Case("nir import of a foreign graph without -T", _foreign_nir,
+         r"a graph without spikewright metadata needs --timesteps: the window length T of "
+         r"the VR input encoder to add"),
 ]
+
 
 
 def _empty_npz(ir: Path) -> Path:

@@ -99,13 +99,12 @@ def run_images(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str
                    check_cycles=not input_gaps and not backpressure)
 
 
-def _merge(reports: list, *, dataflow: bool, simulator: str, bench: str,
+def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
            input_gaps: float, backpressure: float, start: float) -> dict:
-    """One report of the batches ``reports`` (images counted from the first batch); what
-    golden expected comes from each batch's own report."""
+    """One report of the batches ``reports`` (images counted from the first batch)."""
     cycles = np.concatenate([r["cycles_per_image"] for r in reports])
     done = len(cycles)
-    if dataflow:
+    if expected.plan.stream is not None:
         # a dataflow design's cycles are result cycles, counted from each batch's start
         gaps = np.concatenate([np.diff(r["cycles_per_image"]) for r in reports
                                if len(r["cycles_per_image"]) > 1] or [np.zeros(0)])
@@ -117,8 +116,7 @@ def _merge(reports: list, *, dataflow: bool, simulator: str, bench: str,
     else:
         summary = {"mean": float(cycles.mean()), "min": int(cycles.min()),
                    "max": int(cycles.max()),
-                   "model_mean": float(np.concatenate([r["model_cycles"]
-                                                       for r in reports]).mean())}
+                   "model_mean": float(expected.cycles[:done].mean())}
     checked = reports[0]["cycle_mismatches"] is not None
     simulated = sum(r["simulated_cycles"] for r in reports)
     sim_seconds = sum(r.get("run_wall_s", r.get("wall_s", 0)) for r in reports)
@@ -130,9 +128,9 @@ def _merge(reports: list, *, dataflow: bool, simulator: str, bench: str,
                                None),
         "cycles": summary,
         "cycles_per_image": cycles.tolist(),
-        "lower_bound_mean": sum(r["lower_bound_mean"] * r["images"] for r in reports) / done,
+        "lower_bound_mean": float(expected.lower_bound[:done].mean()),
         "classes": [c for r in reports for c in r["classes"]],
-        "golden_classes": [c for r in reports for c in r["golden_classes"]],
+        "golden_classes": expected.classes[:done].tolist(),
         "simulator": simulator if bench != "amaranth" else "amaranth",
         "bench": bench,
         "simulator_version": reports[0].get("simulator_version"),
@@ -149,7 +147,7 @@ def run_batch(job: BatchJob) -> dict:
     """One batch's report (:func:`run_images`), its first mismatch's image counted from
     the run's first image."""
     report = run_images(job.rtl_dir, job.plan, job.pixels, expected=job.expected,
-                        **job.options)  # expected None: golden runs here, in the worker
+                        **job.options)
     if report["first_mismatch"] is not None:
         report["first_mismatch"]["image"] += job.first
     return report
@@ -162,9 +160,7 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
            scheduler: str | None = None, batch_dir=None, resume: bool = False) -> dict:
     """Run ``pixels`` through the design in batches of one build; return the merged report.
 
-    ``golden``: the traced golden result of these pixels; where it is not given, each
-    batch runs golden on its own images where it runs (in its worker, beside the other
-    batches' simulations, and nothing as large as a trace is sent to a worker).
+    ``golden``: the traced golden result of these pixels (computed here if not given).
     The batches run in this process (``jobs`` 1), over ``jobs`` local processes, or on the
     Dask cluster at ``scheduler`` (:func:`.batches.run_batches`); the report is the same.
     Each batch's report is kept in ``batch_dir`` where one is given; with ``resume`` the
@@ -180,16 +176,15 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
     if resume and batch_dir is None:
         raise ValueError("resume needs the directory of the batches kept (batch_dir)")
     start = time.time()
-    expected = None if golden is None else expected_for(plan, pixels, result=golden)
-    merge_options = dict(dataflow=plan.stream is not None, simulator=simulator, bench=bench,
-                         input_gaps=input_gaps, backpressure=backpressure, start=start)
+    expected = expected_for(plan, pixels, result=golden)
+    merge_options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
+                         backpressure=backpressure, start=start)
     run_options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
                        backpressure=backpressure, build_root=build_root)
     bounds = [(first, min(first + batch_size, len(pixels)))
               for first in range(0, len(pixels), batch_size)]
     jobs_list = [BatchJob(first, stop, str(rtl_dir), plan, pixels[first:stop],
-                          None if expected is None else expected.select(first, stop),
-                          {**run_options, "seed": seed + first})
+                          expected.select(first, stop), {**run_options, "seed": seed + first})
                  for first, stop in bounds]
     store = BatchStore(batch_dir) if batch_dir is not None else None
     reports, done, mismatches = [None] * len(jobs_list), 0, 0
@@ -202,6 +197,6 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
             progress(done, len(pixels), mismatches=mismatches)
         prefix = next((k for k, r in enumerate(reports) if r is None), len(reports))
         if partial is not None and prefix and done < len(pixels):
-            partial({**_merge(reports[:prefix], **merge_options),
+            partial({**_merge(reports[:prefix], expected, **merge_options),
                      "complete": False})
-    return {**_merge(reports, **merge_options), "complete": True}
+    return {**_merge(reports, expected, **merge_options), "complete": True}

@@ -512,8 +512,7 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
            batch_dir=None, resume=False) -> Build:
     """Run the first ``images`` of the build's images (all where None) through the design
     in ``rtl_dir`` (default: the one generated) and compare with golden:
-    ``results["verify"]``. Golden's trace is taken from the build where :func:`golden`
-    kept it for these images; otherwise each batch runs golden where it runs. The design must have been generated from this network.
+    ``results["verify"]``. The design must have been generated from this network.
     ``partial(report)`` sees the report of the batches done so far; ``jobs``,
     ``scheduler``, ``batch_dir`` and ``resume``: where the batches run and are kept
     (:func:`spikewright.sim.verify.verify`)."""
@@ -530,8 +529,9 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
                          f"({build.plan.config.to_json()})")
     image_set = build.images
     count = len(image_set.pixels) if images is None else min(images, len(image_set.pixels))
-    traced = image_set.golden is not None and image_set.traced >= count
-
+    if image_set.golden is None or image_set.traced < count:
+        raise ValueError(f"golden must keep the trace of the {count} images to verify "
+                         f"(it kept {image_set.traced})")
     def finish(report):
         classes, golden_classes = report.pop("classes"), report.pop("golden_classes")
         labels = image_set.labels[:len(classes)]
@@ -543,8 +543,7 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
         return report
 
     report = verify_design(rtl_dir, build.plan, image_set.pixels[:count],
-                           golden=image_set.golden.select(0, count) if traced else None,
-                           simulator=simulator,
+                           golden=image_set.golden.select(0, count), simulator=simulator,
                            bench=bench, seed=seed, input_gaps=input_gaps,
                            backpressure=backpressure, batch_size=batch_size,
                            build_root=build_root, progress=progress, jobs=jobs,

@@ -64,6 +64,7 @@ def run(args) -> int:
     if count < args.images:
         flow.log(f"the {build.images.split} split ends after image {args.first + count - 1}: "
                  f"verifying {count} images, not {args.images}")
+    flow.golden(build, traced=count)
     with progress_bar(count, f"verify {args.bench} {args.simulator}", quiet=args.quiet) as bar:
         flow.verify(build, args.rtl, simulator=args.simulator, bench=args.bench, seed=args.seed,
                     input_gaps=args.input_gaps, backpressure=args.backpressure,

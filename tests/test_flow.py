@@ -81,19 +81,14 @@ def test_steps_share_one_plan_and_one_golden_run(tmp_path):
     assert len(build.results["cycles"]["cycles"]) == 6
 
 
-def test_verify_without_the_trace_runs_golden_in_each_batch_to_the_same_report(tmp_path):
+def test_verify_needs_the_trace_of_the_images_it_checks(tmp_path):
     build = small_build(tmp_path)
     flow.plan(build, HwConfig(lanes=2))
-    flow.golden(build, traced=1)  # fewer than verified: each batch runs golden itself
+    flow.golden(build, traced=1)
     flow.generate(build, tmp_path / "rtl")
-    flow.verify(build, images=3, bench="amaranth", batch_size=2)
-    in_batches = dict(build.results["verify"])
-    flow.golden(build, traced=3)
-    flow.verify(build, images=3, bench="amaranth", batch_size=2)
-    traced = build.results["verify"]
-    for report in (in_batches, traced):
-        report.pop("wall_time_s"), report.pop("simulated_cycles_per_s")
-    assert in_batches == traced and traced["images"] == 3 and traced["mismatches"] == 0
+    with pytest.raises(ValueError, match=r"^golden must keep the trace of the 3 images to "
+                                         r"verify \(it kept 1\)$"):
+        flow.verify(build, images=3, bench="amaranth")
 
 
 def test_verify_refuses_a_design_of_another_configuration(tmp_path):

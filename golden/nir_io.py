@@ -65,8 +65,7 @@ def to_nir(network: Network):
     nodes = {"input": nir.Input(input_type={"input": np.array(network.input.encoded_shape)})}
     edges, previous = [], "input"
     for index, layer in enumerate(network.layers):
-        _, out_shape = network.layer_shapes(index)
-        in_shape, _ = network.layer_shapes(index)
+        in_shape, out_shape = network.layer_shapes(index)
         meta = {"layer": layer.name}
         if isinstance(layer, Flatten):
             node = nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=0, end_dim=-1,
@@ -110,10 +109,12 @@ def to_nir(network: Network):
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 
-def write(network: Network, path) -> None:
-    """Write ``network`` as a NIR file (HDF5)."""
+def write(network: Network, path):
+    """Write ``network`` as a NIR file (HDF5); return the graph written."""
     import nir
-    nir.write(str(path), to_nir(network))
+    graph = to_nir(network)
+    nir.write(str(path), graph)
+    return graph
 
 
 def read(path, **options) -> tuple[Network, dict]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ from torch import nn
 from .errors import UnsupportedLayerError
 from .train import ConvertibleNet, QuantAct
 
-__all__ = ["Op", "ops_from_module", "ops_from_exported", "ops_from_torchscript",
+__all__ = ["Op", "normalized_inputs", "ops_from_module", "ops_from_exported", "ops_from_torchscript",
            "load_torch_file", "from_torch", "run_ops", "SUPPORTED_TORCH_LAYERS"]
 
 SUPPORTED_TORCH_LAYERS = ("Conv2d", "Linear", "BatchNorm1d", "BatchNorm2d", "ReLU", "ReLU6",
@@ -223,12 +224,12 @@ def _aten_args(node, kind):
 def ops_from_exported(program) -> list[Op]:
     """The ops of a ``torch.export`` program (its ATen graph)."""
     graph_module = program.module()
+    parameters = dict(graph_module.named_parameters())
     values = {}
     ops, previous = [], None
     for node in graph_module.graph.nodes:
         if node.op == "get_attr":
-            values[node.name] = _tensor(graph_module.get_parameter(node.target)
-                                        if node.target in dict(graph_module.named_parameters())
+            values[node.name] = _tensor(parameters[node.target] if node.target in parameters
                                         else graph_module.get_buffer(node.target))
             continue
         if node.op == "placeholder":
@@ -317,7 +318,6 @@ def ops_from_torchscript(script) -> list[Op]:
 def load_torch_file(path) -> list[Op]:
     """The ops of a network saved with ``torch.export.save`` (``.pt2``) or as TorchScript
     (``torch.jit.save``). Neither format unpickles Python code."""
-    from pathlib import Path
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
@@ -383,9 +383,11 @@ def _blocks(ops: list[Op]) -> list:
     return items
 
 
-def _arch(items, input_shape) -> list:
-    arch, shape = [], tuple(input_shape)
+def _arch(items, input_shape) -> tuple[list, list]:
+    """The ConvertibleNet architecture of the items, and each item's input shape."""
+    arch, shapes, shape = [], [], tuple(input_shape)
     for item in items:
+        shapes.append(shape)
         if isinstance(item, Op) and item.kind == "flatten":
             arch.append(["flatten"])
             shape = (int(np.prod(shape)),)
@@ -419,7 +421,7 @@ def _arch(items, input_shape) -> list:
             arch.append(["conv", int(out), int(kh), int(stride), int(padding)])
             size = lambda s: (s + 2 * padding - kh) // stride + 1
             shape = (int(out), size(shape[1]), size(shape[2]))
-    return arch
+    return arch, shapes
 
 
 def _apply(item, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -455,8 +457,8 @@ def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def run_ops(ops: list[Op], x: np.ndarray | torch.Tensor, batch_size: int = 500) -> np.ndarray:
-    """The module's outputs (float64) for inputs ``x`` ``[N, C, H, W]`` (``pixels / 255``,
-    before the module's own normalization), from its ops."""
+    """The module's outputs (float64) for its inputs ``x`` ``[N, C, H, W]``
+    (:func:`normalized_inputs` of the pixels), from its ops."""
     items = _blocks(ops)
     outputs = []
     x = torch.as_tensor(x, dtype=torch.float64)
@@ -503,17 +505,29 @@ def _sample_rows(t: torch.Tensor, limit: int, generator) -> torch.Tensor:
     return rows
 
 
+def _normalization(mean, std, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean, std)`` per input channel (float64), a scalar standing for every channel."""
+    mean, std = (torch.as_tensor(np.broadcast_to(np.asarray(v, dtype=np.float64),
+                                                 (channels,)).copy()) for v in (mean, std))
+    if bool((std <= 0).any()):
+        raise ValueError(f"input_std must be positive, not {std.tolist()}")
+    return mean, std
+
+
+def normalized_inputs(pixels: np.ndarray, mean=0.0, std=1.0) -> np.ndarray:
+    """The module's input for uint8 ``pixels`` ``[N, C, H, W]``: ``(pixels / 255 - mean) /
+    std`` per channel (float64), what :func:`run_ops` takes."""
+    mean, std = (v.numpy()[None, :, None, None]
+                 for v in _normalization(mean, std, pixels.shape[1]))
+    return (pixels / 255.0 - mean) / std
+
+
 def _fold_normalization(items, mean, std, channels):
     """Fold ``x_n = (x - mean) / std`` into the first weighted layer (exact: no padding
     where the mean is not zero)."""
-    mean = torch.as_tensor(np.broadcast_to(np.asarray(mean, dtype=np.float64), (channels,)).copy())
-    std = torch.as_tensor(np.broadcast_to(np.asarray(std, dtype=np.float64), (channels,)).copy())
-    if bool((std <= 0).any()):
-        raise ValueError(f"input_std must be positive, not {std.tolist()}")
-    flattened = False
+    mean, std = _normalization(mean, std, channels)
     for item in items:
         if isinstance(item, Op):
-            flattened = flattened or item.kind == "flatten"
             continue
         p = dict(item.weighted.params)
         weight = p["weight"]
@@ -560,7 +574,7 @@ def from_torch(module, calibration: np.ndarray, *, timesteps: int = 1, k: int | 
     k = 4 * timesteps if k is None else k
     items = _blocks(ops)
     input_shape = calibration.shape[1:]
-    arch = _arch(items, input_shape)
+    arch, shapes = _arch(items, input_shape)
     _fold_normalization(items, input_mean, input_std, input_shape[0])
     net = ConvertibleNet(arch, input_shape, timesteps, k, ice=False)
     theta = timesteps / k
@@ -580,7 +594,7 @@ def from_torch(module, calibration: np.ndarray, *, timesteps: int = 1, k: int | 
         for index, item in enumerate(items):
             if isinstance(item, Op):
                 if item.kind == "flatten":
-                    per_feature = int(np.prod(_shape_after(items[:index], input_shape)[2:]))
+                    per_feature = int(np.prod(shapes[index][1:]))
                     scale = scale.repeat_interleave(per_feature)
                 position += 1 if item.kind == "flatten" else 2
                 continue
@@ -610,14 +624,6 @@ def from_torch(module, calibration: np.ndarray, *, timesteps: int = 1, k: int | 
     net.torch_import = {"activation_scale_lambda": {
         str(i): stats[i][2].tolist() for i in stats}, "k": k}
     return net
-
-
-def _shape_after(items, input_shape) -> tuple:
-    shape = (1, *input_shape)
-    x = torch.zeros(shape, dtype=torch.float64)
-    for item in items:
-        x, _ = _apply(item, x)
-    return tuple(x.shape)
 
 
 def _calibrate(items, x: torch.Tensor, samples: int, timesteps: int, generator,

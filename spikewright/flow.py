@@ -269,7 +269,7 @@ def from_torch(module, *, dataset: str = "mnist", timesteps: int = 1, k: int | N
     the imported quantized one before any fine-tuning; saved to ``checkpoint`` where
     given. Fine-tune it with :func:`train`, then :func:`convert` it."""
     from spikewright.golden.torch_import import from_torch as import_module
-    from spikewright.golden.torch_import import ops_from_module, run_ops
+    from spikewright.golden.torch_import import normalized_inputs, ops_from_module, run_ops
     from spikewright.golden.train import evaluate as evaluate_ann
     from spikewright.golden.train import save_checkpoint
     ops = module if isinstance(module, list) else ops_from_module(module)
@@ -277,11 +277,9 @@ def from_torch(module, *, dataset: str = "mnist", timesteps: int = 1, k: int | N
     xt, yt = datasets.load_dataset(dataset, "test", data_root)
     model = import_module(ops, x, timesteps=timesteps, k=k, input_mean=input_mean,
                           input_std=input_std)
-    mean = np.broadcast_to(np.asarray(input_mean, dtype=np.float64), (xt.shape[1],))
-    std = np.broadcast_to(np.asarray(input_std, dtype=np.float64), (xt.shape[1],))
-    normalized = (xt / 255.0 - mean[None, :, None, None]) / std[None, :, None, None]
+    relu_classes = run_ops(ops, normalized_inputs(xt, input_mean, input_std)).argmax(1)
     model.torch_import["accuracy"] = {
-        "relu": float((run_ops(ops, normalized).argmax(1) == yt).mean()),
+        "relu": float((relu_classes == yt).mean()),
         "imported_quantized": evaluate_ann(model, xt, yt)}
     model.dataset = dataset
     if checkpoint is not None:
@@ -290,9 +288,12 @@ def from_torch(module, *, dataset: str = "mnist", timesteps: int = 1, k: int | N
 
 
 def nir_export(build: Build, path) -> Build:
-    """Write the build's network as a NIR graph (:mod:`spikewright.golden.nir_io`)."""
+    """Write the build's network as a NIR graph (:mod:`spikewright.golden.nir_io`):
+    ``results["nir_export"]``."""
     from spikewright.golden import nir_io
-    nir_io.write(build.network, path)
+    graph = nir_io.write(build.network, path)
+    build.results["nir_export"] = {"file": str(path), "nodes": len(graph.nodes),
+                                   "network_digest": build.network.digest()}
     return build
 
 

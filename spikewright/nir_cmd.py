@@ -45,8 +45,7 @@ def run_export(args) -> int:
     build = flow.load(args.network)
     path = flow.prepare_output_file(args.file)
     flow.nir_export(build, path)
-    print(json.dumps({"file": str(path), "network_digest": build.network.digest(),
-                      "nodes": len(flow.to_nir_graph(build).nodes)}, indent=2))
+    print(json.dumps(build.results["nir_export"], indent=2))
     return 0
 
 

@@ -11,13 +11,7 @@ from tqdm import tqdm
 
 from spikewright.cli_args import at_least
 
-__all__ = ["add_parser", "parse_arch"]
-
-
-def parse_arch(text: str, classes: int) -> list:
-    """:func:`spikewright.golden.train.parse_arch` (torch is imported only when needed)."""
-    from spikewright.golden.train import parse_arch as parse
-    return parse(text, classes)
+__all__ = ["add_parser"]
 
 
 def add_parser(sub):
@@ -70,7 +64,8 @@ def run(args) -> int:
     import torch
     from spikewright.golden.datasets import dataset_info, load_dataset
     from spikewright.golden.train import (ConvertibleNet, evaluate, load_checkpoint,
-                                         recalibrate_batchnorm, save_checkpoint, train_model)
+                                         parse_arch, recalibrate_batchnorm, save_checkpoint,
+                                         train_model)
     from spikewright.flow import prepare_output_file
     prepare_output_file(args.out)
     if args.threads:

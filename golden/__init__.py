@@ -1,8 +1,8 @@
 """spikewright.golden: the integer network (IR) and its bit-exact reference model.
 
 The integer modules (``ir``, ``ir_io``, ``encoding``, ``neurons``, ``synapses``, ``model``,
-``quant_ann``, ``widths``, ``ctt``, ``datasets``, ``random_network``) import neither torch
-nor Amaranth; only ``train`` and ``convert`` import torch.
+``quant_ann``, ``widths``, ``ctt``, ``datasets``, ``random_network``, ``nir_io``) import
+neither torch nor Amaranth; only ``train``, ``convert`` and ``torch_import`` import torch.
 """
 
 from .errors import CheckpointError, DatasetError, IRError, UnsupportedLayerError, WidthError

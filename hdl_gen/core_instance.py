@@ -1,7 +1,7 @@
 """The generated top (:data:`.emit.TOP_MODULE`) as an instance, for wrappers written to
 their own Verilog file beside it: the same pixel and result streams as the design itself."""
 
-from amaranth import ClockSignal, Instance, Module, ResetSignal
+from amaranth import ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,19 +18,22 @@ def core_signature(plan: NetworkPlan) -> dict:
 
 
 class CoreInstance(wiring.Component):
-    """The generated top of ``plan``, a module named ``module`` (its debug trace outputs
-    left open)."""
+    """The generated top of ``plan``, a module named ``module``; ``debug_outputs``
+    (``{port name: width}``: its trace ports) are connected to wires nothing reads."""
 
-    def __init__(self, plan: NetworkPlan, module: str):
+    def __init__(self, plan: NetworkPlan, module: str, debug_outputs: dict | None = None):
         self._plan, self._module = plan, module
+        self._debug = dict(debug_outputs or {})
         super().__init__(core_signature(plan))
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = Instance(
+        m.submodules.network = Instance(
             self._module, i_clk=ClockSignal(), i_rst=ResetSignal(),
             i_pixels__payload=self.pixels.payload, i_pixels__valid=self.pixels.valid,
             o_pixels__ready=self.pixels.ready,
             o_result__payload=self.result.payload.as_value(),
-            o_result__valid=self.result.valid, i_result__ready=self.result.ready)
+            o_result__valid=self.result.valid, i_result__ready=self.result.ready,
+            **{f"o_{name}": Signal(width, name=f"unused_{name}")
+               for name, width in self._debug.items()})
         return m

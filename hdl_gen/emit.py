@@ -13,17 +13,20 @@ from pathlib import Path
 import amaranth
 from amaranth.back import verilog
 
+from .axis_top import AXIS_MODULE, AxisTop, result_bytes
 from .config import HwConfig
+from .core_instance import CoreInstance
 from .plan import NetworkPlan, make_plan
 from .stream_top import StreamTop
 from .top import NetworkTop
 
-__all__ = ["TOP_MODULE", "FILES", "generate", "trace_layout", "write_files", "files_digest", "generator_version",
+__all__ = ["TOP_MODULE", "AXIS_FILE", "FILES", "generate", "trace_layout", "write_files", "files_digest", "generator_version",
            "result_payload_layout"]
 
 TOP_MODULE = "spikewright_top"
 #: The files a generated design consists of.
-FILES = (f"{TOP_MODULE}.v", f"{TOP_MODULE}.vlt", "manifest.json")
+AXIS_FILE = f"{AXIS_MODULE}.v"
+FILES = (f"{TOP_MODULE}.v", f"{TOP_MODULE}.vlt", AXIS_FILE, "manifest.json")
 
 # Warnings that come from how Amaranth writes Verilog, not from the design.
 _WAIVERS = [
@@ -60,12 +63,23 @@ _PORT_DOC = {
     "trace_input_valid": "debug: an encoded input neuron spikes in some step",
     "trace_input_steps": "debug: bit t set if the input neuron spikes in step t",
     "trace_input_address": "debug: encoded input neuron index",
+    "aclk": "clock, rising edge",
+    "aresetn": "synchronous reset, active low",
+    "s_axis_tdata": "pixels 0..255, C, H, W order, the first of a beat in the low byte",
+    "s_axis_tvalid": "pixel beat valid",
+    "s_axis_tready": "pixel beat ready",
+    "s_axis_tlast": "the last beat of an image",
+    "m_axis_tdata": "the result payload (cls, then logits), zero-extended to whole bytes",
+    "m_axis_tvalid": "result valid (held until taken)",
+    "m_axis_tready": "result ready (backpressure)",
+    "m_axis_tlast": "1: one beat per result",
+    "tlast_error": "set until reset when s_axis_tlast was not on an image's last beat",
 }
 
 
-def _ports(text: str) -> list[dict]:
+def _ports(text: str, module: str = TOP_MODULE) -> list[dict]:
     """The top module's ports, read from the Verilog itself."""
-    top = text[text.index(f"module {TOP_MODULE}("):]
+    top = text[text.index(f"module {module}("):]
     top = top[:top.index("endmodule")]
     return [{"name": name, "direction": direction, "width": int(msb) + 1 if msb else 1,
              "description": _port_doc(name)}
@@ -124,8 +138,9 @@ def result_payload_layout(plan: NetworkPlan) -> dict:
 
 def generate(network, config: HwConfig | None = None, *,
              plan: NetworkPlan | None = None, notes: dict | None = None) -> dict[str, str]:
-    """Return ``{"spikewright_top.v": ..., "spikewright_top.vlt": ..., "manifest.json": ...}``
-    for ``network`` laid out by ``config`` (or by an already made ``plan`` of both)."""
+    """Return ``{"spikewright_top.v": ..., "spikewright_top.vlt": ...,
+    "spikewright_axis.v": ..., "manifest.json": ...}`` (the AXI4-Stream top,
+    :mod:`.axis_top`, instantiates the first) for ``network`` laid out by ``config`` (or by an already made ``plan`` of both)."""
     if plan is None:
         plan = make_plan(network, config or HwConfig())
     elif plan.network is not network or (config is not None and plan.config != config):
@@ -134,7 +149,8 @@ def generate(network, config: HwConfig | None = None, *,
     top = StreamTop(plan) if plan.stream is not None else NetworkTop(plan)
     text = verilog.convert(top, name=TOP_MODULE, emit_src=False, strip_internal_attrs=True)
     waivers = "`verilator_config\n" + "".join(
-        f"// {reason}\nlint_off -rule {rule} -file \"*{TOP_MODULE}.v\"\n"
+        f"// {reason}\n" + "".join(f"lint_off -rule {rule} -file \"*{name}\"\n"
+                                   for name in (f"{TOP_MODULE}.v", AXIS_FILE))
         for rule, reason in _WAIVERS)
     manifest = {
         "module": TOP_MODULE,
@@ -160,7 +176,13 @@ def generate(network, config: HwConfig | None = None, *,
         "weight_memory_bits": plan.weight_bits,
         "schedule_entries": len(plan.schedule),
     }
-    files = {f"{TOP_MODULE}.v": text, f"{TOP_MODULE}.vlt": waivers}
+    traces = {p["name"]: p["width"] for p in manifest["ports"] if p["name"].startswith("trace_")}
+    axis = verilog.convert(AxisTop(plan, CoreInstance(plan, TOP_MODULE, traces)),
+                           name=AXIS_MODULE, emit_src=False, strip_internal_attrs=True)
+    manifest["axis"] = {"module": AXIS_MODULE, "file": AXIS_FILE, "ports": _ports(axis, AXIS_MODULE),
+                        "result_bytes": result_bytes(plan),
+                        "beats_per_image": manifest["pixels"]["per_image"] // config.pixels_per_beat}
+    files = {f"{TOP_MODULE}.v": text, f"{TOP_MODULE}.vlt": waivers, AXIS_FILE: axis}
     manifest.update(notes or {})
     manifest["files"] = {name: hashlib.sha256(body.encode()).hexdigest()
                          for name, body in sorted(files.items())}

@@ -35,12 +35,16 @@ def find_tool(name: str) -> str:
     return found
 
 
-def verilator_lint(verilog: Path, waivers: Path | None = None) -> subprocess.CompletedProcess:
-    """``verilator --lint-only -Wall`` on a file (with its .vlt waivers)."""
+def verilator_lint(verilog: Path, waivers: Path | None = None, *, extra=(),
+                   top: str | None = None) -> subprocess.CompletedProcess:
+    """``verilator --lint-only -Wall`` on a file (with its .vlt waivers, the ``extra``
+    sources it instantiates and its ``top`` module named)."""
     command = [find_tool("verilator"), "--lint-only", "-Wall"]
     if waivers is not None:
         command.append(str(waivers))
-    command.append(str(verilog))
+    if top is not None:
+        command += ["--top-module", top]
+    command += [str(verilog), *map(str, extra)]
     return subprocess.run(command, capture_output=True, text=True)
 
 

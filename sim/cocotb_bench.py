@@ -1,5 +1,5 @@
-"""The cocotb bench: the generated top built once per (design, simulator), driven by
-:mod:`.testbench`; returns what it recorded."""
+"""The cocotb bench: the generated top (or the AXI4-Stream top around it) built once per
+(design, simulator), driven by :mod:`.testbench`; returns what it recorded."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from spikewright.hdl_gen.emit import TOP_MODULE
+from spikewright.hdl_gen.axis_top import AXIS_MODULE
+from spikewright.hdl_gen.emit import AXIS_FILE, TOP_MODULE
 
 from .build import ICARUS_FLAGS, VERILATOR_FLAGS, BuildInfo, cached_build, environment
 from .recording import Recording
 from .simulators import SimulatorInfo
 
-__all__ = ["build", "record"]
+__all__ = ["INTERFACES", "build", "record"]
+
+#: the top a run drives: the design itself, or the AXI4-Stream top (``spikewright_axis``)
+INTERFACES = {"top": TOP_MODULE, "axis": AXIS_MODULE}
 
 
 def _runner(simulator: str):
@@ -24,24 +28,41 @@ def _runner(simulator: str):
     return get_runner(simulator)
 
 
-def _compile(directory: Path, info: SimulatorInfo, verilog: Path) -> None:
-    flags = ICARUS_FLAGS if info.name == "icarus" else VERILATOR_FLAGS
-    with environment(info.environment()):
-        _runner(info.name).build(sources=[verilog.resolve()], hdl_toplevel=TOP_MODULE,
-                                 build_dir=directory, build_args=list(flags),
-                                 timescale=("1ns", "1ps"), always=True,
-                                 log_file=directory / "build.log")
+def _compiler(interface: str):
+    def compile_into(directory: Path, info: SimulatorInfo, verilog: Path) -> None:
+        flags = ICARUS_FLAGS if info.name == "icarus" else VERILATOR_FLAGS
+        sources = [verilog.resolve()]
+        if interface == "axis":
+            sources.insert(0, (verilog.parent / AXIS_FILE).resolve())
+        with environment(info.environment()):
+            _runner(info.name).build(sources=sources, hdl_toplevel=INTERFACES[interface],
+                                     build_dir=directory, build_args=list(flags),
+                                     timescale=("1ns", "1ps"), always=True,
+                                     log_file=directory / "build.log")
+    return compile_into
 
 
-def build(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
-    """Build ``rtl_dir``'s top for the cocotb testbench (cached: :func:`.build.cached_build`)."""
-    return cached_build(rtl_dir, simulator, build_root, _compile)
+def build(rtl_dir, simulator: str, build_root=None, interface: str = "top") -> BuildInfo:
+    """Build ``rtl_dir``'s top (or its AXI4-Stream top) for the cocotb testbench (cached:
+    :func:`.build.cached_build`)."""
+    if interface == "top":
+        return cached_build(rtl_dir, simulator, build_root, _compiler(interface))
+    axis = Path(rtl_dir) / AXIS_FILE
+    if not axis.is_file():
+        raise FileNotFoundError(f"{axis} does not exist; generate the design again (the "
+                                f"generator writes the AXI4-Stream top beside it)")
+    return cached_build(rtl_dir, simulator, build_root, _compiler(interface), prefix="axis-",
+                        extra=axis.read_bytes())
 
 
 def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
-           input_gaps: float = 0.0, backpressure: float = 0.0, build_root=None) -> Recording:
-    """Stream ``pixels`` through the design with cocotb and return the recording."""
-    built = build(rtl_dir, simulator, build_root)
+           input_gaps: float = 0.0, backpressure: float = 0.0, build_root=None,
+           interface: str = "top") -> Recording:
+    """Stream ``pixels`` through the design (``interface`` "top") or its AXI4-Stream top
+    ("axis") with cocotb and return the recording."""
+    if interface not in INTERFACES:
+        raise ValueError(f"interface must be one of {', '.join(INTERFACES)}, not {interface!r}")
+    built = build(rtl_dir, simulator, build_root, interface)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=built.directory))
     np.save(work / "pixels.npy", np.ascontiguousarray(pixels, dtype=np.uint8))
     manifest = json.loads((Path(rtl_dir) / "manifest.json").read_text())
@@ -50,12 +71,15 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
            "recording": str(work / "recording.json"),
            "architecture": manifest.get("architecture", "sequential"),
            "pixels_per_beat": manifest["pixels"].get("per_beat", 1),
-           "traces": manifest.get("trace", {})}
+           "traces": manifest.get("trace", {}), "interface": interface,
+           "result_width": sum(p["width"] for p in manifest["ports"]
+                               if p["name"] == "result__payload")}
     (work / "job.json").write_text(json.dumps(job, indent=2))
     start = time.time()
     with environment(built.simulator.environment()):
         _runner(simulator).test(test_module="spikewright.sim.testbench",
-                                hdl_toplevel=TOP_MODULE, hdl_toplevel_lang="verilog",
+                                hdl_toplevel=INTERFACES[interface],
+                                hdl_toplevel_lang="verilog",
                                 build_dir=built.directory,
                                 test_dir=work, plusargs=[f"+spikewright_job={work / 'job.json'}"],
                                 timescale=("1ns", "1ps") if simulator == "icarus" else None,
@@ -65,7 +89,8 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
         log = (work / "sim.log").read_text()[-3000:] if (work / "sim.log").is_file() else ""
         raise RuntimeError(f"the {simulator} run wrote no recording; the end of its log:\n{log}")
     recording = Recording.from_json(json.loads(path.read_text()))
-    recording.facts.update(bench="cocotb", simulator=simulator,
+    recording.facts.update(bench="cocotb" if interface == "top" else "axis",
+                           simulator=simulator,
                            simulator_version=built.simulator.version,
                            build_dir=str(built.directory), build_s=round(built.seconds, 1),
                            build_reused=built.reused, run_wall_s=round(time.time() - start, 2))

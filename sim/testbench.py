@@ -30,6 +30,7 @@ PERIOD_NS = 10
 class Bench:
     def __init__(self, dut, job):
         self.dut, self.job = dut, job
+        self.clk, self.scope = dut.clk, dut  # the clock; where the trace ports are
         self.pixels = np.load(job["pixels"])
         self.rng = np.random.default_rng(job["seed"])
         self.recording = Recording(len(self.pixels))
@@ -71,25 +72,25 @@ class Bench:
             self.taken += 1
 
     async def watch_hidden(self):
-        dut = self.dut
+        scope, clk = self.scope, self.clk
         while True:
-            await RisingEdge(dut.trace_valid)
-            await FallingEdge(dut.clk)
-            while int(dut.trace_valid.value):
+            await RisingEdge(scope.trace_valid)
+            await FallingEdge(clk)
+            while int(scope.trace_valid.value):
                 self.recording.hidden[self.taken].add(
-                    (int(dut.trace_layer.value), int(dut.trace_step.value),
-                     int(dut.trace_address.value)))
-                await FallingEdge(dut.clk)
+                    (int(scope.trace_layer.value), int(scope.trace_step.value),
+                     int(scope.trace_address.value)))
+                await FallingEdge(clk)
 
     async def watch_inputs(self):
-        dut = self.dut
+        scope, clk = self.scope, self.clk
         while True:
-            await RisingEdge(dut.trace_input_valid)
-            await FallingEdge(dut.clk)
-            while int(dut.trace_input_valid.value):
+            await RisingEdge(scope.trace_input_valid)
+            await FallingEdge(clk)
+            while int(scope.trace_input_valid.value):
                 self.recording.inputs[self.taken].append(
-                    (int(dut.trace_input_steps.value), int(dut.trace_input_address.value)))
-                await FallingEdge(dut.clk)
+                    (int(scope.trace_input_steps.value), int(scope.trace_input_address.value)))
+                await FallingEdge(clk)
 
 
 class StreamBench(Bench):
@@ -132,20 +133,92 @@ class StreamBench(Bench):
             await FallingEdge(dut.clk)
 
     async def watch_trace(self, name, valid_port, bits_port):
-        valid, bits = getattr(self.dut, valid_port), getattr(self.dut, bits_port)
+        valid, bits = getattr(self.scope, valid_port), getattr(self.scope, bits_port)
         while True:
-            await FallingEdge(self.dut.clk)
+            await FallingEdge(self.clk)
             if int(valid.value):
                 self.recording.add_bitmap(name, int(bits.value))
 
     async def watch_words(self, name, trace):
-        dut = self.dut
-        valid, index, word = (getattr(dut, trace[key]) for key in ("valid", "index", "word"))
+        valid, index, word = (getattr(self.scope, trace[key]) for key in ("valid", "index", "word"))
         while True:
-            await FallingEdge(dut.clk)
+            await FallingEdge(self.clk)
             if int(valid.value):
                 self.recording.add_word(name, int(index.value), int(word.value),
                                         trace["word_width"], trace["words"])
+
+
+class AxisBench(StreamBench):
+    """The AXI4-Stream top (``spikewright_axis``) around either design: pixel beats with
+    ``tlast`` on each image's last, results taken from ``m_axis``; the spikes are read from
+    the trace ports of the design inside (instance ``core.network``). A result's cycle counts as for the
+    design itself (dataflow: from the first beat of the first image; sequential: from the
+    image's first pixel); ``tlast_error`` must stay low."""
+
+    def __init__(self, dut, job):
+        super().__init__(dut, job)
+        self.clk, self.scope = dut.aclk, dut.core.network  # module spikewright_axis.core
+        self.per_image_start = job.get("architecture") != "dataflow"
+
+    async def drive_pixels(self):
+        dut, gaps = self.dut, self.job["input_gaps"]
+        beat, per_image = self.job["pixels_per_beat"], self.pixels[0].size
+        flat = np.ascontiguousarray(self.pixels, dtype=np.uint8).reshape(-1)
+        for first in range(0, len(flat), beat):
+            while gaps and self.rng.random() < gaps:
+                dut.s_axis_tvalid.value = 0
+                await FallingEdge(self.clk)
+            dut.s_axis_tdata.value = int.from_bytes(flat[first:first + beat].tobytes(),
+                                                    "little")
+            dut.s_axis_tlast.value = int((first + beat) % per_image == 0)
+            dut.s_axis_tvalid.value = 1
+            while not int(dut.s_axis_tready.value):
+                await FallingEdge(self.clk)
+            if self.accepted_at is None or (self.per_image_start and first % per_image == 0):
+                self.accepted_at = get_sim_time("ns")
+            await FallingEdge(self.clk)
+        dut.s_axis_tvalid.value = 0
+
+    async def take_results(self):
+        dut, pressure = self.dut, self.job["backpressure"]
+        width = self.job["result_width"]
+        count, seen = len(self.pixels), False
+        while self.taken < count:
+            ready = not (pressure and self.rng.random() < pressure)
+            dut.m_axis_tready.value = int(ready)
+            if int(dut.m_axis_tvalid.value):
+                if not seen:
+                    self.recording.cycles[self.taken] = round(
+                        (get_sim_time("ns") - self.accepted_at) / PERIOD_NS)
+                    seen = True
+                if ready:
+                    assert int(dut.m_axis_tlast.value) == 1
+                    self.recording.payloads[self.taken] = \
+                        int(dut.m_axis_tdata.value) & ((1 << width) - 1)
+                    self.taken += 1
+                    seen = False
+            await FallingEdge(self.clk)
+        self.recording.facts["tlast_error"] = int(dut.tlast_error.value)
+
+
+async def reset_top(dut, bench, job):
+    """Clock, reset and idle inputs of the top the bench drives."""
+    if job.get("interface") == "axis":
+        cocotb.start_soon(Clock(dut.aclk, PERIOD_NS, unit="ns").start())
+        dut.s_axis_tvalid.value = 0
+        dut.s_axis_tlast.value = 0
+        dut.m_axis_tready.value = 0
+        dut.aresetn.value = 0
+        await ClockCycles(dut.aclk, 2)
+        dut.aresetn.value = 1
+    else:
+        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+        dut.pixels__valid.value = 0
+        dut.result__ready.value = 0
+        dut.rst.value = 1
+        await ClockCycles(dut.clk, 2)
+        dut.rst.value = 0
+    await FallingEdge(bench.clk)
 
 
 @cocotb.test()
@@ -154,14 +227,9 @@ async def record_network(dut):
     job = json.loads(Path(cocotb.plusargs["spikewright_job"]).read_text())
     start = time.time()
     stream = job.get("architecture") == "dataflow"
-    bench = (StreamBench if stream else Bench)(dut, job)
-    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-    dut.pixels__valid.value = 0
-    dut.result__ready.value = 0
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    dut.rst.value = 0
-    await FallingEdge(dut.clk)
+    kind = AxisBench if job.get("interface") == "axis" else StreamBench if stream else Bench
+    bench = kind(dut, job)
+    await reset_top(dut, bench, job)
     if stream:
         for name, trace in job["traces"].items():
             if "bits" in trace:

@@ -26,8 +26,10 @@ from .recording import Recording
 __all__ = ["BENCHES", "read_manifest", "check_design", "plan_of_design", "record",
            "run_images", "run_batch", "verify"]
 
-#: bench name -> what records a run (the Amaranth bench needs no simulator or RTL files)
-BENCHES = ("cocotb", "harness", "amaranth")
+#: the benches that record a run: cocotb on the design, cocotb on its AXI4-Stream top
+#: (``axis``), the harness (stimulus and logging in the simulator) and Amaranth's simulator
+#: (no HDL simulator or RTL files needed)
+BENCHES = ("cocotb", "axis", "harness", "amaranth")
 
 
 def read_manifest(rtl_dir) -> dict:
@@ -80,10 +82,14 @@ def record(bench: str, rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simula
     if bench == "amaranth":
         return amaranth_bench.record(plan, pixels, seed=seed, input_gaps=input_gaps,
                                      backpressure=backpressure)
-    module = cocotb_bench if bench == "cocotb" else harness
-    return module.record(rtl_dir, pixels, simulator=simulator, seed=seed,
-                         input_gaps=input_gaps, backpressure=backpressure,
-                         build_root=build_root)
+    if bench in ("cocotb", "axis"):
+        return cocotb_bench.record(rtl_dir, pixels, simulator=simulator, seed=seed,
+                                   input_gaps=input_gaps, backpressure=backpressure,
+                                   build_root=build_root,
+                                   interface="axis" if bench == "axis" else "top")
+    return harness.record(rtl_dir, pixels, simulator=simulator, seed=seed,
+                          input_gaps=input_gaps, backpressure=backpressure,
+                          build_root=build_root)
 
 
 def run_images(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str = "verilator",

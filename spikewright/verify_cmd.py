@@ -22,8 +22,10 @@ def add_parser(sub):
     p.add_argument("--images", type=at_least(1), default=100, help="number of images")
     p.add_argument("--first", type=at_least(0), default=0,
                    help="index of the first image, to split a long run")
-    p.add_argument("--bench", choices=["cocotb", "harness", "amaranth"], default="cocotb",
-                   help="cocotb: the cocotb testbench; harness: stimulus and logging inside "
+    p.add_argument("--bench", choices=["cocotb", "axis", "harness", "amaranth"],
+                   default="cocotb",
+                   help="cocotb: the cocotb testbench; axis: the same through the AXI4-Stream "
+                        "top (spikewright_axis.v); harness: stimulus and logging inside "
                         "the simulator, ~10x faster on Verilator; amaranth: Amaranth's own "
                         "simulator (no HDL simulator; small networks)")
     p.add_argument("--dataset", default=None, help="dataset (default: the IR's)")

@@ -6,7 +6,7 @@ import pytest
 
 from spikewright.golden.random_network import random_dense_network
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.emit import TOP_MODULE, files_digest, generate, write_files
+from spikewright.hdl_gen.emit import AXIS_FILE, TOP_MODULE, files_digest, generate, write_files
 from spikewright.hdl_gen.tools import verilator_lint, yosys_cells
 
 
@@ -48,6 +48,9 @@ def test_verilator_lint_is_clean(small_design):
     _, _, directory = small_design
     result = verilator_lint(directory / f"{TOP_MODULE}.v", directory / f"{TOP_MODULE}.vlt")
     assert result.returncode == 0, result.stderr
+    result = verilator_lint(directory / AXIS_FILE, directory / f"{TOP_MODULE}.vlt",
+                            extra=[directory / f"{TOP_MODULE}.v"], top="spikewright_axis")
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.sim
@@ -64,6 +67,9 @@ def test_the_dataflow_design_is_lint_clean_and_deterministic(tmp_path, timesteps
     assert files_digest(generate(net, config)) == files_digest(files)
     write_files(files, tmp_path)
     result = verilator_lint(tmp_path / f"{TOP_MODULE}.v", tmp_path / f"{TOP_MODULE}.vlt")
+    assert result.returncode == 0, result.stderr
+    result = verilator_lint(tmp_path / AXIS_FILE, tmp_path / f"{TOP_MODULE}.vlt",
+                            extra=[tmp_path / f"{TOP_MODULE}.v"], top="spikewright_axis")
     assert result.returncode == 0, result.stderr
 
 

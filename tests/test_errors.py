@@ -44,7 +44,8 @@ def test_force_writes_beside_other_files(tmp_path):
     assert (tmp_path / "rtl" / "notes.txt").read_text() == "mine\n"
     status, _, err = run_command(["generate", str(ir), "--out", str(tmp_path / "rtl"),
                                   "--force"])
-    assert "replacing manifest.json, spikewright_top.v, spikewright_top.vlt in" in err
+    assert ("replacing manifest.json, spikewright_axis.v, spikewright_top.v, spikewright_top.vlt"
+            " in") in err
 
 
 def test_an_ir_moved_away_from_its_checkpoint_says_why_the_ann_is_missing(tmp_path):

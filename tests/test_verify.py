@@ -280,3 +280,29 @@ def test_dataflow_conv_designs_equal_golden_and_the_stream_model(tmp_path, build
                          build_root=build_root, bench=bench, input_gaps=0.3,
                          backpressure=0.5, seed=3)
     assert_clean(stalled, 4)
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("architecture", ["dataflow", "sequential"])
+def test_the_axi4_stream_top_equals_golden_with_backpressure(tmp_path, build_root, simulator,
+                                                              architecture):
+    """spikewright_axis around either design: every spike (read inside), class and logit
+    equal golden, the cycles the models', and the same with random gaps and stalls."""
+    rng = np.random.default_rng(33)
+    net = random_dense_network(rng, max_width=10, neuron="if", timesteps=2, depth=2)
+    positions = net.input.shape[1] * net.input.shape[2]
+    beat = 2 if positions % 2 == 0 and architecture == "dataflow" else 1
+    plan = make_plan(net, HwConfig(lanes=3, architecture=architecture, pixels_per_beat=beat))
+    write_files(generate(net, plan=plan), tmp_path / "rtl")
+    pixels = random_pixels(rng, net, 6)
+    report = run_images(tmp_path / "rtl", plan, pixels, simulator=simulator,
+                        build_root=build_root, bench="axis")
+    assert report["bench"] == "axis" and report["tlast_error"] == 0
+    assert_clean(report, 6)
+    assert report["cycle_mismatches"] == 0
+    stalled = run_images(tmp_path / "rtl", plan, pixels, simulator=simulator,
+                         build_root=build_root, bench="axis", input_gaps=0.3,
+                         backpressure=0.6, seed=4)
+    assert_clean(stalled, 6)
+    assert stalled["tlast_error"] == 0
+    assert stalled["simulated_cycles"] > report["simulated_cycles"]

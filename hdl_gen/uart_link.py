@@ -19,7 +19,7 @@ from . import link_protocol as proto
 from .plan import NetworkPlan
 from .uart import UartRx, UartTx
 
-__all__ = ["UartLink", "TAG_DEPTH", "pixel_fifo_depth"]
+__all__ = ["UartLink", "TAG_DEPTH", "LINK_MODULE", "pixel_fifo_depth", "link_verilog"]
 
 #: answers waiting to be sent (frames received whose answer has not gone out)
 TAG_DEPTH = 32
@@ -260,3 +260,20 @@ class UartLink(wiring.Component):
                         m.d.sync += crc.eq(crc8_step(crc, current))
                     with m.If(last):
                         m.next = "IDLE"
+
+
+#: the module name of the link top written beside the design
+LINK_MODULE = "spikewright_uart"
+
+
+def link_verilog(plan: NetworkPlan, manifest: dict, divisor: int) -> str:
+    """Verilog of ``spikewright_uart`` (ports ``clk``, ``rst``, ``rx``, ``tx``,
+    ``last_class``, ``error_seen``): :class:`UartLink` around an instance of the design
+    whose ``manifest`` is given (its trace ports left unread)."""
+    from amaranth.back import verilog
+    from .core_instance import CoreInstance
+    from .emit import TOP_MODULE
+    traces = {p["name"]: p["width"] for p in manifest["ports"] if p["name"].startswith("trace_")}
+    link = UartLink(plan, CoreInstance(plan, TOP_MODULE, traces), divisor,
+                    bytes.fromhex(manifest["ir_digest"][:8]))
+    return verilog.convert(link, name=LINK_MODULE, emit_src=False, strip_internal_attrs=True)

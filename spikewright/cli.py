@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spikewright import (__version__, convert_cmd, eval_cmd, generate_cmd, import_torch_cmd,
-                         nir_cmd, regress_cmd, report_cmd, run_cmd, sweep_cmd, synth_cmd,
-                         train_cmd, verify_cmd)
+from spikewright import (__version__, board_cmd, convert_cmd, eval_cmd, generate_cmd,
+                         import_torch_cmd, nir_cmd, regress_cmd, report_cmd, run_cmd, sweep_cmd,
+                         synth_cmd, train_cmd, verify_cmd)
 
 __all__ = ["main", "build_parser", "entry"]
 
-COMMANDS = (train_cmd, import_torch_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd, synth_cmd, report_cmd,
-            sweep_cmd, regress_cmd, run_cmd, nir_cmd)
+COMMANDS = (train_cmd, import_torch_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd,
+            synth_cmd, report_cmd, sweep_cmd, regress_cmd, run_cmd, nir_cmd, board_cmd)
 
 
 class _DefaultsFormatter(argparse.HelpFormatter):
@@ -20,8 +20,8 @@ class _DefaultsFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         help_text = action.help or ""
-        if ("default" in help_text or action.default in (None, False, argparse.SUPPRESS)
-                or not action.option_strings):
+        if ("default" in help_text or action.default is None or action.default is False
+                or action.default == argparse.SUPPRESS or not action.option_strings):
             return help_text
         return f"{help_text} (default: %(default)s)"
 

@@ -1,0 +1,123 @@
+"""Steps of the flow that meet a board: classify test images through the board's UART link
+(on the board's serial port, or on the link simulated in Verilator) and compare every
+result with golden."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from spikewright import flow
+from spikewright.boards import board as board_named
+from spikewright.hdl_gen import link_protocol as proto
+
+__all__ = ["link_divisor", "run_on_board"]
+
+
+def link_divisor(clock_mhz: float, baud: int) -> int:
+    """Clock cycles per UART bit (:func:`spikewright.hdl_gen.uart.divisor_for`)."""
+    from spikewright.hdl_gen.uart import divisor_for
+    return divisor_for(clock_mhz * 1e6, baud)
+
+
+def _core_images_per_s(build: flow.Build, clock_mhz: float) -> float:
+    if build.plan.stream is not None:
+        interval = flow.stream_timing(build).interval
+    else:
+        interval = float(np.mean([b.total for b in build.images.cycles])) + 1
+    return clock_mhz * 1e6 / interval
+
+
+def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
+                 simulate: bool = False, baud: int | None = None,
+                 clock_mhz: float | None = None, window: int = 4, corrupt_every: int = 0,
+                 build_root=None, progress=None) -> flow.Build:
+    """Classify the build's images on ``board`` through its UART link: on the serial
+    ``port``, or (``simulate``) on the link around the generated design (``build.rtl_dir``)
+    in Verilator, reached through a pseudo-terminal by the same host code. Every class and
+    logit is compared with golden: ``results["board_run"]``, with images/s and what limits
+    it (the link's bytes or the core's interval)."""
+    from spikewright.board_link import BoardLink
+    from spikewright.sim.verify import check_design
+    spec = board_named(board)
+    if (port is None) == (not simulate):
+        raise ValueError("give the board's serial port (--port DEVICE) or simulate it "
+                         "(--simulate), one of the two")
+    baud = baud or spec.baud
+    clock_mhz = clock_mhz or spec.clock_mhz
+    divisor = link_divisor(clock_mhz, baud)
+    plan, image_set = build.plan, build.images
+    if image_set is None or image_set.golden is None:
+        raise ValueError("run golden on the images first")
+    classes, logit_width = plan.classes, plan.logit_width
+    pixels_per_image = int(np.prod(build.network.input.shape))
+    simulated = None
+    if simulate:
+        from spikewright.hdl_gen.uart_link import link_verilog
+        from spikewright.sim.board_sim import start_link
+        manifest = check_design(build.rtl_dir, build.network)
+        flow.log(f"building the simulated {board} link (Verilator; {divisor} cycles per bit)")
+        simulated = start_link(build.rtl_dir, link_verilog(plan, manifest, divisor), divisor,
+                               build_root)
+        port = simulated.port
+    link = BoardLink(port, baud, classes=classes, logit_width=logit_width,
+                     pixels_per_image=pixels_per_image)
+    try:
+        info = link.info()
+        digest = build.network.digest()[:8]
+        if info["digest"] != digest or info["pixels_per_image"] != pixels_per_image:
+            raise ValueError(f"the board runs another network (IR digest {info['digest']}, "
+                             f"{info['pixels_per_image']} pixels per image); this one is "
+                             f"{digest}, {pixels_per_image} pixels: build and load its "
+                             f"bitstream first")
+        answers = link.classify(image_set.pixels, window=window, corrupt_every=corrupt_every,
+                                progress=progress)
+    finally:
+        link.close()
+        if simulated is not None:
+            simulated.close()
+    golden = image_set.golden
+    mismatches, first = 0, None
+    for i, (cls, logits) in enumerate(zip(answers["classes"], answers["logits"])):
+        if cls != int(golden.predictions[i]) or logits != golden.logits[i].tolist():
+            mismatches += 1
+            first = first or {"image": i, "expected_class": int(golden.predictions[i]),
+                              "actual_class": cls, "expected": golden.logits[i].tolist(),
+                              "actual": logits}
+    count = len(image_set.pixels)
+    frame_in = 4 + pixels_per_image
+    frame_out = proto.result_frame_size(classes, logit_width)
+    link_rate = baud / 10 / max(frame_in, frame_out)
+    core_rate = _core_images_per_s(build, clock_mhz)
+    report = {
+        "board": board, "port": None if simulate else port, "simulated": simulate,
+        "images": count, "mismatches": mismatches, "first_mismatch": first,
+        "accuracy": float(np.mean([c == int(l) for c, l in zip(answers["classes"],
+                                                              image_set.labels)])),
+        "golden_accuracy_same_images": float(np.mean(golden.predictions == image_set.labels)),
+        "errors_answered": answers["errors"], "retries": answers["retries"],
+        "corrupted_on_purpose": answers["corrupted_on_purpose"],
+        "frames_sent": answers["frames_sent"], "baud": baud, "clock_mhz": clock_mhz,
+        "cycles_per_bit": divisor, "window": window,
+        "link_limit_images_per_s": link_rate, "core_limit_images_per_s": core_rate,
+        "limited_by": "link" if link_rate < core_rate else "core",
+        "wall_s": round(answers["wall_s"], 2), "bytes_sent": answers["bytes_sent"],
+        "bytes_received": answers["bytes_received"],
+        "network_digest": build.network.digest(), "dataset": image_set.dataset,
+        "split": image_set.split, "first_image": image_set.first,
+    }
+    if simulate:
+        log = simulated.log.read_text()
+        found = re.search(r"host closed the link after (\d+) cycles", log)
+        cycles = int(found.group(1)) if found else None
+        report.update(simulated_cycles=cycles,
+                      images_per_s_at_clock=(count * clock_mhz * 1e6 / cycles
+                                             if cycles else None),
+                      images_per_s_note="simulated: images over simulated time at the "
+                                        "board's clock (the wall time is the simulator's)",
+                      build_dir=str(simulated.built.directory))
+    else:
+        report["images_per_s"] = count / answers["wall_s"]
+    build.results["board_run"] = report
+    return build

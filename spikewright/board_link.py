@@ -1,0 +1,141 @@
+"""The host end of the board link: images out over a serial port in the frames of
+:mod:`spikewright.hdl_gen.link_protocol`, classes and logits back. The same code talks to a
+board's FTDI port and to the simulated board's terminal (:mod:`spikewright.sim.board_sim`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+
+from spikewright.hdl_gen import link_protocol as proto
+
+__all__ = ["BoardLink", "LinkError"]
+
+
+class LinkError(RuntimeError):
+    """The board answered something the protocol does not allow, or nothing in time."""
+
+
+class BoardLink:
+    """A serial connection to a board's UART link (``port``, ``baud``) for a network of
+    ``classes`` classes, logits ``logit_width`` bits wide and ``pixels_per_image`` pixels."""
+
+    def __init__(self, port: str, baud: int, *, classes: int, logit_width: int,
+                 pixels_per_image: int, timeout_s: float = 10.0):
+        try:
+            import serial
+        except ImportError:
+            raise LinkError("the board link needs pyserial (pip install pyserial)") from None
+        try:
+            self.serial = serial.Serial(port, baud, timeout=0.02, write_timeout=timeout_s)
+        except (OSError, serial.SerialException) as error:
+            raise LinkError(f"cannot open the serial port {port}: {error}") from None
+        self.classes, self.logit_width = classes, logit_width
+        self.pixels_per_image, self.timeout_s = pixels_per_image, timeout_s
+        self.buffer = b""
+        self.sent_bytes = self.received_bytes = 0
+
+    def close(self) -> None:
+        self.serial.close()
+
+    def _send(self, data: bytes) -> None:
+        self.serial.write(data)
+        self.sent_bytes += len(data)
+
+    def _frames(self):
+        """The frames received so far (waits up to the timeout for at least one)."""
+        deadline = time.time() + self.timeout_s
+        while True:
+            chunk = self.serial.read(4096)
+            self.received_bytes += len(chunk)
+            self.buffer += chunk
+            found = []
+            while True:
+                try:
+                    split = proto.split_frame(self.buffer, classes=self.classes,
+                                              logit_width=self.logit_width)
+                except proto.FrameError as error:
+                    raise LinkError(f"the board sent a bad frame: {error}") from None
+                if split is None:
+                    break
+                kind, seq, payload, self.buffer = split
+                found.append((kind, seq, payload))
+            if found:
+                return found
+            if time.time() > deadline:
+                raise LinkError(f"the board answered nothing for {self.timeout_s:g} s")
+
+    def info(self, seq: int = 0) -> dict:
+        """The board's ``INFO_REPLY``: protocol version, pixels per image, classes, logit
+        bytes and the first 4 bytes of its network's IR digest."""
+        self._send(proto.info_frame(seq))
+        kind, got, payload = self._frames()[0]
+        if kind != proto.INFO_REPLY or got != seq:
+            raise LinkError(f"asked for the board's info (seq {seq}), got a frame of type "
+                            f"0x{kind:02X} (seq {got})")
+        return proto.decode_info(payload)
+
+    def classify(self, pixels: np.ndarray, *, window: int = 4, corrupt_every: int = 0,
+                 retries: int = 3, progress=None) -> dict:
+        """Send every image of ``pixels`` ``[N, ...]`` (uint8), at most ``window`` frames
+        unanswered; an image answered with ``ERROR`` is sent again (up to ``retries``
+        times). With ``corrupt_every`` K, one bit of every K-th frame sent is flipped on
+        purpose (to see the board refuse it). Returns the classes and logits (None where an
+        image never got a result), the errors the board sent by code, the retries, the
+        frames corrupted on purpose and the wall time."""
+        flat = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(len(pixels), -1)
+        if flat.shape[1] != self.pixels_per_image:
+            raise ValueError(f"images of {flat.shape[1]} pixels; the board takes "
+                             f"{self.pixels_per_image}")
+        count = len(flat)
+        classes, logits = [None] * count, [None] * count
+        attempts = [0] * count
+        errors: dict[str, int] = {}
+        todo = deque(range(count))
+        outstanding = deque()  # (seq, image, corrupted on purpose)
+        seq, frames_sent, corrupted, retried, done = 0, 0, 0, 0, 0
+        start = time.time()
+        while todo or outstanding:
+            while todo and len(outstanding) < window:
+                image = todo.popleft()
+                frame = bytearray(proto.image_frame(seq, flat[image]))
+                spoil = bool(corrupt_every) and frames_sent % corrupt_every == corrupt_every - 1
+                if spoil:
+                    frame[3 + (frames_sent * 7919) % self.pixels_per_image] ^= 0x01
+                    corrupted += 1
+                self._send(bytes(frame))
+                outstanding.append((seq, image, spoil))
+                attempts[image] += 1
+                seq, frames_sent = (seq + 1) & 0xFF, frames_sent + 1
+            for kind, got, payload in self._frames():
+                if not outstanding:
+                    raise LinkError(f"the board answered seq {got} with no frame outstanding")
+                expected, image, spoil = outstanding.popleft()
+                if got != expected:
+                    raise LinkError(f"answers come in the order of the frames: expected seq "
+                                    f"{expected}, got {got}")
+                if kind == proto.RESULT:
+                    if spoil:
+                        raise LinkError(f"the board took a corrupted frame (seq {got}) as an "
+                                        f"image instead of answering with an error")
+                    classes[image], logits[image] = proto.decode_result(
+                        payload, self.classes, self.logit_width)
+                    done += 1
+                    if progress is not None:
+                        progress(done)
+                elif kind == proto.ERROR:
+                    meaning = proto.ERROR_CODES.get(payload[0], f"code {payload[0]}")
+                    errors[meaning] = errors.get(meaning, 0) + 1
+                    if attempts[image] <= retries:
+                        todo.appendleft(image)
+                        retried += 1
+                else:
+                    raise LinkError(f"an image frame (seq {got}) answered with a frame of type "
+                                    f"0x{kind:02X}")
+        return {"classes": classes, "logits": logits, "errors": errors, "retries": retried,
+                "corrupted_on_purpose": corrupted, "frames_sent": frames_sent,
+                "wall_s": time.time() - start, "bytes_sent": self.sent_bytes,
+                "bytes_received": self.received_bytes}

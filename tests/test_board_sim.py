@@ -1,0 +1,46 @@
+"""The board's UART link simulated in Verilator and driven by the host code through a
+pseudo-terminal: results equal golden, a corrupted frame is refused and sent again."""
+
+import numpy as np
+import pytest
+
+from spikewright.board_link import BoardLink
+from spikewright.golden import model
+from spikewright.golden.random_network import random_dense_network, random_pixels
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.emit import generate, write_files
+from spikewright.hdl_gen.plan import make_plan
+from spikewright.hdl_gen.uart_link import link_verilog
+from spikewright.sim.board_sim import start_link
+from spikewright.sim.verify import read_manifest
+
+pytestmark = pytest.mark.sim
+
+
+def test_the_host_code_drives_the_simulated_link(tmp_path):
+    rng = np.random.default_rng(8)
+    net = random_dense_network(rng, max_width=8, neuron="if")
+    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow"))
+    write_files(generate(net, plan=plan), tmp_path / "rtl")
+    pixels = random_pixels(rng, net, 12)
+    golden = model.run(net, pixels)
+    divisor = 6
+    board = start_link(tmp_path / "rtl", link_verilog(plan, read_manifest(tmp_path / "rtl"),
+                                                      divisor), divisor, tmp_path / "builds")
+    link = BoardLink(board.port, 3_000_000, classes=plan.classes, logit_width=plan.logit_width,
+                     pixels_per_image=pixels[0].size, timeout_s=30)
+    try:
+        info = link.info()
+        answers = link.classify(pixels, window=3, corrupt_every=5)
+    finally:
+        link.close()
+        board.close()
+    assert info["digest"] == net.digest()[:8]
+    assert info["pixels_per_image"] == pixels[0].size
+    assert answers["classes"] == golden.predictions.tolist()
+    assert answers["logits"] == golden.logits.tolist()
+    # frames 5, 10 (and the resent ones' turns) were corrupted on purpose and refused
+    assert answers["corrupted_on_purpose"] >= 2
+    assert answers["errors"] == {"bad checksum": answers["corrupted_on_purpose"]}
+    assert answers["retries"] == answers["corrupted_on_purpose"]
+    assert "host closed the link" in board.log.read_text()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spikewright import (__version__, board_cmd, convert_cmd, eval_cmd, generate_cmd,
+from spikewright import (__version__, board_cmd, build_cmd, convert_cmd, eval_cmd, generate_cmd,
                          import_torch_cmd, nir_cmd, regress_cmd, report_cmd, run_cmd, sweep_cmd,
                          synth_cmd, train_cmd, verify_cmd)
 
 __all__ = ["main", "build_parser", "entry"]
 
 COMMANDS = (train_cmd, import_torch_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd,
-            synth_cmd, report_cmd, sweep_cmd, regress_cmd, run_cmd, nir_cmd, board_cmd)
+            synth_cmd, report_cmd, sweep_cmd, regress_cmd, run_cmd, nir_cmd, build_cmd,
+            board_cmd)
 
 
 class _DefaultsFormatter(argparse.HelpFormatter):

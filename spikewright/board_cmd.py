@@ -65,7 +65,8 @@ def run_board(args) -> int:
         build.plan, build.rtl_dir = plan_of_design(args.rtl, build.network), Path(args.rtl)
     else:
         base = shipped_hw_config(args.network) if args.network in shipped_models() else {}
-        flow.plan(build, HwConfig.from_json({**base, "target": spec.target}))
+        flow.plan(build, HwConfig.from_json({**HwConfig().to_json(), **base,
+                                             "target": spec.target}))
         if args.simulate:
             flow.generate(build, out / "rtl", force=True)
     flow.golden(build)

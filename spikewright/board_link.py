@@ -15,8 +15,9 @@ from spikewright.hdl_gen import link_protocol as proto
 __all__ = ["BoardLink", "LinkError"]
 
 
-class LinkError(RuntimeError):
-    """The board answered something the protocol does not allow, or nothing in time."""
+class LinkError(ValueError):
+    """No port, or the board answered something the protocol does not allow, or nothing in
+    time (a ValueError, so that the command line gives it one line)."""
 
 
 class BoardLink:
@@ -32,7 +33,10 @@ class BoardLink:
         try:
             self.serial = serial.Serial(port, baud, timeout=0.02, write_timeout=timeout_s)
         except (OSError, serial.SerialException) as error:
-            raise LinkError(f"cannot open the serial port {port}: {error}") from None
+            reason = getattr(error, "strerror", None) or str(error)
+            raise LinkError(f"cannot open the serial port {port} ({reason}): connect the "
+                            f"board and give its port (an FTDI port is /dev/ttyUSB0 or "
+                            f"similar), or simulate the board (--simulate)") from None
         self.classes, self.logit_width = classes, logit_width
         self.pixels_per_image, self.timeout_s = pixels_per_image, timeout_s
         self.buffer = b""

@@ -42,7 +42,8 @@ def run(args) -> int:
         build.plan, rtl = plan_of_design(args.rtl, build.network), Path(args.rtl)
     else:
         base = shipped_hw_config(args.network) if args.network in shipped_models() else {}
-        flow.plan(build, HwConfig.from_json({**base, "target": spec.target,
+        flow.plan(build, HwConfig.from_json({**HwConfig().to_json(), **base,
+                                             "target": spec.target,
                                              "clock_mhz": spec.clock_mhz}))
         rtl = flow.generate(build, out / "rtl", force=True).rtl_dir
     result = build_bitstream(spec, build.plan, rtl, out, log=flow.log)

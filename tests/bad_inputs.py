@@ -209,6 +209,17 @@ def _foreign_nir(folder: Path) -> list[str]:
     return ["nir", "import", str(folder / "f.nir"), "--out", str(folder / "ir")]
 
 
+def _board_no_port(folder):
+    return ["board", "run", str(saved_ir(folder)), "--port", str(folder / "ttyUSB9"),
+            "--images", "2", "--out", str(folder / "board"), "-q"]
+
+
+def _board_fast_baud(folder):
+    ir = saved_ir(folder)
+    return ["board", "run", str(ir), "--board", "icebreaker", "--simulate",
+            "--rtl", str(rtl(folder, ir)), "--baud", "1900000", "--images", "2", "-q"]
+
+
 CASES = [
     ir_case("weights near 2^62 (63 bits wide)", change_arrays=_wide_weights,
             message=r".*fc1.*weights of layer 'fc1' span \[4611686018427387903, "
@@ -332,6 +343,13 @@ CASES = [
          r"module: .*"),
     Case("nir import of a file that is not NIR", _not_nir,
          r".*x\.nir is not a readable NIR file: .*"),
+    Case("board run on a serial port that does not exist", _board_no_port,
+         r"cannot open the serial port .*ttyUSB9 \(.*\): connect the board and give its "
+         r"port \(an FTDI port is /dev/ttyUSB0 or similar\), or simulate the board "
+         r"\(--simulate\)"),
+    Case("board run at a baud rate the board's clock cannot make", _board_fast_baud,
+         r"12 MHz makes 1900000 baud only with a 5\.3% error \(at most 2%\): choose a baud "
+         r"rate near 2000000 or 1714286"),
     Case("nir import of a foreign graph without -T", _foreign_nir,
          r"a graph without spikewright metadata needs --timesteps: the window length T of "
          r"the VR input encoder to add"),

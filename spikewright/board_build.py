@@ -73,8 +73,9 @@ class BoardTop(Elaboratable):
                 p_CLKOP_DIV=pll["CLKOP_DIV"], p_CLKOP_CPHASE=pll["CLKOP_CPHASE"],
                 p_CLKOP_FPHASE=0, p_FEEDBK_PATH="CLKOP", p_CLKFB_DIV=pll["CLKFB_DIV"],
                 i_RST=0, i_STDBY=0, i_CLKI=oscillator, o_CLKOP=sync.clk, i_CLKFB=sync.clk,
-                i_CLKINTFB=0, i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1,
-                i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0, o_LOCK=locked)
+                o_CLKINTFB=Signal(name="pll_internal_feedback"), i_PHASESEL0=0,
+                i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1,
+                i_PLLWAKESYNC=0, i_ENCLKOP=0, o_LOCK=locked)
         else:
             raise ValueError(f"{board.name}: a core clock of {board.clock_mhz:g} MHz needs a "
                              f"PLL that is not built for {board.target}; use the "

@@ -33,24 +33,43 @@ def test_every_board_names_its_platform_part_and_a_baud_its_clock_makes():
         board("de0")
 
 
+#: board -> (bitstream file, lines its constraints must hold)
+CONSTRAINTS = {
+    "icebreaker": ("spikewright_board.bin", "spikewright_board.pcf",
+                   ["set_io uart_0__rx__io 6", "set_io uart_0__tx__io 9",
+                    "set_frequency clk12_0__io 12.0"]),
+    "ulx3s-85f": ("spikewright_board.bit", "spikewright_board.lpf",
+                  ['LOCATE COMP "uart_0__rx__io" SITE "M1";',
+                   'LOCATE COMP "uart_0__tx__io" SITE "L4";',
+                   'LOCATE COMP "clk25_0__io" SITE "G2";']),
+}
+
+
 @pytest.mark.synth
-def test_a_small_design_becomes_an_icebreaker_bitstream(tmp_path):
+@pytest.mark.parametrize("name", list(CONSTRAINTS))
+def test_a_small_design_becomes_a_bitstream(tmp_path, name):
+    """The board top (a PLL to 75 MHz on the ULX3S, the oscillator on the iCEBreaker), the
+    link and a small design, through Yosys, nextpnr and the packer."""
     from spikewright.golden.random_network import random_dense_network
     from spikewright.hdl_gen.config import HwConfig
     from spikewright.hdl_gen.emit import generate, write_files
     from spikewright.hdl_gen.plan import make_plan
+    spec = board(name)
     net = random_dense_network(np.random.default_rng(8), max_width=8, neuron="if")
-    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow", target="ice40-up5k"))
+    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow", target=spec.target))
     write_files(generate(net, plan=plan), tmp_path / "rtl")
-    result = build_bitstream(board("icebreaker"), plan, tmp_path / "rtl", tmp_path / "out",
+    result = build_bitstream(spec, plan, tmp_path / "rtl", tmp_path / "out",
                              log=lambda message: None)
-    bitstream = tmp_path / "out" / "spikewright_board.bin"
-    assert result["bitstream"] == str(bitstream) and bitstream.stat().st_size > 100_000
+    file, constraints, lines = CONSTRAINTS[name]
+    bitstream = tmp_path / "out" / file
+    assert result["bitstream"] == str(bitstream) and bitstream.stat().st_size > 50_000
     assert result["bitstream_bytes"] == bitstream.stat().st_size
-    pcf = (tmp_path / "out" / "spikewright_board.pcf").read_text()
-    assert "set_io uart_0__rx__io 6" in pcf and "set_io uart_0__tx__io 9" in pcf
-    assert "set_frequency clk12_0__io 12.0" in pcf
+    text = (tmp_path / "out" / constraints).read_text()
+    for line in lines:
+        assert line in text, line
     assert result["resources"]["dsps"] == 0
-    assert result["place_and_route"]["fmax_mhz"] > 0
-    assert result["timing_met"] == (result["place_and_route"]["fmax_mhz"] >= 12.0)
+    clocks = result["place_and_route"]["fmax"]
+    assert all(c["constraint_mhz"] == pytest.approx(spec.clock_mhz, rel=1e-3)
+               for c in clocks.values()), clocks
+    assert result["timing_met"] == (result["place_and_route"]["fmax_mhz"] >= spec.clock_mhz)
     json.dumps(result)

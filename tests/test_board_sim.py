@@ -44,3 +44,29 @@ def test_the_host_code_drives_the_simulated_link(tmp_path):
     assert answers["errors"] == {"bad checksum": answers["corrupted_on_purpose"]}
     assert answers["retries"] == answers["corrupted_on_purpose"]
     assert "host closed the link" in board.log.read_text()
+
+
+def test_board_run_simulate_compares_every_result_with_golden(tmp_path):
+    """The command: a digits network's dataflow design behind the iCEBreaker's link (12 MHz,
+    3 Mbaud: 4 cycles per bit), 6 test images, every third frame corrupted on purpose."""
+    import json
+    from bad_inputs import run_command, saved_ir
+    ir = saved_ir(tmp_path)
+    status, _, err = run_command(["generate", str(ir), "--out", str(tmp_path / "rtl"),
+                                  "--architecture", "dataflow", "--lanes", "4"])
+    assert status == 0, err
+    status, out, err = run_command(["board", "run", str(ir), "--board", "icebreaker",
+                                    "--simulate", "--rtl", str(tmp_path / "rtl"), "--images",
+                                    "6", "--corrupt-every", "3", "--json",
+                                    str(tmp_path / "board.json"), "-q"])
+    assert status == 0, err
+    report = json.loads((tmp_path / "board.json").read_text())
+    assert report == json.loads(out)
+    assert report["images"] == 6 and report["mismatches"] == 0
+    assert report["accuracy"] == report["golden_accuracy_same_images"]
+    assert report["corrupted_on_purpose"] >= 2
+    assert report["errors_answered"] == {"bad checksum": report["corrupted_on_purpose"]}
+    assert report["cycles_per_bit"] == 4 and report["simulated"] is True
+    # 6 images of 64 pixels and the retries over a 3 Mbaud line bound the simulated rate
+    assert report["images_per_s_at_clock"] < report["link_limit_images_per_s"]
+    assert report["limited_by"] == "link"

@@ -31,6 +31,10 @@ TRACE_PORTS = ("trace_layer", "trace_step", "trace_address", "trace_input_steps"
                "trace_input_address")
 
 
+#: the longest file path the harness's plusargs hold (templates/harness*.v.j2)
+MAX_PATH_CHARS = 1024
+
+
 def harness_verilog(manifest: dict) -> str:
     """The harness for the design ``manifest`` describes."""
     widths = {port["name"]: port["width"] for port in manifest["ports"]}
@@ -141,6 +145,9 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
     built = build_harness(rtl_dir, simulator, build_root)
     work = Path(tempfile.mkdtemp(prefix="harness-run-", dir=built.directory))
+    if len(str(work / "spikes.log")) > MAX_PATH_CHARS:
+        raise ValueError(f"the harness takes file paths of at most {MAX_PATH_CHARS} "
+                         f"characters; {work} is too deep: give a shorter --build-root")
     (work / "pixels.hex").write_text("".join(f"{v:02x}\n" for v in pixels.reshape(-1).tolist()))
     plusargs = [f"+pixels={work / 'pixels.hex'}", f"+log={work / 'spikes.log'}",
                 f"+images={len(pixels)}", f"+seed={(seed % 0x7FFFFFFF) + 1}",

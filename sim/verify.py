@@ -23,7 +23,7 @@ from .batches import BatchJob, BatchStore, run_batches
 from .expected import Expected, compare, expected_for
 from .recording import Recording
 
-__all__ = ["BENCHES", "read_manifest", "check_design", "plan_of_design", "record",
+__all__ = ["BENCHES", "read_manifest", "check_design", "plan_of_design", "build_for", "record",
            "run_images", "run_batch", "verify"]
 
 #: the benches that record a run: cocotb on the design, cocotb on its AXI4-Stream top
@@ -72,6 +72,20 @@ def _check_probabilities(input_gaps: float, backpressure: float) -> None:
             raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}")
 
 
+def build_for(bench: str, rtl_dir, *, simulator: str, build_root=None):
+    """The simulator build that ``bench``'s runs of ``rtl_dir`` use (cached and locked per
+    machine, so that one made here is the one every batch of this machine then reuses);
+    ``None`` for the Amaranth bench."""
+    if bench not in BENCHES:
+        raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
+    if bench == "amaranth":
+        return None
+    if bench == "harness":
+        return harness.build_harness(rtl_dir, simulator, build_root)
+    return cocotb_bench.build(rtl_dir, simulator, build_root,
+                              "axis" if bench == "axis" else "top")
+
+
 def record(bench: str, rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str,
            seed: int = 0, input_gaps: float = 0.0, backpressure: float = 0.0,
            build_root=None) -> Recording:
@@ -106,7 +120,7 @@ def run_images(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str
 
 
 def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
-           input_gaps: float, backpressure: float, start: float) -> dict:
+           input_gaps: float, backpressure: float, start: float, build_s: float = 0.0) -> dict:
     """One report of the batches ``reports`` (images counted from the first batch)."""
     cycles = np.concatenate([r["cycles_per_image"] for r in reports])
     done = len(cycles)
@@ -140,7 +154,7 @@ def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
         "simulator": simulator if bench != "amaranth" else "amaranth",
         "bench": bench,
         "simulator_version": reports[0].get("simulator_version"),
-        "build_s": max((r.get("build_s") or 0 for r in reports), default=None),
+        "build_s": max([build_s, *(r.get("build_s") or 0 for r in reports)]),
         "simulated_cycles": simulated,
         "simulated_cycles_per_s": round(simulated / sim_seconds, 1) if sim_seconds else None,
         "input_gaps": input_gaps,
@@ -163,8 +177,11 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
            simulator: str = "verilator", bench: str = "cocotb", seed: int = 0,
            input_gaps: float = 0.0, backpressure: float = 0.0, batch_size: int = 500,
            build_root=None, progress=None, partial=None, jobs: int = 1,
-           scheduler: str | None = None, batch_dir=None, resume: bool = False) -> dict:
+           scheduler: str | None = None, batch_dir=None, resume: bool = False,
+           build_s: float = 0.0) -> dict:
     """Run ``pixels`` through the design in batches of one build; return the merged report.
+    ``build_s``: the seconds of a build made before (:func:`build_for`), counted in the
+    report's ``build_s``.
 
     ``golden``: the traced golden result of these pixels (computed here if not given).
     The batches run in this process (``jobs`` 1), over ``jobs`` local processes, or on the
@@ -184,7 +201,7 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
     start = time.time()
     expected = expected_for(plan, pixels, result=golden)
     merge_options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
-                         backpressure=backpressure, start=start)
+                         backpressure=backpressure, start=start, build_s=build_s)
     run_options = dict(simulator=simulator, bench=bench, input_gaps=input_gaps,
                        backpressure=backpressure, build_root=build_root)
     bounds = [(first, min(first + batch_size, len(pixels)))

@@ -507,16 +507,29 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
     return build
 
 
+def start_simulator_build(rtl_dir, *, bench="cocotb", simulator="verilator", build_root=None):
+    """Start the simulator build that :func:`verify` of ``rtl_dir`` will use, in a thread
+    (the compilers run as processes), so that golden can run meanwhile; returns a future of
+    its :class:`~spikewright.sim.build.BuildInfo` (``None`` for the Amaranth bench)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from spikewright.sim.verify import build_for
+    pool = ThreadPoolExecutor(1, thread_name_prefix="simulator-build")
+    future = pool.submit(build_for, bench, rtl_dir, simulator=simulator, build_root=build_root)
+    pool.shutdown(wait=False)
+    return future
+
+
 def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="verilator",
            bench="cocotb", seed=0, input_gaps=0.0, backpressure=0.0, batch_size=500,
            build_root=None, progress=None, partial=None, jobs=1, scheduler=None,
-           batch_dir=None, resume=False) -> Build:
+           batch_dir=None, resume=False, build_s=0.0) -> Build:
     """Run the first ``images`` of the build's images (all where None) through the design
     in ``rtl_dir`` (default: the one generated) and compare with golden:
     ``results["verify"]``. The design must have been generated from this network.
     ``partial(report)`` sees the report of the batches done so far; ``jobs``,
     ``scheduler``, ``batch_dir`` and ``resume``: where the batches run and are kept
-    (:func:`spikewright.sim.verify.verify`)."""
+    (:func:`spikewright.sim.verify.verify`); ``build_s``: the seconds of a simulator build
+    made before (:func:`start_simulator_build`)."""
     from spikewright.sim.verify import check_design
     from spikewright.sim.verify import verify as verify_design
     rtl_dir = Path(rtl_dir or build.rtl_dir)
@@ -549,7 +562,7 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
                            backpressure=backpressure, batch_size=batch_size,
                            build_root=build_root, progress=progress, jobs=jobs,
                            scheduler=scheduler, batch_dir=batch_dir, resume=resume,
-                           partial=None if partial is None else
+                           build_s=build_s, partial=None if partial is None else
                            lambda so_far: partial(finish(so_far)))
     build.results["verify"] = finish(report)
     return build

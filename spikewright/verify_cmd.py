@@ -66,12 +66,19 @@ def run(args) -> int:
     if count < args.images:
         flow.log(f"the {build.images.split} split ends after image {args.first + count - 1}: "
                  f"verifying {count} images, not {args.images}")
+    from spikewright.sim.verify import check_design
+    check_design(args.rtl, build.network)
+    # the simulator builds while golden runs; batches on a Dask cluster build on its workers
+    building = None if args.scheduler else flow.start_simulator_build(
+        args.rtl, bench=args.bench, simulator=args.simulator, build_root=args.build_root)
     flow.golden(build, traced=count)
+    built = building.result() if building is not None else None
     with progress_bar(count, f"verify {args.bench} {args.simulator}", quiet=args.quiet) as bar:
         flow.verify(build, args.rtl, simulator=args.simulator, bench=args.bench, seed=args.seed,
                     input_gaps=args.input_gaps, backpressure=args.backpressure,
                     batch_size=args.batch_size, build_root=args.build_root, progress=bar,
                     jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
+                    build_s=built.seconds if built is not None else 0.0,
                     batch_dir=f"{args.json_path}.batches" if args.json_path else None,
                     partial=(lambda report: flow.write_json(args.json_path, report))
                     if args.json_path else None)

@@ -306,3 +306,22 @@ def test_the_axi4_stream_top_equals_golden_with_backpressure(tmp_path, build_roo
     assert_clean(stalled, 6)
     assert stalled["tlast_error"] == 0
     assert stalled["simulated_cycles"] > report["simulated_cycles"]
+
+
+def test_the_verify_command_builds_while_golden_runs_and_counts_the_build(tmp_path):
+    """The harness is built in a thread beside golden; every batch then reuses it, and the
+    report still says how long the build took."""
+    import json
+    from bad_inputs import run_command, saved_ir
+    ir = saved_ir(tmp_path)
+    status, _, err = run_command(["generate", str(ir), "--out", str(tmp_path / "rtl")])
+    assert status == 0, err
+    status, out, err = run_command(["verify", str(ir), str(tmp_path / "rtl"), "--images", "4",
+                                    "--bench", "harness", "--simulator", "icarus",
+                                    "--batch-size", "2", "--jobs", "1", "--build-root",
+                                    str(tmp_path / "builds"), "-q"])
+    assert status == 0, err
+    report = json.loads(out)
+    assert report["mismatches"] == 0 and report["images"] == 4
+    assert report["build_s"] > 0
+    assert len(list((tmp_path / "builds").glob("harness-icarus-*/spikewright-built"))) == 1

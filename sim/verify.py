@@ -140,7 +140,9 @@ def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
     checked = reports[0]["cycle_mismatches"] is not None
     simulated = sum(r["simulated_cycles"] for r in reports)
     sim_seconds = sum(r.get("run_wall_s", r.get("wall_s", 0)) for r in reports)
+    axis = {"tlast_error": max(r["tlast_error"] for r in reports)} if bench == "axis" else {}
     return {
+        **axis,
         "images": int(done),
         "mismatches": sum(r["mismatches"] for r in reports),
         "cycle_mismatches": sum(r["cycle_mismatches"] for r in reports) if checked else None,

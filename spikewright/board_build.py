@@ -84,11 +84,13 @@ class BoardTop(Elaboratable):
         m.domains.por = por = ClockDomain("por", reset_less=True)
         m.d.comb += por.clk.eq(sync.clk)
         count = Signal(range(RESET_CYCLES + 1))
+        reset = Signal(init=1)  # a flip-flop drives the reset's fan-out to every register
         with m.If(~locked):
             m.d.por += count.eq(0)
         with m.Elif(count != RESET_CYCLES):
             m.d.por += count.eq(count + 1)
-        m.d.comb += ResetSignal("sync").eq(count != RESET_CYCLES)
+        m.d.por += reset.eq(count != RESET_CYCLES)
+        m.d.comb += ResetSignal("sync").eq(reset)
 
         m.submodules.link = link = self._link
         uart = platform.request("uart", 0)

@@ -48,5 +48,10 @@ def run(args) -> int:
         rtl = flow.generate(build, out / "rtl", force=True).rtl_dir
     result = build_bitstream(spec, build.plan, rtl, out, log=flow.log)
     flow.write_json(out / "build.json", result)
+    if not result["timing_met"]:
+        flow.log(f"timing not met: the placed design reaches "
+                 f"{result['place_and_route']['fmax_mhz']:.1f} MHz, under the board's "
+                 f"{spec.clock_mhz:g} MHz clock; the bitstream is written but may fail on "
+                 f"the board (critical path: {result['place_and_route'].get('critical_path')})")
     print(json.dumps(result, indent=2))
     return 0

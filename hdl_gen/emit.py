@@ -20,7 +20,8 @@ from .plan import NetworkPlan, make_plan
 from .stream_top import StreamTop
 from .top import NetworkTop
 
-__all__ = ["TOP_MODULE", "AXIS_FILE", "FILES", "generate", "trace_layout", "write_files", "files_digest", "generator_version",
+__all__ = ["TOP_MODULE", "AXIS_FILE", "FILES", "generate", "trace_layout", "write_files",
+           "files_digest", "generator_version",
            "result_payload_layout"]
 
 TOP_MODULE = "spikewright_top"
@@ -140,7 +141,8 @@ def generate(network, config: HwConfig | None = None, *,
              plan: NetworkPlan | None = None, notes: dict | None = None) -> dict[str, str]:
     """Return ``{"spikewright_top.v": ..., "spikewright_top.vlt": ...,
     "spikewright_axis.v": ..., "manifest.json": ...}`` (the AXI4-Stream top,
-    :mod:`.axis_top`, instantiates the first) for ``network`` laid out by ``config`` (or by an already made ``plan`` of both)."""
+    :mod:`.axis_top`, instantiates the first) for ``network`` laid out by ``config`` (or
+    by an already made ``plan`` of both)."""
     if plan is None:
         plan = make_plan(network, config or HwConfig())
     elif plan.network is not network or (config is not None and plan.config != config):
@@ -179,9 +181,10 @@ def generate(network, config: HwConfig | None = None, *,
     traces = {p["name"]: p["width"] for p in manifest["ports"] if p["name"].startswith("trace_")}
     axis = verilog.convert(AxisTop(plan, CoreInstance(plan, TOP_MODULE, traces)),
                            name=AXIS_MODULE, emit_src=False, strip_internal_attrs=True)
-    manifest["axis"] = {"module": AXIS_MODULE, "file": AXIS_FILE, "ports": _ports(axis, AXIS_MODULE),
-                        "result_bytes": result_bytes(plan),
-                        "beats_per_image": manifest["pixels"]["per_image"] // config.pixels_per_beat}
+    manifest["axis"] = {"module": AXIS_MODULE, "file": AXIS_FILE,
+                        "ports": _ports(axis, AXIS_MODULE), "result_bytes": result_bytes(plan),
+                        "beats_per_image":
+                            manifest["pixels"]["per_image"] // config.pixels_per_beat}
     files = {f"{TOP_MODULE}.v": text, f"{TOP_MODULE}.vlt": waivers, AXIS_FILE: axis}
     manifest.update(notes or {})
     manifest["files"] = {name: hashlib.sha256(body.encode()).hexdigest()

@@ -21,7 +21,8 @@ from .uart import UartRx, UartTx
 
 __all__ = ["UartLink", "TAG_DEPTH", "LINK_MODULE", "pixel_fifo_depth", "link_verilog"]
 
-#: answers waiting to be sent (frames received whose answer has not gone out)
+#: answers waiting to be sent (frames received whose answer has not gone out); a host keeps
+#: at most this many frames unanswered (``board run --window``)
 TAG_DEPTH = 32
 #: tag kinds
 _IMAGE, _INFO, _ERROR = 0, 1, 2

@@ -140,7 +140,8 @@ class StreamBench(Bench):
                 self.recording.add_bitmap(name, int(bits.value))
 
     async def watch_words(self, name, trace):
-        valid, index, word = (getattr(self.scope, trace[key]) for key in ("valid", "index", "word"))
+        valid, index, word = (getattr(self.scope, trace[key])
+                              for key in ("valid", "index", "word"))
         while True:
             await FallingEdge(self.clk)
             if int(valid.value):
@@ -151,9 +152,9 @@ class StreamBench(Bench):
 class AxisBench(StreamBench):
     """The AXI4-Stream top (``spikewright_axis``) around either design: pixel beats with
     ``tlast`` on each image's last, results taken from ``m_axis``; the spikes are read from
-    the trace ports of the design inside (instance ``core.network``). A result's cycle counts as for the
-    design itself (dataflow: from the first beat of the first image; sequential: from the
-    image's first pixel); ``tlast_error`` must stay low."""
+    the trace ports of the design inside (instance ``core.network``). A result's cycle
+    counts as for the design itself (dataflow: from the first beat of the first image;
+    sequential: from the image's first pixel); ``tlast_error`` must stay low."""
 
     def __init__(self, dut, job):
         super().__init__(dut, job)

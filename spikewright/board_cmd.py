@@ -39,7 +39,8 @@ def add_parser(sub):
     run.add_argument("--clock-mhz", type=float, default=None,
                      help="the core's clock (default: the board's)")
     run.add_argument("--window", type=at_least(1), default=4,
-                     help="image frames sent before their answers come back")
+                     help="image frames sent before their answers come back (1 to 32: "
+                          "the board keeps 32 answers waiting)")
     run.add_argument("--corrupt-every", type=at_least(0), default=0,
                      help="flip one bit in every K-th frame sent (0: none), to check that the "
                           "board answers it with an error; the image is then sent again")

@@ -90,6 +90,10 @@ class BoardLink:
         purpose (to see the board refuse it). Returns the classes and logits (None where an
         image never got a result), the errors the board sent by code, the retries, the
         frames corrupted on purpose and the wall time."""
+        from spikewright.hdl_gen.uart_link import TAG_DEPTH
+        if not 1 <= window <= TAG_DEPTH:
+            raise ValueError(f"the board keeps at most {TAG_DEPTH} frames unanswered: the "
+                             f"window must be 1 to {TAG_DEPTH}, not {window}")
         flat = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(len(pixels), -1)
         if flat.shape[1] != self.pixels_per_image:
             raise ValueError(f"images of {flat.shape[1]} pixels; the board takes "

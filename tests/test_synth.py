@@ -96,3 +96,10 @@ def test_nextpnr_overuse_is_said_with_the_amounts():
            "Info: \t              DP16KD:     265/    208   127%\n")
     assert overuse(log) == "needs 265 DP16KD, the part has 208 (1.27x, 57 short)"
     assert overuse("Info: \t LUT4: 10/ 20 50%\n") is None
+
+
+def test_large_ecp5_designs_are_routed_with_router2_and_others_with_router1():
+    from spikewright.synth import ROUTER2_FROM_FFS, router_arguments
+    assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 23_852}) == ["--router", "router2"]
+    assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 13_734}) == []
+    assert router_arguments(FLOWS["ice40-up5k"], {"ffs": ROUTER2_FROM_FFS + 1}) == []

@@ -26,6 +26,12 @@ class CoreInstance(wiring.Component):
         self._debug = dict(debug_outputs or {})
         super().__init__(core_signature(plan))
 
+    @classmethod
+    def of_manifest(cls, plan: NetworkPlan, manifest: dict) -> "CoreInstance":
+        """The design a generator manifest describes (its module name and trace ports)."""
+        return cls(plan, manifest["module"], {p["name"]: p["width"] for p in manifest["ports"]
+                                              if p["name"].startswith("trace_")})
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.network = Instance(

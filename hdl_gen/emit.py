@@ -178,8 +178,7 @@ def generate(network, config: HwConfig | None = None, *,
         "weight_memory_bits": plan.weight_bits,
         "schedule_entries": len(plan.schedule),
     }
-    traces = {p["name"]: p["width"] for p in manifest["ports"] if p["name"].startswith("trace_")}
-    axis = verilog.convert(AxisTop(plan, CoreInstance(plan, TOP_MODULE, traces)),
+    axis = verilog.convert(AxisTop(plan, CoreInstance.of_manifest(plan, manifest)),
                            name=AXIS_MODULE, emit_src=False, strip_internal_attrs=True)
     manifest["axis"] = {"module": AXIS_MODULE, "file": AXIS_FILE,
                         "ports": _ports(axis, AXIS_MODULE), "result_bytes": result_bytes(plan),

@@ -35,6 +35,12 @@ def divisor_for(clock_hz: float, baud: int) -> int:
     return divisor
 
 
+def _checked(divisor: int) -> int:
+    if divisor < 4:
+        raise ValueError(f"divisor must be at least 4, not {divisor}")
+    return divisor
+
+
 class UartRx(wiring.Component):
     """The receiver. ``rx`` passes two flip-flops; a falling edge starts a byte, each bit is
     sampled in its middle (``divisor // 2`` cycles after the start edge, then every
@@ -54,9 +60,7 @@ class UartRx(wiring.Component):
     frame_error: Out(1)
 
     def __init__(self, divisor: int):
-        if divisor < 4:
-            raise ValueError(f"divisor must be at least 4, not {divisor}")
-        self._divisor = divisor
+        self._divisor = _checked(divisor)
         super().__init__()
 
     def elaborate(self, platform):
@@ -116,9 +120,7 @@ class UartTx(wiring.Component):
     tx: Out(1)
 
     def __init__(self, divisor: int):
-        if divisor < 4:
-            raise ValueError(f"divisor must be at least 4, not {divisor}")
-        self._divisor = divisor
+        self._divisor = _checked(divisor)
         super().__init__()
 
     def elaborate(self, platform):

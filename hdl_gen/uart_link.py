@@ -19,7 +19,8 @@ from . import link_protocol as proto
 from .plan import NetworkPlan
 from .uart import UartRx, UartTx
 
-__all__ = ["UartLink", "TAG_DEPTH", "LINK_MODULE", "pixel_fifo_depth", "link_verilog"]
+__all__ = ["UartLink", "TAG_DEPTH", "LINK_MODULE", "pixel_fifo_depth", "link_for",
+           "link_verilog"]
 
 #: answers waiting to be sent (frames received whose answer has not gone out); a host keeps
 #: at most this many frames unanswered (``board run --window``)
@@ -267,14 +268,17 @@ class UartLink(wiring.Component):
 LINK_MODULE = "spikewright_uart"
 
 
+def link_for(plan: NetworkPlan, manifest: dict, divisor: int) -> UartLink:
+    """:class:`UartLink` around an instance of the design whose generator ``manifest`` is
+    given (its trace ports left unread), answering INFO with its IR digest."""
+    from .core_instance import CoreInstance
+    return UartLink(plan, CoreInstance.of_manifest(plan, manifest), divisor,
+                    bytes.fromhex(manifest["ir_digest"][:8]))
+
+
 def link_verilog(plan: NetworkPlan, manifest: dict, divisor: int) -> str:
     """Verilog of ``spikewright_uart`` (ports ``clk``, ``rst``, ``rx``, ``tx``,
-    ``last_class``, ``error_seen``): :class:`UartLink` around an instance of the design
-    whose ``manifest`` is given (its trace ports left unread)."""
+    ``last_class``, ``error_seen``): :func:`link_for`'s link."""
     from amaranth.back import verilog
-    from .core_instance import CoreInstance
-    from .emit import TOP_MODULE
-    traces = {p["name"]: p["width"] for p in manifest["ports"] if p["name"].startswith("trace_")}
-    link = UartLink(plan, CoreInstance(plan, TOP_MODULE, traces), divisor,
-                    bytes.fromhex(manifest["ir_digest"][:8]))
-    return verilog.convert(link, name=LINK_MODULE, emit_src=False, strip_internal_attrs=True)
+    return verilog.convert(link_for(plan, manifest, divisor), name=LINK_MODULE,
+                           emit_src=False, strip_internal_attrs=True)

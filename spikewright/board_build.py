@@ -127,10 +127,9 @@ def build_bitstream(board: Board, plan, rtl_dir, out, *, log=print) -> dict:
     (Verilog and constraints from amaranth-boards), synthesis, place and route at the
     board's clock and packing. Returns what ``build.json`` records."""
     from spikewright.hdl_gen.emit import TOP_MODULE
-    from spikewright.hdl_gen.uart import divisor_for
-    from spikewright.hdl_gen.uart_link import UartLink
-    from spikewright.hdl_gen.core_instance import CoreInstance
     from spikewright.hdl_gen.tools import find_tool
+    from spikewright.hdl_gen.uart import divisor_for
+    from spikewright.hdl_gen.uart_link import link_for
     from spikewright.sim.verify import read_manifest
     from spikewright.synth import (FLOWS, parse_nextpnr_report, parse_stat, router_arguments,
                                    run_tool, tool_version)
@@ -138,9 +137,7 @@ def build_bitstream(board: Board, plan, rtl_dir, out, *, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(rtl_dir)
     divisor = divisor_for(board.clock_mhz * 1e6, board.baud)
-    traces = {p["name"]: p["width"] for p in manifest["ports"] if p["name"].startswith("trace_")}
-    link = UartLink(plan, CoreInstance(plan, TOP_MODULE, traces), divisor,
-                    bytes.fromhex(manifest["ir_digest"][:8]))
+    link = link_for(plan, manifest, divisor)
     platform = _platform(board)
     platform.add_file(f"{TOP_MODULE}.v", (Path(rtl_dir) / f"{TOP_MODULE}.v").read_text())
     products = platform.prepare(BoardTop(board, link), name=BOARD_MODULE,

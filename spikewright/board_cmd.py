@@ -51,11 +51,7 @@ def add_parser(sub):
 
 def run_board(args) -> int:
     from spikewright import flow
-    from spikewright.board_flow import run_on_board
-    from spikewright.boards import board
-    from spikewright.hdl_gen.config import HwConfig
-    from spikewright.shipped import shipped_hw_config, shipped_models
-    spec = board(args.board)
+    from spikewright.board_flow import board_config, run_on_board
     if args.json_path:
         flow.prepare_output_file(args.json_path)
     out = Path(args.out or f"runs/board-{args.board}")
@@ -65,9 +61,7 @@ def run_board(args) -> int:
         from spikewright.sim.verify import plan_of_design
         build.plan, build.rtl_dir = plan_of_design(args.rtl, build.network), Path(args.rtl)
     else:
-        base = shipped_hw_config(args.network) if args.network in shipped_models() else {}
-        flow.plan(build, HwConfig.from_json({**HwConfig().to_json(), **base,
-                                             "target": spec.target}))
+        flow.plan(build, board_config(args.network, args.board))
         if args.simulate:
             flow.generate(build, out / "rtl", force=True)
     flow.golden(build)

@@ -12,13 +12,17 @@ from spikewright import flow
 from spikewright.boards import board as board_named
 from spikewright.hdl_gen import link_protocol as proto
 
-__all__ = ["link_divisor", "run_on_board"]
+__all__ = ["board_config", "run_on_board"]
 
 
-def link_divisor(clock_mhz: float, baud: int) -> int:
-    """Clock cycles per UART bit (:func:`spikewright.hdl_gen.uart.divisor_for`)."""
-    from spikewright.hdl_gen.uart import divisor_for
-    return divisor_for(clock_mhz * 1e6, baud)
+def board_config(network: str, board: str, **fields):
+    """The HwConfig a board builds ``network`` with: the shipped model's own
+    (``hw_config.json``) or the default, for the board's part, with ``fields`` changed."""
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.shipped import shipped_hw_config, shipped_models
+    base = shipped_hw_config(network) if network in shipped_models() else {}
+    return HwConfig.from_json({**HwConfig().to_json(), **base,
+                               "target": board_named(board).target, **fields})
 
 
 def _core_images_per_s(build: flow.Build, clock_mhz: float) -> float:
@@ -39,6 +43,7 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
     logit is compared with golden: ``results["board_run"]``, with images/s and what limits
     it (the link's bytes or the core's interval)."""
     from spikewright.board_link import BoardLink
+    from spikewright.hdl_gen.uart import divisor_for
     from spikewright.sim.verify import check_design
     spec = board_named(board)
     if (port is None) == (not simulate):
@@ -46,7 +51,7 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
                          "(--simulate), one of the two")
     baud = baud or spec.baud
     clock_mhz = clock_mhz or spec.clock_mhz
-    divisor = link_divisor(clock_mhz, baud)
+    divisor = divisor_for(clock_mhz * 1e6, baud)
     plan, image_set = build.plan, build.images
     if image_set is None or image_set.golden is None:
         raise ValueError("run golden on the images first")

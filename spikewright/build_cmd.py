@@ -30,9 +30,8 @@ def add_parser(sub):
 def run(args) -> int:
     from spikewright import flow
     from spikewright.board_build import build_bitstream
+    from spikewright.board_flow import board_config
     from spikewright.boards import board
-    from spikewright.hdl_gen.config import HwConfig
-    from spikewright.shipped import shipped_hw_config, shipped_models
     spec = board(args.board)
     out = Path(args.out)
     flow.prepare_output_file(out / "build.json")
@@ -41,10 +40,7 @@ def run(args) -> int:
         from spikewright.sim.verify import plan_of_design
         build.plan, rtl = plan_of_design(args.rtl, build.network), Path(args.rtl)
     else:
-        base = shipped_hw_config(args.network) if args.network in shipped_models() else {}
-        flow.plan(build, HwConfig.from_json({**HwConfig().to_json(), **base,
-                                             "target": spec.target,
-                                             "clock_mhz": spec.clock_mhz}))
+        flow.plan(build, board_config(args.network, args.board, clock_mhz=spec.clock_mhz))
         rtl = flow.generate(build, out / "rtl", force=True).rtl_dir
     result = build_bitstream(spec, build.plan, rtl, out, log=flow.log)
     flow.write_json(out / "build.json", result)

@@ -9,6 +9,8 @@ Ports (AMBA AXI4-Stream names; one clock, ``aresetn`` low to reset):
 - ``m_axis_tdata``, ``m_axis_tvalid``, ``m_axis_tready``, ``m_axis_tlast``: one beat per
   image, in order, ``tlast`` always 1: the result payload (the manifest's
   ``result_payload``: ``cls`` in the low bits, then the logits) zero-extended to whole bytes.
+- ``s_axis_weights_tdata`` (32), ``s_axis_weights_tvalid``, ``s_axis_weights_tready``:
+  designs with weights in SPRAM only, the design's ``weights`` stream (:mod:`.spram`).
 - ``tlast_error``: set (until reset) when ``s_axis_tlast`` is not on an image's last beat;
   images are counted in beats, so the results stay in step with the pixels that made them.
 """
@@ -48,6 +50,9 @@ class AxisTop(wiring.Component):
             "m_axis_tdata": Out(8 * result_bytes(plan)), "m_axis_tvalid": Out(1),
             "m_axis_tready": In(1), "m_axis_tlast": Out(1),
             "tlast_error": Out(1),
+            **({"s_axis_weights_tdata": In(len(core.weights.payload.as_value())),
+                "s_axis_weights_tvalid": In(1), "s_axis_weights_tready": Out(1)}
+               if "weights" in core.signature.members else {}),
         })
 
     def elaborate(self, platform):
@@ -61,6 +66,10 @@ class AxisTop(wiring.Component):
                      self.m_axis_tdata.eq(result.payload.as_value()),
                      self.m_axis_tvalid.eq(result.valid), result.ready.eq(self.m_axis_tready),
                      self.m_axis_tlast.eq(1)]
+        if "weights" in core.signature.members:
+            m.d.comb += [core.weights.payload.eq(self.s_axis_weights_tdata),
+                         core.weights.valid.eq(self.s_axis_weights_tvalid),
+                         self.s_axis_weights_tready.eq(core.weights.ready)]
         beat = Signal(range(max(self._beats, 2)))
         last = beat == self._beats - 1
         with m.If(self.s_axis_tvalid & pixels.ready):

@@ -17,23 +17,34 @@ class MemoryStyle(enum.Enum):
     AUTO = "auto"
     BLOCK = "block"
     DISTRIBUTED = "distributed"
+    #: dense-stage weights in the part's single-port RAM (the iCE40 UP5K's SPRAM), written
+    #: at run time through the design's weight port: :mod:`.spram`
+    SPRAM = "spram"
 
 
 @dataclass(frozen=True)
 class Target:
-    """An FPGA part: name, block RAM bits, logic cells, and the block RAM's read width per
-    cycle (every block at its widest port)."""
+    """An FPGA part: name, block RAM bits, logic cells, the block RAM's read width per
+    cycle (every block at its widest port), and its single-port RAM banks (words of
+    ``spram_width`` bits, ``spram_depth`` each; none on most parts)."""
     name: str
     family: str
     block_ram_bits: int
     luts: int
     block_ram_read_bits: int
+    spram_banks: int = 0
+    spram_depth: int = 0
+    spram_width: int = 0
+
+    @property
+    def spram_bits(self) -> int:
+        return self.spram_banks * self.spram_depth * self.spram_width
 
 
 TARGETS = {
-    # Lattice iCE40 UP5K: 30 EBR x 4 kbit, 16 bits wide (+ 4 x 256 kbit SPRAM, not used
-    # for weights here).
-    "ice40-up5k": Target("ice40-up5k", "ice40", 30 * 4096, 5280, 30 * 16),
+    # Lattice iCE40 UP5K: 30 EBR x 4 kbit, 16 bits wide, and 4 SPRAM of 16,384 x 16 bits
+    # (SB_SPRAM256KA; used for weights with memory_style "spram").
+    "ice40-up5k": Target("ice40-up5k", "ice40", 30 * 4096, 5280, 30 * 16, 4, 16384, 16),
     # Lattice ECP5 LFE5U-85F: 208 EBR x 18 kbit, 36 bits wide.
     "ecp5-85k": Target("ecp5-85k", "ecp5", 208 * 18432, 83640, 208 * 36),
     # Xilinx Artix-7 XC7A35T: 50 RAMB36 x 36 kbit, 72 bits wide.
@@ -49,13 +60,19 @@ class HwConfig:
                    ``{layer name: lanes}`` (layers not named get ``default_lanes``); a layer
                    narrower than its lanes uses as many lanes as it has neurons.
     default_lanes: lanes of layers not named in a ``lanes`` mapping.
-    memory_style:  where weight memories go (block RAM, distributed, or the tool's choice).
+    memory_style:  where weight memories go (block RAM, distributed, the tool's choice, or
+                   ``"spram"``: the largest dense layers' weights in the part's SPRAM,
+                   written at run time, :mod:`.spram`; dataflow on a part with SPRAM).
     clock_mhz:     the clock target, in MHz (synthesis constraint and report units).
     target:        the FPGA part (see ``TARGETS``); the weights must fit its block RAM.
     architecture:  ``"sequential"`` (one image, one layer-step at a time) or ``"dataflow"``
                    (every layer a pipeline stage working on its own image; IF neurons,
                    convolutions of one group, see :mod:`.stream_plan`).
     pixels_per_beat: pixels per beat of the input stream (dataflow; 1 to 16).
+    input_buffers: dataflow: input bitmaps the encoder holds: 2 (it takes the next image's
+                   pixels while the first layer works on the last) or 1 (it waits for the
+                   first layer to release its bitmap; saves T x inputs flip-flops, for small
+                   parts such as the iCE40 UP5K).
     kernel_lanes:  dataflow conv stages: kernel positions whose weights are added per cycle,
                    one number for every conv layer or ``{layer name: K}`` (others 1); never
                    more than the kernel has positions.
@@ -68,6 +85,7 @@ class HwConfig:
     architecture: str = "sequential"
     pixels_per_beat: int = 1
     kernel_lanes: int | dict = 1
+    input_buffers: int = 2
     _lanes: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -85,6 +103,14 @@ class HwConfig:
                 raise ValueError(f"{what} must be at least 1, not {value}")
         object.__setattr__(self, "_lanes", mapping)
         object.__setattr__(self, "memory_style", MemoryStyle(self.memory_style))
+        if self.memory_style is MemoryStyle.SPRAM:
+            if not TARGETS.get(self.target, TARGETS["ecp5-85k"]).spram_banks:
+                parts = ", ".join(t.name for t in TARGETS.values() if t.spram_banks)
+                raise ValueError(f"memory_style 'spram' needs a part with single-port RAM "
+                                 f"banks ({parts}), not {self.target!r}")
+            if self.architecture != "dataflow":
+                raise ValueError("memory_style 'spram' needs the dataflow architecture; the "
+                                 "sequential design keeps its weights in block RAM")
         if not isinstance(self.clock_mhz, (int, float)) or not self.clock_mhz > 0:
             raise ValueError(f"clock_mhz must be a positive number, not {self.clock_mhz!r}")
         if self.target not in TARGETS:
@@ -100,6 +126,11 @@ class HwConfig:
         if kernel != 1 and self.architecture != "dataflow":
             raise ValueError(f"kernel_lanes {kernel!r} needs the dataflow architecture; the "
                              f"sequential conv core adds one kernel position per cycle")
+        if self.input_buffers not in (1, 2) or isinstance(self.input_buffers, bool):
+            raise ValueError(f"input_buffers must be 1 or 2, not {self.input_buffers!r}")
+        if self.input_buffers == 1 and self.architecture != "dataflow":
+            raise ValueError("input_buffers 1 needs the dataflow architecture; the sequential "
+                             "one keeps its input events in block RAM")
         beat = self.pixels_per_beat
         if isinstance(beat, bool) or not isinstance(beat, int) or not 1 <= beat <= 16:
             raise ValueError(f"pixels_per_beat must be an integer from 1 to 16, not {beat!r}")
@@ -130,7 +161,8 @@ class HwConfig:
                    memory_style=doc["memory_style"], clock_mhz=doc["clock_mhz"],
                    target=doc["target"], architecture=doc.get("architecture", "sequential"),
                    pixels_per_beat=doc.get("pixels_per_beat", 1),
-                   kernel_lanes=doc.get("kernel_lanes", 1))
+                   kernel_lanes=doc.get("kernel_lanes", 1),
+                   input_buffers=doc.get("input_buffers", 2))
 
     def to_json(self) -> dict:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
@@ -138,4 +170,5 @@ class HwConfig:
                 "clock_mhz": self.clock_mhz, "target": self.target,
                 "architecture": self.architecture, "pixels_per_beat": self.pixels_per_beat,
                 "kernel_lanes": (dict(self.kernel_lanes) if isinstance(self.kernel_lanes, dict)
-                                 else self.kernel_lanes)}
+                                 else self.kernel_lanes),
+                "input_buffers": self.input_buffers}

@@ -5,16 +5,22 @@ from amaranth import ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .config import TARGETS
 from .plan import NetworkPlan
+from .spram import spram_stages, write_layout
 from .top import result_layout
 
 __all__ = ["CoreInstance", "core_signature"]
 
 
 def core_signature(plan: NetworkPlan) -> dict:
-    """The streams of the generated top of ``plan`` (pixels in, results out)."""
-    return {"pixels": In(stream.Signature(8 * plan.config.pixels_per_beat)),
-            "result": Out(stream.Signature(result_layout(plan)))}
+    """The streams of the generated top of ``plan`` (pixels in, results out, and the SPRAM
+    weight writes where it has them)."""
+    members = {"pixels": In(stream.Signature(8 * plan.config.pixels_per_beat)),
+               "result": Out(stream.Signature(result_layout(plan)))}
+    if spram_stages(plan):
+        members["weights"] = In(stream.Signature(write_layout(TARGETS[plan.config.target])))
+    return members
 
 
 class CoreInstance(wiring.Component):
@@ -40,6 +46,9 @@ class CoreInstance(wiring.Component):
             o_pixels__ready=self.pixels.ready,
             o_result__payload=self.result.payload.as_value(),
             o_result__valid=self.result.valid, i_result__ready=self.result.ready,
+            **({"i_weights__payload": self.weights.payload.as_value(),
+                "i_weights__valid": self.weights.valid, "o_weights__ready": self.weights.ready}
+               if "weights" in self.signature.members else {}),
             **{f"o_{name}": Signal(width, name=f"unused_{name}")
                for name, width in self._debug.items()})
         return m

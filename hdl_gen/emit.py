@@ -11,22 +11,27 @@ import re
 from pathlib import Path
 
 import amaranth
+from amaranth import Shape
 from amaranth.back import verilog
 
 from .axis_top import AXIS_MODULE, AxisTop, result_bytes
-from .config import HwConfig
+from .config import TARGETS, HwConfig
 from .core_instance import CoreInstance
 from .plan import NetworkPlan, make_plan
+from .spram import (SIMULATION_MODEL, bank_contents, simulation_model, spram_stages,
+                    spram_writes, write_layout)
 from .stream_top import StreamTop
 from .top import NetworkTop
 
-__all__ = ["TOP_MODULE", "AXIS_FILE", "FILES", "generate", "trace_layout", "write_files",
+__all__ = ["TOP_MODULE", "AXIS_FILE", "SPRAM_WRITES", "FILES", "generate", "trace_layout", "write_files",
            "files_digest", "generator_version",
            "result_payload_layout"]
 
 TOP_MODULE = "spikewright_top"
 #: The files a generated design consists of.
 AXIS_FILE = f"{AXIS_MODULE}.v"
+#: an SPRAM design's weight writes, one ``weights`` payload per line (hex), in order
+SPRAM_WRITES = "spram_writes.hex"
 FILES = (f"{TOP_MODULE}.v", f"{TOP_MODULE}.vlt", AXIS_FILE, "manifest.json")
 
 # Warnings that come from how Amaranth writes Verilog, not from the design.
@@ -74,6 +79,12 @@ _PORT_DOC = {
     "m_axis_tvalid": "result valid (held until taken)",
     "m_axis_tready": "result ready (backpressure)",
     "m_axis_tlast": "1: one beat per result",
+    "weights__payload": "SPRAM weight write: data (low bits), address, bank",
+    "weights__valid": "SPRAM weight write valid",
+    "weights__ready": "SPRAM weight write taken (its layer is idle)",
+    "s_axis_weights_tdata": "SPRAM weight write: data (low bits), address, bank",
+    "s_axis_weights_tvalid": "SPRAM weight write valid",
+    "s_axis_weights_tready": "SPRAM weight write taken",
     "tlast_error": "set until reset when s_axis_tlast was not on an image's last beat",
 }
 
@@ -154,6 +165,9 @@ def generate(network, config: HwConfig | None = None, *,
         f"// {reason}\n" + "".join(f"lint_off -rule {rule} -file \"*{name}\"\n"
                                    for name in (f"{TOP_MODULE}.v", AXIS_FILE))
         for rule, reason in _WAIVERS)
+    if spram_stages(plan):
+        waivers += (f"// the SPRAM's simulation model is Yosys's, not generated here\n"
+                    f"lint_off -file \"*{SIMULATION_MODEL}\"\n")
     manifest = {
         "module": TOP_MODULE,
         "generator": f"spikewright {generator_version()} (amaranth {amaranth.__version__})",
@@ -185,6 +199,23 @@ def generate(network, config: HwConfig | None = None, *,
                         "beats_per_image":
                             manifest["pixels"]["per_image"] // config.pixels_per_beat}
     files = {f"{TOP_MODULE}.v": text, f"{TOP_MODULE}.vlt": waivers, AXIS_FILE: axis}
+    contents = bank_contents(plan)
+    if contents:
+        files[SIMULATION_MODEL] = simulation_model()
+        files[SPRAM_WRITES] = "".join(f"{payload:08x}\n" for payload in spram_writes(plan))
+        manifest["spram"] = {
+            "primitive": "SB_SPRAM256KA", "simulation_model": SIMULATION_MODEL,
+            "write_payload": {name: {"lsb": field.offset, "width": Shape.cast(field.shape).width}
+                              for name, field in write_layout(TARGETS[config.target])},
+            "layers": {s.layer.name: {"first_bank": s.spram.first_bank, "banks": s.spram.banks,
+                                      "lanes_per_bank": s.spram.lanes_per_bank,
+                                      "words": len(s.layer.weight_words)}
+                       for s in spram_stages(plan)},
+            "writes_file": SPRAM_WRITES,
+            "words_to_write": sum(len(words) for words in contents.values()),
+            "weight_bits": sum(s.layer.weight_bits for s in spram_stages(plan)),
+            "note": "SPRAM holds nothing after configuration: write every word of every "
+                    "bank (spikewright.hdl_gen.spram.bank_contents) before the first image"}
     manifest.update(notes or {})
     manifest["files"] = {name: hashlib.sha256(body.encode()).hexdigest()
                          for name, body in sorted(files.items())}

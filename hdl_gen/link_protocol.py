@@ -9,11 +9,19 @@ Host to board:
 
 - ``IMAGE``: the payload is one image's pixels (``pixels_per_image`` bytes, C, H, W order).
 - ``INFO``: no payload; the board answers with ``INFO_REPLY``.
+- ``WEIGHTS`` (designs with weights in SPRAM, :mod:`.spram`): ``BANK``, ``ADDRESS`` (2
+  bytes, little-endian), ``HEADER_CRC = crc8(TYPE, SEQ, BANK, ADDRESS)``, then
+  ``WEIGHT_WORDS`` 16-bit words (little-endian) for ``ADDRESS``, ``ADDRESS + 1``, ...; the
+  board answers with ``LOADED``. The words are written as they arrive, and only where the
+  header's checksum holds: a frame damaged in its words is answered with ``ERROR`` and is
+  sent again (its words then overwrite the damaged ones), one damaged in its header writes
+  nothing.
 
 Board to host:
 
 - ``RESULT``: ``class`` (1 byte), then each logit, little-endian two's complement,
   ``logit_bytes`` bytes each (in the order of the classes).
+- ``LOADED``: no payload; a ``WEIGHTS`` frame's words are written.
 - ``INFO_REPLY``: protocol version, pixels per image (2 bytes, little-endian), classes,
   logit bytes, the first 4 bytes of the network's IR digest.
 - ``ERROR``: one code byte (``ERROR_CODES``); ``SEQ`` is the frame's the error concerns.
@@ -29,20 +37,24 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["HOST_SYNC", "BOARD_SYNC", "IMAGE", "INFO", "RESULT", "INFO_REPLY", "ERROR",
+__all__ = ["HOST_SYNC", "BOARD_SYNC", "IMAGE", "INFO", "WEIGHTS", "RESULT", "INFO_REPLY",
+           "LOADED", "ERROR", "WEIGHT_WORDS", "weights_frame", "weight_chunks",
            "ERROR_CODES", "PROTOCOL_VERSION", "IDLE_BYTES", "CRC_POLY", "crc8",
            "logit_bytes", "image_frame", "info_frame", "result_frame_size", "frame",
            "FrameError", "split_frame", "decode_result", "decode_info"]
 
 HOST_SYNC = 0xA5
 BOARD_SYNC = 0x5A
-IMAGE, INFO = 0x01, 0x02
-RESULT, INFO_REPLY, ERROR = 0x81, 0x82, 0xE1
-PROTOCOL_VERSION = 1
+IMAGE, INFO, WEIGHTS = 0x01, 0x02, 0x03
+RESULT, INFO_REPLY, LOADED, ERROR = 0x81, 0x82, 0x83, 0xE1
+PROTOCOL_VERSION = 2
+#: 16-bit words in a ``WEIGHTS`` frame
+WEIGHT_WORDS = 64
 #: error code -> meaning
 ERROR_CODES = {1: "bad checksum", 2: "unknown frame type", 3: "UART framing error (no stop bit)",
-               4: "frame ended early (truncated)", 5: "receive overrun"}
-BAD_CHECKSUM, UNKNOWN_TYPE, FRAMING, TRUNCATED, OVERRUN = 1, 2, 3, 4, 5
+               4: "frame ended early (truncated)", 5: "receive overrun",
+               6: "weight bank or address outside the SPRAM"}
+BAD_CHECKSUM, UNKNOWN_TYPE, FRAMING, TRUNCATED, OVERRUN, BAD_ADDRESS = 1, 2, 3, 4, 5, 6
 #: a frame with no byte for this many byte times is ended
 IDLE_BYTES = 4
 CRC_POLY = 0x07
@@ -78,6 +90,31 @@ def info_frame(seq: int) -> bytes:
     return frame(HOST_SYNC, INFO, seq)
 
 
+def weights_frame(seq: int, bank: int, address: int, words) -> bytes:
+    """The host's frame of ``WEIGHT_WORDS`` words for ``bank`` from ``address`` on."""
+    words = [int(w) for w in words]
+    if len(words) != WEIGHT_WORDS or not all(0 <= w < 1 << 16 for w in words):
+        raise ValueError(f"a WEIGHTS frame holds {WEIGHT_WORDS} words of 16 bits")
+    if not 0 <= bank < 256 or not 0 <= address < 1 << 16:
+        raise ValueError(f"bank {bank} or address {address} does not fit the frame")
+    header = bytes([bank, address & 0xFF, address >> 8])
+    crc = crc8(bytes([WEIGHTS, seq & 0xFF]) + header)
+    return frame(HOST_SYNC, WEIGHTS, seq,
+                 header + bytes([crc]) + b"".join(w.to_bytes(2, "little") for w in words))
+
+
+def weight_chunks(contents: dict) -> list:
+    """``[(bank, address, words)]``: the ``WEIGHTS`` frames that write ``contents``
+    (``{bank: [word, ...]}``, :func:`.spram.bank_contents`), the last of a bank padded with
+    zeros (written to addresses no layer reads)."""
+    chunks = []
+    for bank, words in sorted(contents.items()):
+        for address in range(0, len(words), WEIGHT_WORDS):
+            part = list(words[address:address + WEIGHT_WORDS])
+            chunks.append((bank, address, part + [0] * (WEIGHT_WORDS - len(part))))
+    return chunks
+
+
 def result_frame_size(classes: int, logit_width: int) -> int:
     """Bytes of a ``RESULT`` frame: sync, type, seq, class, logits, crc."""
     return 5 + classes * logit_bytes(logit_width)
@@ -99,7 +136,7 @@ def split_frame(buffer: bytes, sync: int = BOARD_SYNC, *, classes: int, logit_wi
     if len(buffer) < 3:
         return None
     sizes = {RESULT: 1 + classes * logit_bytes(logit_width), INFO_REPLY: 9, ERROR: 1,
-             IMAGE: pixels_per_image, INFO: 0}
+             LOADED: 0, IMAGE: pixels_per_image, INFO: 0, WEIGHTS: 4 + 2 * WEIGHT_WORDS}
     kind = buffer[1]
     if kind not in sizes:
         raise FrameError(f"unknown frame type 0x{kind:02X}")

@@ -13,10 +13,11 @@ import numpy as np
 
 from spikewright.golden.ir import Conv2d, Dense, Flatten, Network, Neuron
 
-from .config import TARGETS, HwConfig
+from .config import TARGETS, HwConfig, MemoryStyle
 from .counters import counter_width
 from .errors import CapacityError, UnsupportedLayerError
 from .packing import pack_words
+from .spram import spram_layouts
 from .stream_plan import make_stream_plan
 
 __all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "ScheduleEntry", "NetworkPlan",
@@ -395,15 +396,21 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
         lanes = config.lanes_for(layer.name, layer.out_features)
         layers.append(_layer_plan(len(layers), layer, lanes, network.timesteps, window))
     target = TARGETS[config.target]
-    bits = sum(layer.weight_bits for layer in layers)
+    spram = {}
+    if config.memory_style is MemoryStyle.SPRAM:
+        spram = spram_layouts(layers, target)
+    bits = sum(layer.weight_bits for layer in layers if layer.name not in spram)
     if bits > target.block_ram_bits:
-        detail = ", ".join(f"{l.name} {l.weight_bits}" for l in layers)
+        detail = ", ".join(f"{l.name} {l.weight_bits}" for l in layers if l.name not in spram)
+        where = (f" besides those in SPRAM ({', '.join(spram)})" if spram else "")
         raise CapacityError(
-            f"the weights need {bits} bits of memory ({detail}), but {target.name} has "
-            f"{target.block_ram_bits} bits of block RAM; convert with fewer weight bits, "
-            f"or use a smaller network or a larger target")
+            f"the weights need {bits} bits of memory ({detail}){where}, but {target.name} "
+            f"has {target.block_ram_bits} bits of block RAM; convert with fewer weight bits, "
+            f"or use a smaller network or a larger target"
+            + ("" if spram or not target.spram_banks
+               else " (or memory_style 'spram' to put dense layers in its SPRAM)"))
     stream = None
     if config.architecture == "dataflow":
-        stream = make_stream_plan(network, tuple(layers), encoder, config)
+        stream = make_stream_plan(network, tuple(layers), encoder, config, spram)
     return NetworkPlan(network, config, encoder, tuple(layers),
                        _schedule(layers, network.timesteps), stream)

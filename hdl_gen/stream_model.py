@@ -8,7 +8,8 @@ trace; the stages are chained by the handshake of the double-buffered bitmaps be
 
 - the encoder takes an image's beats back to back and hands the bitmap over in the cycle
   of its last beat, or, if its output is still held, the cycle after the consumer releases
-  it; it takes the next image's first beat the cycle after the hand-over;
+  it; it takes the next image's first beat the cycle after the hand-over (with one input
+  buffer, the cycle after the first layer releases the bitmap);
 - a dense stage starts an image the cycle its input is handed over (or the cycle after its
   own previous hand-over), runs its passes, releases its input the next cycle, and hands
   over in that cycle or the cycle after its consumer releases the previous image;
@@ -104,6 +105,8 @@ def chain_stages(plan: NetworkPlan, times: dict) -> StreamTiming:
             release[name] = done
             copy = max(done, release[consumers[k + 1]] + 1)
             handover[name], available = copy, copy + 1
+        if stream.encoder.buffers == 1:
+            first_beat = max(first_beat, release[names[0]] + 1)
         start = max(available, result_cycle + 1)
         release["argmax"] = start
         result_cycle = start + stream.argmax_cycles()

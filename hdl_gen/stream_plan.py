@@ -65,6 +65,7 @@ class EncoderStagePlan:
     a register per step, which is handed over as the input bitmap ``[T, channels * H * W]``."""
     encoder: object  # the EncoderPlan (.plan)
     pixels_per_beat: int
+    buffers: int = 2  # 1: the working register is the bitmap handed over
 
     @property
     def beats(self) -> int:
@@ -89,6 +90,7 @@ class DenseStagePlan:
     layer: object  # the DenseLayerPlan (.plan)
     in_bits: int
     in_stride: int  # bits per step of the producer's bitmap (in_bits, or more with padding)
+    spram: object = None  # the SpramLayout (.spram) where its weights lie in SPRAM
 
     @property
     def chunks(self) -> int:
@@ -278,9 +280,10 @@ class StreamPlan:
         return 1 + self.classes
 
 
-def make_stream_plan(network, layers: tuple, encoder, config) -> StreamPlan:
+def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> StreamPlan:
     """The dataflow plan of ``network`` from its (sequential) layer plans and the
-    :class:`~.config.HwConfig` ``config``; refuse what the dataflow architecture does not
+    :class:`~.config.HwConfig` ``config`` (``spram``: ``{layer name: SpramLayout}`` of the
+    layers whose weights lie in SPRAM); refuse what the dataflow architecture does not
     build: conv layers after a dense one, grouped convolutions, ASG neurons."""
     seen_dense = False
     for index, layer in enumerate(network.layers):
@@ -322,9 +325,10 @@ def make_stream_plan(network, layers: tuple, encoder, config) -> StreamPlan:
                 output_register=following is None or following.kind != "conv2d"))
             in_bits = stride = layer.neurons
             continue
-        stages.append(DenseStagePlan(layer, in_bits, stride))
+        stages.append(DenseStagePlan(layer, in_bits, stride, (spram or {}).get(layer.name)))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
-    return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat), tuple(stages))
+    return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat, config.input_buffers),
+                      tuple(stages))
 
 
 def layer_inputs(network, result) -> dict:

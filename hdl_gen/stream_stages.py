@@ -12,6 +12,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikewright.golden.ir import Neuron
 
+from .spram import spram_instance, write_layout
 from .stream_plan import BANK_LANES, DRAIN_CYCLES, SCAN_WIDTH, DenseStagePlan, EncoderStagePlan
 
 __all__ = ["EncoderStage", "DenseStage", "ArgmaxStage", "hand_over_states"]
@@ -45,7 +46,9 @@ class EncoderStage(wiring.Component):
 
     ``s_t`` shifts into the bitmap register of step ``t`` at neuron ``e*H*W + y*W + x``.
     The bitmap is handed over in the cycle of an image's last beat (or, while the previous
-    one is held, as soon as it is released). Cycles: :meth:`.EncoderStagePlan.stage_cycles`.
+    one is held, as soon as it is released). With one buffer (``plan.buffers``) the working
+    register is the bitmap handed over, and no beat is taken while it is held. Cycles:
+    :meth:`.EncoderStagePlan.stage_cycles`.
 
     Attributes
     ----------
@@ -111,6 +114,12 @@ class EncoderStage(wiring.Component):
                 m.d.sync += [beat.eq(0), source.eq(Mux(source == sources - 1, 0, source + 1))]
             with m.Else():
                 m.d.sync += beat.eq(beat + 1)
+        if plan.buffers == 1:
+            m.d.comb += [self.pixels.ready.eq(~self.out_full),
+                         self.out_bits.eq(bitmap(registers))]
+            with m.If(accept & last_beat):
+                m.d.sync += self.out_full.eq(1)
+            return m
         with m.FSM():
             with m.State("ACCEPT"):
                 m.d.comb += self.pixels.ready.eq(1)
@@ -154,15 +163,20 @@ class DenseStage(wiring.Component):
     ``s`` goes to bit ``t * G*P + g*P + p`` of the output bitmap; the readout's logits are
     handed over after the last pass. Cycles: :meth:`.DenseStagePlan.stage_cycles`.
 
+    Where its weights lie in SPRAM (``plan.spram``), ``weights`` writes them (one word per
+    cycle, taken only while the stage is idle and before it starts an image).
+
     Attributes
     ----------
     in_bits, in_full, in_release : In, In(1), Out(1)
         The input bitmap's hand-over (module docstring).
     out_bits (IF) or logits (readout), out_full, out_release : Out, Out(1), In(1)
         The output's hand-over.
+    weights : In(stream.Signature(spram.write_layout(target)))
+        SPRAM designs only: a word for bank ``bank - plan.spram.first_bank``.
     """
 
-    def __init__(self, plan: DenseStagePlan):
+    def __init__(self, plan: DenseStagePlan, target=None):
         self._plan = plan
         layer = plan.layer
         self._readout = layer.neuron is Neuron.NONE
@@ -178,6 +192,8 @@ class DenseStage(wiring.Component):
                                                      layer.out_features))
         else:
             members["out_bits"] = Out(layer.timesteps * plan.out_bits)
+        if plan.spram is not None:
+            members["weights"] = In(stream.Signature(write_layout(target)))
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -186,15 +202,37 @@ class DenseStage(wiring.Component):
         lanes, groups, sw, ww = layer.lanes, layer.groups, layer.state_width, layer.weight_width
         timesteps, chunks = layer.timesteps, plan.chunks
 
-        # the weights in banks of BANK_LANES lanes, each read at its own address register
-        # (copies, kept apart, so that no one register drives every block RAM)
-        banks = []
-        for first in range(0, lanes, BANK_LANES):
-            width = min(BANK_LANES, lanes - first) * ww
+        # the weights in banks of BANK_LANES lanes (or SPRAM banks), each read at its own
+        # address register (copies, kept apart, so that no one register drives every RAM)
+        base = Signal(range(max(len(layer.weight_words), 2)))
+        event_valid, event_address = Signal(), Signal(range(max(chunks * SCAN_WIDTH, 2)))
+        bank_data, idle = [], Signal()
+        spram = plan.spram
+        lanes_per_bank = BANK_LANES if spram is None else spram.lanes_per_bank
+        for index, first in enumerate(range(0, lanes, lanes_per_bank)):
+            width = min(lanes_per_bank, lanes - first) * ww
             words = [word >> (first * ww) & ((1 << width) - 1) for word in layer.weight_words]
-            m.submodules[f"weights_{first // BANK_LANES}"] = bank = memory.Memory(
-                shape=unsigned(width), depth=len(words), init=words)
-            banks.append(bank.read_port())
+            if spram is None:
+                m.submodules[f"weights_{index}"] = bank = memory.Memory(
+                    shape=unsigned(width), depth=len(words), init=words)
+                read = bank.read_port()
+                address, data_out = read.addr, read.data
+            else:
+                write = self.weights
+                address = Signal(len(write.payload.address), name=f"spram_address_{index}")
+                data_out = Signal(len(write.payload.data), name=f"spram_data_{index}")
+                here = Signal(name=f"spram_write_{index}")
+                m.d.comb += here.eq(write.valid & idle
+                                    & (write.payload.bank == spram.first_bank + index))
+                m.submodules[f"weights_{index}"] = spram_instance(
+                    Mux(here, write.payload.address, address), write.payload.data, here,
+                    data_out)
+            register = Signal(len(address), name=f"address_{index}", attrs={"keep": 1})
+            m.d.sync += register.eq(base + event_address)
+            m.d.comb += address.eq(register)
+            bank_data.append(data_out[:width])
+        if spram is not None:
+            m.d.comb += self.weights.ready.eq(idle)
         m.submodules.bias = bias_rom = memory.Memory(
             shape=unsigned(lanes * sw), depth=groups, init=layer.bias_words)
         bias_read = bias_rom.read_port()
@@ -209,10 +247,8 @@ class DenseStage(wiring.Component):
 
         t = Signal(range(max(timesteps, 2)))
         group = Signal(range(max(groups, 2)))
-        base = Signal(range(max(len(layer.weight_words), 2)))
         chunk = Signal(range(max(chunks, 2)))
         mask = Signal(SCAN_WIDTH)
-        event_valid, event_address = Signal(), Signal(range(max(chunks * SCAN_WIDTH, 2)))
         word_valid, word = Signal(), Signal(lanes * ww)
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
         total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
@@ -249,11 +285,7 @@ class DenseStage(wiring.Component):
         address_valid, read_valid = Signal(), Signal()
         m.d.sync += [event_valid.eq(0), address_valid.eq(event_valid),
                      read_valid.eq(address_valid), word_valid.eq(read_valid),
-                     word.eq(Cat(*(bank.data for bank in banks)))]
-        for index, bank in enumerate(banks):
-            address = Signal(len(bank.addr), name=f"address_{index}", attrs={"keep": 1})
-            m.d.sync += address.eq(base + event_address)
-            m.d.comb += bank.addr.eq(address)
+                     word.eq(Cat(*bank_data))]
         m.d.comb += bias_read.addr.eq(group)
         with m.If(word_valid):
             m.d.sync += [acc[p].eq(acc[p] + word[p * ww:(p + 1) * ww].as_signed())
@@ -294,7 +326,9 @@ class DenseStage(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
-                with m.If(self.in_full):
+                m.d.comb += idle.eq(1)
+                writing = self.weights.valid if spram is not None else Const(0, 1)
+                with m.If(self.in_full & ~writing):
                     m.d.sync += [t.eq(0), group.eq(0), base.eq(0)]
                     m.next = "LOAD"
             with m.State("LOAD"):

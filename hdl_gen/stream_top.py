@@ -1,11 +1,13 @@
 """The dataflow top: the stages of :mod:`.stream_plan` chained by hand-over registers, with
 a wide pixel stream in and a result stream out."""
 
-from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .config import TARGETS
 from .plan import NetworkPlan
+from .spram import spram_stages, write_layout
 from .stream_conv import ConvStage
 from .stream_stages import ArgmaxStage, DenseStage, EncoderStage
 from .top import result_layout
@@ -27,6 +29,11 @@ class StreamTop(wiring.Component):
         Pixels in C, H, W order, images back to back, the first of a beat in the low byte.
     result : Out(stream.Signature(result_layout(plan)))
         Class and logits of each image, in order.
+    weights : In(stream.Signature(spram.write_layout(target)))
+        Designs with weights in SPRAM only: one word written per beat (``data`` at
+        ``address`` of ``bank``), taken while the layer of that bank is idle; every word of
+        :func:`.spram.bank_contents` is written after reset, before the first image. A
+        write to a bank no layer uses is taken and dropped.
     trace_input_valid, trace_input_bits : Out
         Debug: high for one cycle when an image's input bitmap is handed over; the bitmap,
         bit ``t * inputs + neuron``.
@@ -45,8 +52,10 @@ class StreamTop(wiring.Component):
         self._plan = plan
         stream_plan = plan.stream
         self.encoder = EncoderStage(stream_plan.encoder)
-        self.stages = [ConvStage(stage) if stage.layer.kind == "conv2d" else DenseStage(stage)
-                       for stage in stream_plan.stages]
+        target = TARGETS[plan.config.target]
+        self.stages = [ConvStage(stage) if stage.layer.kind == "conv2d"
+                       else DenseStage(stage, target) for stage in stream_plan.stages]
+        self._spram_stages = [s for s in self.stages if s._plan in spram_stages(plan)]
         self.argmax = ArgmaxStage(plan.classes, plan.logit_width, result_layout(plan))
         members = {
             "pixels": In(stream.Signature(8 * stream_plan.encoder.pixels_per_beat)),
@@ -54,6 +63,8 @@ class StreamTop(wiring.Component):
             "trace_input_valid": Out(1),
             "trace_input_bits": Out(len(self.encoder.out_bits)),
         }
+        if self._spram_stages:
+            members["weights"] = In(stream.Signature(write_layout(target)))
         for stage in self.stages[:-1]:
             name = stage._plan.layer.name
             members[f"trace_{name}_valid"] = Out(1)
@@ -91,6 +102,8 @@ class StreamTop(wiring.Component):
                      self.argmax.in_full.eq(readout.out_full),
                      readout.out_release.eq(self.argmax.in_release)]
         wiring.connect(m, self.argmax.result, wiring.flipped(self.result))
+        if self._spram_stages:
+            self._route_weights(m)
 
         traces = [("input", self.encoder)] + [(s._plan.layer.name, s) for s in self.stages[:-1]
                                               if hasattr(s, "out_bits")]
@@ -106,6 +119,23 @@ class StreamTop(wiring.Component):
             m.d.comb += [getattr(self, f"trace_{name}_valid").eq(producer.out_full & ~held),
                          getattr(self, f"trace_{name}_bits").eq(producer.out_bits)]
         return m
+
+    def _route_weights(self, m):
+        """Each write of ``weights`` to the stage whose banks hold its bank."""
+        write = self.weights
+        m.d.comb += write.ready.eq(1)
+        for stage in self._spram_stages:
+            layout = stage._plan.spram
+            bank, banks = write.payload.bank, layout.banks
+            mine = Const(1, 1)  # no comparison where it is always true
+            if layout.first_bank:
+                mine = mine & (bank >= layout.first_bank)
+            if layout.first_bank + banks < 2 ** len(bank):
+                mine = mine & (bank < layout.first_bank + banks)
+            m.d.comb += [stage.weights.payload.eq(write.payload),
+                         stage.weights.valid.eq(write.valid & mine)]
+            with m.If(mine):
+                m.d.comb += write.ready.eq(stage.weights.ready)
 
     @staticmethod
     def _register_reader(m, bits, consumer: ConvStage):

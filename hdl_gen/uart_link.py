@@ -6,9 +6,11 @@ of the core as they arrive (packed into beats of the core's ``pixels_per_beat``)
 checksum is checked after the last. A pixel the FIFO cannot take, a byte with no stop bit,
 or the pixels missing from a frame that stopped are sent to the core as zeros, so that
 every image the core sees has its full size; such an image is answered with an error.
+A ``WEIGHTS`` frame (designs with weights in SPRAM) writes its words into the core's
+``weights`` stream as they arrive, once its header checksum holds.
 Transmit: one answer per frame, in the order the frames came (a FIFO of tags: each image's
 sequence number and error code, waiting there for its result), each a ``RESULT``,
-``INFO_REPLY`` or ``ERROR`` frame.
+``INFO_REPLY``, ``LOADED`` or ``ERROR`` frame.
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
@@ -26,7 +28,7 @@ __all__ = ["UartLink", "TAG_DEPTH", "LINK_MODULE", "pixel_fifo_depth", "link_for
 #: at most this many frames unanswered (``board run --window``)
 TAG_DEPTH = 32
 #: tag kinds
-_IMAGE, _INFO, _ERROR = 0, 1, 2
+_IMAGE, _INFO, _ERROR, _LOADED = 0, 1, 2, 3
 
 
 def pixel_fifo_depth(pixels_per_image: int) -> int:
@@ -89,22 +91,26 @@ class UartLink(wiring.Component):
         m.submodules.pixel_fifo = pixel_fifo = fifo.SyncFIFOBuffered(
             width=8, depth=pixel_fifo_depth(pixels_per_image))
         m.submodules.tags = tags = fifo.SyncFIFOBuffered(width=8 + 2 + 3, depth=TAG_DEPTH)
-        self._receive(m, receiver, pixel_fifo, tags)
+        weights = core.weights if "weights" in core.signature.members else None
+        self._receive(m, receiver, pixel_fifo, tags, weights)
         self._pack(m, pixel_fifo, core.pixels, beat)
         self._transmit(m, tags, core.result, transmitter.data)
         return m
 
-    def _receive(self, m, receiver, pixel_fifo, tags):
+    def _receive(self, m, receiver, pixel_fifo, tags, weights=None):
         pixels_per_image = self._pixels
         byte, got, broken = receiver.byte, receiver.done, receiver.frame_error
         kind, seq, crc, code = Signal(8), Signal(8), Signal(8), Signal(3)
-        count = Signal(range(pixels_per_image + 1))
+        count = Signal(range(max(pixels_per_image, 2 * proto.WEIGHT_WORDS) + 1))
         owed = Signal(range(2 * pixels_per_image + 1))  # zero pixels the core is still owed
         idle_limit = proto.IDLE_BYTES * 10 * self._divisor
         idle = Signal(range(idle_limit + 1))
         timed_out = idle == idle_limit
         owe, pay = Signal(range(pixels_per_image + 1)), Signal()
         m.d.sync += owed.eq(owed + owe - pay)
+        if weights is not None:
+            with m.If(weights.valid & weights.ready):
+                m.d.sync += weights.valid.eq(0)
 
         tag_seq, tag_kind, tag_code, tag_push = Signal(8), Signal(2), Signal(3), Signal()
         m.d.comb += [tags.w_data.eq(Cat(tag_seq, tag_kind, tag_code)), tags.w_en.eq(tag_push)]
@@ -143,6 +149,9 @@ class UartLink(wiring.Component):
                         m.next = "PIXELS"
                     with m.Elif(kind == proto.INFO):
                         m.next = "CHECK"
+                    if weights is not None:
+                        with m.Elif(kind == proto.WEIGHTS):
+                            m.next = "HEADER"
                     with m.Else():
                         answer(_ERROR, proto.UNKNOWN_TYPE, byte)
                         m.next = "HUNT"
@@ -163,8 +172,12 @@ class UartLink(wiring.Component):
                     m.d.comb += owe.eq(pixels_per_image - count)
                     answer(_IMAGE, proto.TRUNCATED)
                     m.next = "HUNT"
+            if weights is not None:
+                self._receive_weights(m, weights, byte, got, broken, timed_out, crc, code,
+                                      count, answer)
             with m.State("CHECK"):
-                tag_of_kind = Mux(kind == proto.IMAGE, _IMAGE, _INFO)
+                tag_of_kind = Mux(kind == proto.IMAGE, _IMAGE,
+                                  Mux(kind == proto.INFO, _INFO, _LOADED))
                 with m.If(got):
                     answer(tag_of_kind, Mux(code != 0, code,
                                             Mux(byte == crc, 0, proto.BAD_CHECKSUM)))
@@ -179,6 +192,63 @@ class UartLink(wiring.Component):
             m.d.sync += idle.eq(0)
         with m.Elif(~timed_out):
             m.d.sync += idle.eq(idle + 1)
+
+    @staticmethod
+    def _receive_weights(m, weights, byte, got, broken, timed_out, crc, code, count, answer):
+        """The states of a ``WEIGHTS`` frame after its ``SEQ``: ``HEADER`` (bank, address),
+        ``HEADER_CRC``, ``WORDS`` (each word offered to ``weights`` as its second byte
+        comes, where the header held; one not taken before the next is an overrun), then
+        ``CHECK``."""
+        bank, address, low = Signal(8), Signal(16), Signal(8)
+        header_ok = Signal()
+        payload = weights.payload
+        outside = ((bank >= 2 ** len(payload.bank))
+                   | (address + proto.WEIGHT_WORDS > 2 ** len(payload.address)))
+        with m.State("HEADER"):
+            with m.If(got):
+                m.d.sync += [count.eq(count + 1), crc.eq(crc8_step(crc, byte))]
+                with m.Switch(count):
+                    with m.Case(0):
+                        m.d.sync += bank.eq(byte)
+                    with m.Case(1):
+                        m.d.sync += address[:8].eq(byte)
+                    with m.Case(2):
+                        m.d.sync += [address[8:].eq(byte), count.eq(0)]
+                        m.next = "HEADER_CRC"
+            with m.Elif(broken | timed_out):
+                m.next = "HUNT"
+        with m.State("HEADER_CRC"):
+            with m.If(got):
+                m.d.sync += [header_ok.eq((byte == crc) & ~outside),
+                             crc.eq(crc8_step(crc, byte))]
+                with m.If(byte != crc):
+                    m.d.sync += code.eq(proto.BAD_CHECKSUM)
+                with m.Elif(outside):
+                    m.d.sync += code.eq(proto.BAD_ADDRESS)
+                m.next = "WORDS"
+            with m.Elif(broken | timed_out):
+                m.next = "HUNT"
+        with m.State("WORDS"):
+            with m.If(got | broken):
+                m.d.sync += count.eq(count + 1)
+                with m.If(count == 2 * proto.WEIGHT_WORDS - 1):
+                    m.next = "CHECK"
+            with m.If(got):
+                m.d.sync += crc.eq(crc8_step(crc, byte))
+                with m.If(~count[0]):
+                    m.d.sync += low.eq(byte)
+                with m.Elif(header_ok & (code == 0)):
+                    with m.If(weights.valid & ~weights.ready):
+                        m.d.sync += code.eq(proto.OVERRUN)
+                    with m.Else():
+                        m.d.sync += [weights.valid.eq(1), payload.data.eq(Cat(low, byte)),
+                                     payload.bank.eq(bank), payload.address.eq(address),
+                                     address.eq(address + 1)]
+            with m.Elif(broken):
+                m.d.sync += code.eq(proto.FRAMING)
+            with m.Elif(timed_out):
+                answer(_LOADED, proto.TRUNCATED)
+                m.next = "HUNT"
 
     @staticmethod
     def _pack(m, pixel_fifo, pixels, beat):
@@ -213,7 +283,7 @@ class UartLink(wiring.Component):
                       Const(self._pixels >> 8 & 0xFF, 8), Const(plan.classes, 8),
                       Const(width, 8)] + [Const(b, 8) for b in self._digest]
         bodies = {proto.RESULT: result_bytes, proto.INFO_REPLY: info_bytes,
-                  proto.ERROR: [code.as_unsigned()]}
+                  proto.LOADED: [], proto.ERROR: [code.as_unsigned()]}
 
         current, last = Signal(8), Signal()
         with m.Switch(kind):
@@ -249,6 +319,9 @@ class UartLink(wiring.Component):
                             m.next = "SEND"
                     with m.Elif((head_kind == _INFO) & (head_code == 0)):
                         start(proto.INFO_REPLY)
+                        m.next = "SEND"
+                    with m.Elif((head_kind == _LOADED) & (head_code == 0)):
+                        start(proto.LOADED)
                         m.next = "SEND"
                     with m.Else():
                         start(proto.ERROR, head_code)

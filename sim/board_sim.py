@@ -13,7 +13,8 @@ from pathlib import Path
 from spikewright.hdl_gen.uart_link import LINK_MODULE
 from spikewright.templates import render
 
-from .build import VERILATOR_FLAGS, BuildInfo, cached_build, run_logged
+from .build import (VERILATOR_FLAGS, BuildInfo, cached_build, run_logged,
+                    simulation_sources)
 
 __all__ = ["SIM_MODULE", "build_link", "start_link", "SimulatedBoard"]
 
@@ -36,7 +37,8 @@ def build_link(rtl_dir, link_verilog: str, divisor: int, build_root=None) -> Bui
                    *VERILATOR_FLAGS,
                    "--top-module", SIM_MODULE, "-o", "board",
                    str(directory / f"{SIM_MODULE}.v"), str(directory / f"{LINK_MODULE}.v"),
-                   str(verilog.resolve()), str(directory / "uart_pty.c")]
+                   *map(str, simulation_sources(verilog.parent)),
+                   str(directory / "uart_pty.c")]
         result = run_logged(command, directory, "build.log", info.environment())
         if result.returncode != 0:
             raise RuntimeError(f"building the simulated board failed (log: "

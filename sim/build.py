@@ -85,6 +85,16 @@ def top_verilog(rtl_dir) -> Path:
     return verilog
 
 
+def simulation_sources(rtl_dir) -> list[Path]:
+    """What a simulator compiles for the design in ``rtl_dir``: the simulation models of the
+    primitives it instantiates (the manifest's ``spram``), then its top."""
+    verilog = top_verilog(rtl_dir)
+    manifest_path = Path(rtl_dir) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    models = [Path(rtl_dir) / manifest["spram"]["simulation_model"]] if "spram" in manifest else []
+    return [*(model.resolve() for model in models), verilog.resolve()]
+
+
 def cached_build(rtl_dir, simulator: str, build_root, compile_into, *, prefix: str = "",
                  extra: bytes = b"") -> BuildInfo:
     """Run ``compile_into(directory, simulator_info, verilog)`` once per (Verilog, ``extra``,
@@ -92,8 +102,8 @@ def cached_build(rtl_dir, simulator: str, build_root, compile_into, *, prefix: s
     built. Safe to call from parallel runs."""
     info = check_simulator(simulator)
     verilog = top_verilog(rtl_dir)
-    digest = hashlib.sha256(verilog.read_bytes() + extra
-                            + info.version.encode()).hexdigest()[:20]
+    sources = b"".join(source.read_bytes() for source in simulation_sources(rtl_dir))
+    digest = hashlib.sha256(sources + extra + info.version.encode()).hexdigest()[:20]
     directory = Path(build_root or DEFAULT_BUILD_ROOT) / f"{prefix}{simulator}-{digest}"
     marker = directory / "spikewright-built"
     start = time.time()

@@ -13,7 +13,8 @@ import numpy as np
 from spikewright.hdl_gen.axis_top import AXIS_MODULE
 from spikewright.hdl_gen.emit import AXIS_FILE, TOP_MODULE
 
-from .build import ICARUS_FLAGS, VERILATOR_FLAGS, BuildInfo, cached_build, environment
+from .build import (ICARUS_FLAGS, VERILATOR_FLAGS, BuildInfo, cached_build, environment,
+                    simulation_sources)
 from .recording import Recording
 from .simulators import SimulatorInfo
 
@@ -31,7 +32,7 @@ def _runner(simulator: str):
 def _compiler(interface: str):
     def compile_into(directory: Path, info: SimulatorInfo, verilog: Path) -> None:
         flags = ICARUS_FLAGS if info.name == "icarus" else VERILATOR_FLAGS
-        sources = [verilog.resolve()]
+        sources = simulation_sources(verilog.parent)
         if interface == "axis":
             sources.insert(0, (verilog.parent / AXIS_FILE).resolve())
         with environment(info.environment()):
@@ -72,6 +73,8 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
            "architecture": manifest.get("architecture", "sequential"),
            "pixels_per_beat": manifest["pixels"].get("per_beat", 1),
            "traces": manifest.get("trace", {}), "interface": interface,
+           "weights": (str((Path(rtl_dir) / manifest["spram"]["writes_file"]).resolve())
+                       if "spram" in manifest else None),
            "result_width": sum(p["width"] for p in manifest["ports"]
                                if p["name"] == "result__payload")}
     (work / "job.json").write_text(json.dumps(job, indent=2))

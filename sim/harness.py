@@ -20,7 +20,8 @@ import numpy as np
 from spikewright.hdl_gen.emit import TOP_MODULE, generator_version
 from spikewright.templates import render
 
-from .build import ICARUS_FLAGS, VERILATOR_FLAGS, BuildInfo, cached_build, run_logged, top_verilog
+from .build import (ICARUS_FLAGS, VERILATOR_FLAGS, BuildInfo, cached_build, run_logged,
+                    simulation_sources, top_verilog)
 from .recording import Recording
 
 __all__ = ["HARNESS_MODULE", "harness_verilog", "build_harness", "record", "parse_log"]
@@ -49,7 +50,9 @@ def harness_verilog(manifest: dict) -> str:
                       version=generator_version(), half_period_ns=HALF_PERIOD_NS,
                       pixels_per_image=pixels["per_image"], pixels_per_beat=pixels["per_beat"],
                       beats_per_image=pixels["per_image"] // pixels["per_beat"],
-                      payload_width=widths["result__payload"], traces=traces)
+                      payload_width=widths["result__payload"], traces=traces,
+                      weight_count=manifest.get("spram", {}).get("words_to_write", 0),
+                      weight_width=widths.get("weights__payload", 0))
     missing = [name for name in TRACE_PORTS if name not in widths]
     if missing:
         raise ValueError(f"the design has no trace port(s) {', '.join(missing)}; generate it "
@@ -69,7 +72,8 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
 
     def compile_into(directory: Path, info, verilog: Path) -> None:
         (directory / f"{HARNESS_MODULE}.v").write_text(harness)
-        sources = [str(directory / f"{HARNESS_MODULE}.v"), str(verilog.resolve())]
+        sources = [str(directory / f"{HARNESS_MODULE}.v"),
+                   *map(str, simulation_sources(verilog.parent))]
         if info.name == "icarus":
             command = [str(Path(info.executable).parent / "iverilog"), *ICARUS_FLAGS,
                        "-s", HARNESS_MODULE, "-o", "harness.vvp", *sources]
@@ -154,6 +158,13 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
                 f"+gap_permille={round(input_gaps * 1000)}",
                 f"+stall_permille={round(backpressure * 1000)}",
                 f"+max_cycles={max_idle_cycles}"]
+    manifest = json.loads((Path(rtl_dir) / "manifest.json").read_text())
+    if "spram" in manifest:
+        writes = (Path(rtl_dir) / manifest["spram"]["writes_file"]).resolve()
+        if len(str(writes)) > MAX_PATH_CHARS:
+            raise ValueError(f"the harness takes file paths of at most {MAX_PATH_CHARS} "
+                             f"characters; {writes} is longer: generate into a shorter path")
+        plusargs.append(f"+weights={writes}")
     if simulator == "icarus":
         command = [str(Path(built.simulator.executable).parent / "vvp"), "-n",
                    str(built.directory / "harness.vvp"), *plusargs]
@@ -166,7 +177,6 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
     if result.returncode != 0 or not log.is_file():
         raise RuntimeError(f"the {simulator} harness run failed (exit {result.returncode}); "
                            f"its output:\n{(result.stdout + result.stderr)[-3000:]}")
-    manifest = json.loads((Path(rtl_dir) / "manifest.json").read_text())
     traces = manifest["trace"] if manifest.get("architecture") == "dataflow" else None
     recording, problem = parse_log(log.read_text(), len(pixels), traces)
     if problem is not None:

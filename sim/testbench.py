@@ -93,6 +93,25 @@ class Bench:
                 await FallingEdge(clk)
 
 
+async def write_weights(clk, payload, valid, ready, path):
+    """Every SPRAM write of the design (one payload per line of ``path``), one per cycle
+    while ``ready``; before the first image, so no result cycle counts them."""
+    for line in Path(path).read_text().split():
+        payload.value = int(line, 16)
+        valid.value = 1
+        while not int(ready.value):
+            await FallingEdge(clk)
+        await FallingEdge(clk)
+    valid.value = 0
+
+
+def weight_ports(dut, job):
+    """The payload, valid and ready of the top's SPRAM write stream."""
+    if job.get("interface") == "axis":
+        return dut.s_axis_weights_tdata, dut.s_axis_weights_tvalid, dut.s_axis_weights_tready
+    return dut.weights__payload, dut.weights__valid, dut.weights__ready
+
+
 class StreamBench(Bench):
     """The dataflow top: beats of several pixels, results taken as they come (``ready``
     held high without backpressure), and each stage's hand-over bitmaps; a result's cycle
@@ -204,6 +223,8 @@ class AxisBench(StreamBench):
 
 async def reset_top(dut, bench, job):
     """Clock, reset and idle inputs of the top the bench drives."""
+    if job.get("weights"):
+        weight_ports(dut, job)[1].value = 0
     if job.get("interface") == "axis":
         cocotb.start_soon(Clock(dut.aclk, PERIOD_NS, unit="ns").start())
         dut.s_axis_tvalid.value = 0
@@ -231,6 +252,8 @@ async def record_network(dut):
     kind = AxisBench if job.get("interface") == "axis" else StreamBench if stream else Bench
     bench = kind(dut, job)
     await reset_top(dut, bench, job)
+    if job.get("weights"):
+        await write_weights(bench.clk, *weight_ports(dut, job), job["weights"])
     if stream:
         for name, trace in job["traces"].items():
             if "bits" in trace:

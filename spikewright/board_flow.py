@@ -43,6 +43,7 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
     logit is compared with golden: ``results["board_run"]``, with images/s and what limits
     it (the link's bytes or the core's interval)."""
     from spikewright.board_link import BoardLink
+    from spikewright.hdl_gen.spram import bank_contents
     from spikewright.hdl_gen.uart import divisor_for
     from spikewright.sim.verify import check_design
     spec = board_named(board)
@@ -76,6 +77,12 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
                              f"{info['pixels_per_image']} pixels per image); this one is "
                              f"{digest}, {pixels_per_image} pixels: build and load its "
                              f"bitstream first")
+        contents = bank_contents(plan)
+        loaded = None
+        if contents:
+            flow.log(f"writing the weights into the board's SPRAM "
+                     f"({sum(map(len, contents.values()))} words)")
+            loaded = link.load_weights(contents, corrupt_every=corrupt_every)
         answers = link.classify(image_set.pixels, window=window, corrupt_every=corrupt_every,
                                 progress=progress)
     finally:
@@ -109,6 +116,9 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
         "limited_by": "link" if link_rate < core_rate else "core",
         "wall_s": round(answers["wall_s"], 2), "bytes_sent": answers["bytes_sent"],
         "bytes_received": answers["bytes_received"],
+        "weights_loaded": None if loaded is None else {
+            k: (round(v, 2) if k == "wall_s" else v) for k, v in loaded.items()
+            if k not in ("bytes_sent", "bytes_received")},
         "network_digest": build.network.digest(), "dataset": image_set.dataset,
         "split": image_set.split, "first_image": image_set.first,
     }
@@ -116,11 +126,15 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
         log = simulated.log.read_text()
         found = re.search(r"host closed the link after (\d+) cycles", log)
         cycles = int(found.group(1)) if found else None
-        report.update(simulated_cycles=cycles,
-                      images_per_s_at_clock=(count * clock_mhz * 1e6 / cycles
+        # the weight frames' time is their bytes on the line: the link takes each word as
+        # it arrives and the core writes it the next cycle
+        loading = 10 * divisor * (loaded["bytes_sent"] if loaded else 0)
+        report.update(simulated_cycles=cycles, weight_loading_cycles=loading,
+                      images_per_s_at_clock=(count * clock_mhz * 1e6 / (cycles - loading)
                                              if cycles else None),
                       images_per_s_note="simulated: images over simulated time at the "
-                                        "board's clock (the wall time is the simulator's)",
+                                        "board's clock, less the weights' loading (the wall "
+                                        "time is the simulator's)",
                       build_dir=str(simulated.built.directory))
     else:
         report["images_per_s"] = count / answers["wall_s"]

@@ -90,60 +90,104 @@ class BoardLink:
         purpose (to see the board refuse it). Returns the classes and logits (None where an
         image never got a result), the errors the board sent by code, the retries, the
         frames corrupted on purpose and the wall time."""
-        from spikewright.hdl_gen.uart_link import TAG_DEPTH
-        if not 1 <= window <= TAG_DEPTH:
-            raise ValueError(f"the board keeps at most {TAG_DEPTH} frames unanswered: the "
-                             f"window must be 1 to {TAG_DEPTH}, not {window}")
         flat = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(len(pixels), -1)
         if flat.shape[1] != self.pixels_per_image:
             raise ValueError(f"images of {flat.shape[1]} pixels; the board takes "
                              f"{self.pixels_per_image}")
         count = len(flat)
         classes, logits = [None] * count, [None] * count
+
+        def answered(image, kind, payload):
+            if kind != proto.RESULT:
+                raise LinkError(f"an image frame answered with a frame of type 0x{kind:02X}")
+            classes[image], logits[image] = proto.decode_result(payload, self.classes,
+                                                                self.logit_width)
+
+        facts = self._exchange(count, lambda seq, image: proto.image_frame(seq, flat[image]),
+                               answered, first_spoilable=3, spoilable=self.pixels_per_image,
+                               window=window, corrupt_every=corrupt_every, retries=retries,
+                               progress=progress)
+        return {"classes": classes, "logits": logits, **facts}
+
+    def load_weights(self, contents: dict, *, window: int = 8, corrupt_every: int = 0,
+                     retries: int = 3, progress=None) -> dict:
+        """Write ``contents`` (``{bank: [word, ...]}``, :func:`.spram.bank_contents`) into
+        the board's SPRAM in ``WEIGHTS`` frames, each answered with ``LOADED`` (a frame
+        answered with ``ERROR`` is sent again, as images are); the errors, retries and wall
+        time. An error where a frame never got through."""
+        chunks = proto.weight_chunks(contents)
+        loaded = [False] * len(chunks)
+
+        def answered(chunk, kind, payload):
+            if kind != proto.LOADED:
+                raise LinkError(f"a WEIGHTS frame answered with a frame of type 0x{kind:02X}; "
+                                f"does the board's design keep its weights in SPRAM?")
+            loaded[chunk] = True
+
+        facts = self._exchange(len(chunks),
+                               lambda seq, k: proto.weights_frame(seq, *chunks[k]), answered,
+                               first_spoilable=7, spoilable=2 * proto.WEIGHT_WORDS,
+                               window=window, corrupt_every=corrupt_every, retries=retries,
+                               progress=progress)
+        if not all(loaded):
+            missing = loaded.index(False)
+            raise LinkError(f"the weights did not load: frame {missing} (bank "
+                            f"{chunks[missing][0]}, address {chunks[missing][1]}) was refused "
+                            f"{retries + 1} times ({facts['errors']})")
+        return {"frames": len(chunks), "words": sum(len(w) for w in contents.values()),
+                **facts}
+
+    def _exchange(self, count: int, frame_of, answered, *, first_spoilable: int,
+                  spoilable: int, window: int, corrupt_every: int, retries: int,
+                  progress=None) -> dict:
+        """Send ``frame_of(seq, item)`` for items ``0 .. count - 1``, at most ``window``
+        unanswered; an answer other than ``ERROR`` goes to ``answered(item, kind,
+        payload)``, an ``ERROR`` sends the item again (up to ``retries`` times). With
+        ``corrupt_every`` K, one bit of every K-th frame is flipped on purpose, among the
+        ``spoilable`` bytes from ``first_spoilable`` on; such a frame must be refused."""
+        from spikewright.hdl_gen.uart_link import TAG_DEPTH
+        if not 1 <= window <= TAG_DEPTH:
+            raise ValueError(f"the board keeps at most {TAG_DEPTH} frames unanswered: the "
+                             f"window must be 1 to {TAG_DEPTH}, not {window}")
         attempts = [0] * count
         errors: dict[str, int] = {}
         todo = deque(range(count))
-        outstanding = deque()  # (seq, image, corrupted on purpose)
+        outstanding = deque()  # (seq, item, corrupted on purpose)
         seq, frames_sent, corrupted, retried, done = 0, 0, 0, 0, 0
         start = time.time()
         while todo or outstanding:
             while todo and len(outstanding) < window:
-                image = todo.popleft()
-                frame = bytearray(proto.image_frame(seq, flat[image]))
+                item = todo.popleft()
+                frame = bytearray(frame_of(seq, item))
                 spoil = bool(corrupt_every) and frames_sent % corrupt_every == corrupt_every - 1
                 if spoil:
-                    frame[3 + (frames_sent * 7919) % self.pixels_per_image] ^= 0x01
+                    frame[first_spoilable + (frames_sent * 7919) % spoilable] ^= 0x01
                     corrupted += 1
                 self._send(bytes(frame))
-                outstanding.append((seq, image, spoil))
-                attempts[image] += 1
+                outstanding.append((seq, item, spoil))
+                attempts[item] += 1
                 seq, frames_sent = (seq + 1) & 0xFF, frames_sent + 1
             for kind, got, payload in self._frames():
                 if not outstanding:
                     raise LinkError(f"the board answered seq {got} with no frame outstanding")
-                expected, image, spoil = outstanding.popleft()
+                expected, item, spoil = outstanding.popleft()
                 if got != expected:
                     raise LinkError(f"answers come in the order of the frames: expected seq "
                                     f"{expected}, got {got}")
-                if kind == proto.RESULT:
-                    if spoil:
-                        raise LinkError(f"the board took a corrupted frame (seq {got}) as an "
-                                        f"image instead of answering with an error")
-                    classes[image], logits[image] = proto.decode_result(
-                        payload, self.classes, self.logit_width)
-                    done += 1
-                    if progress is not None:
-                        progress(done)
-                elif kind == proto.ERROR:
+                if kind == proto.ERROR:
                     meaning = proto.ERROR_CODES.get(payload[0], f"code {payload[0]}")
                     errors[meaning] = errors.get(meaning, 0) + 1
-                    if attempts[image] <= retries:
-                        todo.appendleft(image)
+                    if attempts[item] <= retries:
+                        todo.appendleft(item)
                         retried += 1
-                else:
-                    raise LinkError(f"an image frame (seq {got}) answered with a frame of type "
-                                    f"0x{kind:02X}")
-        return {"classes": classes, "logits": logits, "errors": errors, "retries": retried,
-                "corrupted_on_purpose": corrupted, "frames_sent": frames_sent,
-                "wall_s": time.time() - start, "bytes_sent": self.sent_bytes,
-                "bytes_received": self.received_bytes}
+                    continue
+                if spoil:
+                    raise LinkError(f"the board took a corrupted frame (seq {got}) instead of "
+                                    f"answering with an error")
+                answered(item, kind, payload)
+                done += 1
+                if progress is not None:
+                    progress(done)
+        return {"errors": errors, "retries": retried, "corrupted_on_purpose": corrupted,
+                "frames_sent": frames_sent, "wall_s": time.time() - start,
+                "bytes_sent": self.sent_bytes, "bytes_received": self.received_bytes}

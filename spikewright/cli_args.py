@@ -49,7 +49,8 @@ def parse_lanes(text: str, option: str = "--lanes"):
 
 #: The HwConfig options' defaults (``generate``); ``run`` takes its model's instead.
 HW_DEFAULTS = {"lanes": "1", "memory_style": "auto", "clock_mhz": 50.0, "target": "ecp5-85k",
-               "architecture": "sequential", "pixels_per_beat": 1, "kernel_lanes": "1"}
+               "architecture": "sequential", "pixels_per_beat": 1, "kernel_lanes": "1",
+               "input_buffers": 2}
 
 
 def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
@@ -59,8 +60,10 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
     default = (lambda key: defaults[key]) if defaults else (lambda key: None)
     p.add_argument("--lanes", "-P", default=default("lanes"),
                    help="neurons per cycle: P for every layer, or NAME=P,... (others 1)" + note)
-    p.add_argument("--memory-style", choices=["auto", "block", "distributed"],
-                   default=default("memory_style"), help="where weight memories go" + note)
+    p.add_argument("--memory-style", choices=["auto", "block", "distributed", "spram"],
+                   default=default("memory_style"),
+                   help="where weight memories go (spram: the iCE40 UP5K's single-port RAM, "
+                        "written at run time)" + note)
     p.add_argument("--clock-mhz", type=positive_number, default=default("clock_mhz"),
                    help="clock target in MHz" + note)
     p.add_argument("--target", choices=sorted(TARGETS), default=default("target"),
@@ -72,6 +75,10 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
                         "group)" + note)
     p.add_argument("--pixels-per-beat", type=at_least(1), default=default("pixels_per_beat"),
                    help="pixels per beat of the input stream (dataflow; 1 to 16)" + note)
+    p.add_argument("--input-buffers", type=int, choices=[1, 2],
+                   default=default("input_buffers"),
+                   help="dataflow: input bitmaps the encoder holds (1 waits for the first "
+                        "layer and saves flip-flops)" + note)
     p.add_argument("--kernel-lanes", default=default("kernel_lanes"),
                    help="dataflow conv layers: kernel positions added per cycle, K for every "
                         "conv layer or NAME=K,... (others 1)" + note)
@@ -104,7 +111,9 @@ def hw_config_from_args(args, base: dict | None = None):
                   base.get("lanes", parse_lanes(HW_DEFAULTS["lanes"])),
                   memory_style=pick("memory_style"), clock_mhz=pick("clock_mhz"),
                   target=pick("target"), architecture=pick("architecture"),
-                  pixels_per_beat=pick("pixels_per_beat"))
+                  pixels_per_beat=pick("pixels_per_beat"),
+                  input_buffers=pick("input_buffers") if hasattr(args, "input_buffers")
+                  else base.get("input_buffers", 2))
     kernel = getattr(args, "kernel_lanes", None)
     config["kernel_lanes"] = (parse_lanes(kernel, "--kernel-lanes") if kernel is not None
                               else base.get("kernel_lanes", 1))

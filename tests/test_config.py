@@ -50,7 +50,8 @@ def test_weights_beyond_the_target_block_ram_are_refused():
     with pytest.raises(CapacityError, match=r"^the weights need 2439168 bits of memory \(fc1 "
                                             r"2408448, fc2 30720\), but ice40-up5k has "
                                             r"122880 bits of block RAM; convert with fewer weight bits, or "
-                                            r"use a smaller network or a larger target$"):
+                                            r"use a smaller network or a larger target \(or memory_style "
+                                            r"'spram' to put dense layers in its SPRAM\)$"):
         make_plan(net, HwConfig(target="ice40-up5k"))
 
 

@@ -1,6 +1,8 @@
 """The dataflow top in Amaranth simulation: RTL == golden, spike for spike, and every result
 at the cycle of the stream model, with images streamed back to back."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,25 @@ def conv_case(seed, **network_options):
     kernel = {name: int(rng.integers(1, 5)) for name in names if name != "readout"}
     plan = make_plan(net, HwConfig(lanes=lanes, kernel_lanes=kernel, architecture="dataflow"))
     return plan, random_pixels(rng, net, 4)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_input_buffer_waits_for_the_first_layer_and_equals_the_stream_model(seed):
+    """``input_buffers=1``: the encoder's working register is the bitmap handed over; the
+    next image's beats wait until the first layer releases it (dense and conv first)."""
+    if seed % 2:
+        net, lanes, beat, pixels = random_case(300 + seed)
+        config = HwConfig(lanes=lanes, architecture="dataflow", pixels_per_beat=beat,
+                          input_buffers=1)
+    else:
+        rng = np.random.default_rng(300 + seed)
+        net = random_conv_network(rng, neuron="if", depthwise=False)
+        pixels = random_pixels(rng, net, 4)
+        config = HwConfig(lanes=2, architecture="dataflow", input_buffers=1)
+    single = check(make_plan(net, config), pixels)
+    double = check(make_plan(net, dataclasses.replace(config, input_buffers=2)), pixels)
+    assert single.cycles[-1] >= double.cycles[-1]  # equal where a later stage is slowest
+    check(make_plan(net, config), pixels, input_gaps=0.3, backpressure=0.4, seed=seed)
 
 
 @pytest.mark.parametrize("seed", range(10))

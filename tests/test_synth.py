@@ -20,6 +20,7 @@ def test_stat_json_is_parsed_per_family():
                        FLOWS["ice40-up5k"])
     assert (ice40["luts"], ice40["ffs"], ice40["brams"], ice40["carry_cells"]) == \
         (1128, 130 + 304 + 229 + 9 + 6, 3, 260)
+    assert ice40["sprams"] == 0 and "sprams" not in ecp5
     xc7 = parse_stat(json.loads((DATA / "yosys_stat_xc7.json").read_text()), FLOWS["xc7a35t"])
     assert xc7["luts"] > 0 and xc7["carry_cells"] > 0 and xc7["dsps"] == 0
 

@@ -4,12 +4,14 @@ equal to golden, damaged and stopped frames answered with errors, the next image
 import numpy as np
 import pytest
 from amaranth import Module
+from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from spikewright.golden import model
 from spikewright.golden.random_network import random_dense_network, random_pixels
 from spikewright.hdl_gen import link_protocol as proto
 from spikewright.hdl_gen.config import HwConfig
+from spikewright.hdl_gen.core_instance import core_signature
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.hdl_gen.stream_top import StreamTop
 from spikewright.hdl_gen.top import NetworkTop
@@ -28,9 +30,10 @@ def line_bits(data: bytes):
         yield 1
 
 
-def run_link(plan, core, chunks, *, cycles_after=3000):
+def run_link(plan, core, chunks, *, cycles_after=3000, writes=None):
     """Send the byte strings ``chunks`` (a gap of ``IDLE_BYTES + 2`` byte times after each)
-    into the link's rx pin; return every byte it sent back on tx."""
+    into the link's rx pin; return every byte it sent back on tx (and append every weight
+    write the core takes to ``writes``: ``(bank, address, data)``)."""
     dut = UartLink(plan, core, DIVISOR, bytes.fromhex("01020304"))
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -61,8 +64,17 @@ def run_link(plan, core, chunks, *, cycles_after=3000):
                 assert ctx.get(dut.tx) == 1, "no stop bit"
                 received.append(value)
 
+    async def taken(ctx):
+        stream = core.weights
+        async for _, _, valid, ready, payload in ctx.tick().sample(stream.valid, stream.ready,
+                                                                   stream.payload):
+            if valid and ready:
+                writes.append((payload.bank, payload.address, payload.data))
+
     sim.add_testbench(host)
     sim.add_testbench(listen, background=True)
+    if writes is not None:
+        sim.add_process(taken)
     sim.run()
     return bytes(received)
 
@@ -157,3 +169,59 @@ def test_divisor_for_refuses_a_rate_the_clock_cannot_make():
         divisor_for(10e6, 3_000_000)
     with pytest.raises(ValueError, match="error"):
         divisor_for(25e6, 3_000_000)
+
+
+class SpramCore(wiring.Component):
+    """Stands in for an SPRAM design (whose primitive Amaranth cannot simulate): the streams
+    of its top; takes every weight write; no results."""
+
+    def __init__(self, plan):
+        super().__init__(core_signature(plan))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [self.weights.ready.eq(1), self.pixels.ready.eq(1)]
+        return m
+
+
+def test_weight_frames_write_their_words_and_damaged_ones_are_answered():
+    """Frames of words in, LOADED back, each word written at its bank and address; a word
+    damaged in transit: ERROR (its words written, to be sent again); a damaged header or a
+    bank beyond the SPRAM: ERROR, nothing written; a design without SPRAM refuses them
+    (and then hunts for a frame inside the words, as after any unknown frame)."""
+    rng = np.random.default_rng(9)
+    net = random_dense_network(rng, max_width=8, neuron="if")
+    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow", target="ice40-up5k",
+                                   memory_style="spram"))
+    words = [[int(w) for w in rng.integers(0, 1 << 16, proto.WEIGHT_WORDS)] for _ in range(3)]
+    good = proto.weights_frame(1, 2, 128, words[0])
+    in_words = bytearray(proto.weights_frame(2, 0, 64, words[1]))
+    in_words[20] ^= 0x04
+    in_header = bytearray(proto.weights_frame(3, 1, 0, words[2]))
+    in_header[4] ^= 0x01  # the address
+    outside = proto.weights_frame(4, 7, 0, words[2])
+    writes = []
+    answers = frames(run_link(plan, SpramCore(plan), [good, bytes(in_words), bytes(in_header),
+                                                       outside], writes=writes), plan)
+    assert [(kind, seq) for kind, seq, _ in answers] == [
+        (proto.LOADED, 1), (proto.ERROR, 2), (proto.ERROR, 3), (proto.ERROR, 4)]
+    assert [payload[0] for _, _, payload in answers[1:]] == [
+        proto.BAD_CHECKSUM, proto.BAD_CHECKSUM, proto.BAD_ADDRESS]
+    assert writes[:proto.WEIGHT_WORDS] == [(2, 128 + i, w) for i, w in enumerate(words[0])]
+    assert len(writes) == 2 * proto.WEIGHT_WORDS  # the damaged words, none of the others
+    assert [(b, a) for b, a, _ in writes[proto.WEIGHT_WORDS:]] == [
+        (0, 64 + i) for i in range(proto.WEIGHT_WORDS)]
+
+    other = make_plan(net, HwConfig(lanes=2, architecture="dataflow"))
+    refused = frames(run_link(other, StreamTop(other), [good]), other)
+    assert refused[0] == (proto.ERROR, 1, bytes([proto.UNKNOWN_TYPE]))
+
+
+def test_weight_chunks_cover_every_word_in_frames_of_whole_words():
+    contents = {0: list(range(130)), 3: [7] * 64}
+    chunks = proto.weight_chunks(contents)
+    assert [(bank, address) for bank, address, _ in chunks] == [(0, 0), (0, 64), (0, 128),
+                                                                (3, 0)]
+    assert chunks[2][2] == [128, 129] + [0] * 62
+    with pytest.raises(ValueError, match="holds 64 words of 16 bits"):
+        proto.weights_frame(0, 0, 0, [1 << 16] * 64)

@@ -325,3 +325,43 @@ def test_the_verify_command_builds_while_golden_runs_and_counts_the_build(tmp_pa
     assert report["mismatches"] == 0 and report["images"] == 4
     assert report["build_s"] > 0
     assert len(list((tmp_path / "builds").glob("harness-icarus-*/spikewright-built"))) == 1
+
+
+@pytest.mark.parametrize("bench", [*BENCHES, "axis"])
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_weights_written_into_spram_equal_golden_and_a_flipped_write_is_caught(
+        tmp_path, build_root, simulator, bench):
+    """Every dense layer's weights in SPRAM (Yosys's model of SB_SPRAM256KA), written by the
+    bench through the design's weight stream before the first image: golden and the stream
+    model's cycles; one written word with a flipped sign bit: the neuron it feeds is
+    caught."""
+    rng = np.random.default_rng(22)
+    net = random_dense_network(rng, max_width=8, depth=1, timesteps=2, weight_width=4,
+                               neuron="if")
+    pixels = random_pixels(rng, net, 4)
+    plan = make_plan(net, HwConfig(lanes=3, architecture="dataflow", target="ice40-up5k",
+                                   memory_style="spram"))
+    rtl = write_files(generate(net, plan=plan), tmp_path / "rtl")
+    report = run_images(rtl, plan, pixels, simulator=simulator, build_root=build_root,
+                        bench=bench)
+    assert_clean(report, 4)
+    assert report["cycle_mismatches"] == 0
+
+    neuron, source, image = flip_one_weight(net, pixels, plan)
+    layer, stage = plan.layers[0], plan.stream.stages[0]
+    group, lane = divmod(neuron, layer.lanes)
+    bank = stage.spram.first_bank + lane // stage.spram.lanes_per_bank
+    bit = (lane % stage.spram.lanes_per_bank) * layer.weight_width + layer.weight_width - 1
+    address = group * layer.in_features + source
+    writes = rtl / "spram_writes.hex"
+    lines = writes.read_text().split()
+    at = next(k for k, line in enumerate(lines)
+              if int(line, 16) >> 16 == address | bank << 14)
+    lines[at] = f"{int(lines[at], 16) ^ 1 << bit:08x}"
+    writes.write_text("\n".join(lines) + "\n")
+    flipped = run_images(rtl, plan, pixels, simulator=simulator, build_root=build_root,
+                         bench=bench)
+    first = flipped["first_mismatch"]
+    assert flipped["mismatches"] > 0 and first["image"] == image
+    spike = first if first["what"] == "spike" else first["first_spike"]
+    assert (spike["image"], spike["layer"], spike["neuron"]) == (image, layer.name, neuron)

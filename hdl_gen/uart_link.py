@@ -36,13 +36,27 @@ def pixel_fifo_depth(pixels_per_image: int) -> int:
     return 1 << max(4, (pixels_per_image - 1).bit_length())
 
 
-def crc8_step(crc, byte):
-    """The CRC of ``crc``'s bytes followed by ``byte`` (``link_protocol.crc8``), as logic."""
-    value = crc ^ byte
+def _crc_of_bit(bit: int) -> int:
+    """The CRC register after one byte step from ``1 << bit`` (``link_protocol.crc8``)."""
+    value = 1 << bit
     for _ in range(8):
-        shifted = (value << 1)[:8]
-        value = Mux(value[7], shifted ^ proto.CRC_POLY, shifted)
+        value = ((value << 1) ^ proto.CRC_POLY) & 0xFF if value & 0x80 else (value << 1) & 0xFF
     return value
+
+
+def crc8_step(crc, byte):
+    """The CRC of ``crc``'s bytes followed by ``byte`` (``link_protocol.crc8``), as logic: the
+    step is linear over GF(2), so each bit is the XOR of the bits of ``crc ^ byte`` whose
+    own step sets it (a flat XOR per bit, not eight nested multiplexers)."""
+    value = crc ^ byte
+    bits = []
+    for out in range(8):
+        terms = [value[j] for j in range(8) if _crc_of_bit(j) >> out & 1]
+        bit = terms[0]
+        for term in terms[1:]:
+            bit = bit ^ term
+        bits.append(bit)
+    return Cat(*bits)
 
 
 class UartLink(wiring.Component):

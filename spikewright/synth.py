@@ -230,6 +230,12 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     work.mkdir(parents=True, exist_ok=True)
     result = {"target": target, "module": TOP_MODULE, "ir_digest": manifest["ir_digest"],
               "hw_config": manifest["hw_config"]}
+    if "spram" in manifest and not part.spram_banks:
+        result.update(fits=False, reason=(
+            f"the design keeps weights in iCE40 SPRAM ({manifest['spram']['primitive']}), "
+            f"which {target} does not have; generate it for {target} without memory_style "
+            f"'spram'"), source="weight memory vs part")
+        return result
     needed = manifest["weight_memory_bits"] - manifest.get("spram", {}).get("weight_bits", 0)
     if needed > part.block_ram_bits:
         result.update(fits=False, reason=(

@@ -70,3 +70,35 @@ def test_board_run_simulate_compares_every_result_with_golden(tmp_path):
     # 6 images of 64 pixels and the retries over a 3 Mbaud line bound the simulated rate
     assert report["images_per_s_at_clock"] < report["link_limit_images_per_s"]
     assert report["limited_by"] == "link"
+
+
+def test_weights_loaded_through_the_simulated_link_into_spram_give_golden_results(tmp_path):
+    """An SPRAM design behind the link: the host writes its weights in WEIGHTS frames (one
+    in two corrupted on purpose and sent again), then every image equals golden; images
+    sent before the weights would not (the SPRAM starts empty)."""
+    from spikewright.hdl_gen.spram import bank_contents
+    rng = np.random.default_rng(12)
+    net = random_dense_network(rng, max_width=8, neuron="if", weight_width=4)
+    plan = make_plan(net, HwConfig(lanes=4, architecture="dataflow", target="ice40-up5k",
+                                   memory_style="spram", input_buffers=1))
+    write_files(generate(net, plan=plan), tmp_path / "rtl")
+    pixels = random_pixels(rng, net, 6)
+    golden = model.run(net, pixels)
+    divisor = 4
+    board = start_link(tmp_path / "rtl", link_verilog(plan, read_manifest(tmp_path / "rtl"),
+                                                      divisor), divisor, tmp_path / "builds")
+    link = BoardLink(board.port, 3_000_000, classes=plan.classes, logit_width=plan.logit_width,
+                     pixels_per_image=pixels[0].size, timeout_s=30)
+    try:
+        empty = link.classify(pixels[:1])
+        loaded = link.load_weights(bank_contents(plan), corrupt_every=2)
+        answers = link.classify(pixels, window=3)
+    finally:
+        link.close()
+        board.close()
+    assert empty["logits"][0] != golden.logits[0].tolist()
+    assert loaded["frames"] == sum(-(-len(w) // 64) for w in bank_contents(plan).values())
+    assert loaded["corrupted_on_purpose"] >= 1
+    assert loaded["errors"] == {"bad checksum": loaded["corrupted_on_purpose"]}
+    assert answers["classes"] == golden.predictions.tolist()
+    assert answers["logits"] == golden.logits.tolist()

@@ -110,7 +110,7 @@ def test_help_lists_the_commands(capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mnist_mlp_t1", "mnist_cnn_t1"])
+@pytest.mark.parametrize("name", ["mnist_mlp_t1", "mnist_cnn_t1", "mnist_mlp_up5k"])
 def test_shipped_models_convert_reproducibly_from_their_checkpoints(name, tmp_path):
     from spikewright import flow
     from spikewright.shipped import model_dir

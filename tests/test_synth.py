@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from spikewright.hdl_gen.config import TARGETS
 from spikewright.synth import (FLOWS, distributed_memories_script, memories,
                                parse_nextpnr_report, parse_stat, synthesize)
 
@@ -89,6 +90,27 @@ def test_a_design_too_large_for_the_part_says_by_how_much(small_rtl, tmp_path):
     assert result["fits"] is False
     assert result["reason"] == ("the weights need 200000 bits of memory; ice40-up5k has 122880 "
                                 "bits of block RAM (1.6x, 77120 bits short)")
+
+
+def test_spram_weights_count_against_spram_and_only_ice40_has_it(tmp_path):
+    """An SPRAM design's weights in SPRAM do not count against block RAM; a part without
+    SPRAM refuses the design by name, before any tool runs."""
+    from spikewright.golden import load
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.hdl_gen.emit import generate, write_files
+    from spikewright.hdl_gen.plan import make_plan
+    from spikewright.shipped import model_dir, shipped_hw_config
+    net = load(model_dir("mnist_mlp_up5k") / "ir")
+    plan = make_plan(net, HwConfig.from_json(shipped_hw_config("mnist_mlp_up5k")))
+    assert plan.weight_bits > TARGETS["ice40-up5k"].block_ram_bits  # fits only with SPRAM
+    rtl = write_files(generate(net, plan=plan), tmp_path / "rtl")
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    assert manifest["spram"]["weight_bits"] == 784 * 256 * 4
+    assert manifest["spram"]["layers"] == {"fc1": {"first_bank": 0, "banks": 4,
+                                                   "lanes_per_bank": 4, "words": 12544}}
+    result = synthesize(rtl, "ecp5-85k", tmp_path / "work")
+    assert result["fits"] is False and "SB_SPRAM256KA" in result["reason"]
+    assert not (tmp_path / "work" / "stat.json").exists()
 
 
 def test_nextpnr_overuse_is_said_with_the_amounts():

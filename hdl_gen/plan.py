@@ -17,7 +17,7 @@ from .config import TARGETS, HwConfig, MemoryStyle
 from .counters import counter_width
 from .errors import CapacityError, UnsupportedLayerError
 from .packing import pack_words
-from .spram import spram_layouts
+from .spram import left_out, spram_layouts
 from .stream_plan import make_stream_plan
 
 __all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "ScheduleEntry", "NetworkPlan",
@@ -402,7 +402,11 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
     bits = sum(layer.weight_bits for layer in layers if layer.name not in spram)
     if bits > target.block_ram_bits:
         detail = ", ".join(f"{l.name} {l.weight_bits}" for l in layers if l.name not in spram)
-        where = (f" besides those in SPRAM ({', '.join(spram)})" if spram else "")
+        where = ""
+        if spram:
+            where = (f" besides those in SPRAM ({', '.join(spram)}; "
+                     + "; ".join(f"{l.name} not: {left_out(l, target)}" for l in layers
+                                 if l.kind == "dense" and l.name not in spram) + ")")
         raise CapacityError(
             f"the weights need {bits} bits of memory ({detail}){where}, but {target.name} "
             f"has {target.block_ram_bits} bits of block RAM; convert with fewer weight bits, "

@@ -18,7 +18,7 @@ from amaranth.lib import data
 from .config import TARGETS
 from .errors import CapacityError
 
-__all__ = ["SpramLayout", "spram_layouts", "spram_stages", "spram_writes", "write_layout", "bank_contents", "spram_instance",
+__all__ = ["SpramLayout", "spram_layouts", "left_out", "spram_stages", "spram_writes", "write_layout", "bank_contents", "spram_instance",
            "SIMULATION_MODEL", "simulation_model", "PRIMITIVE"]
 
 #: the iCE40 single-port RAM primitive
@@ -67,6 +67,20 @@ def spram_stages(plan) -> list:
     """The stage plans of ``plan`` whose weights lie in SPRAM (none for most designs)."""
     stages = plan.stream.stages if plan.stream is not None else ()
     return [stage for stage in stages if getattr(stage, "spram", None) is not None]
+
+
+def left_out(layer, target) -> str:
+    """Why a dense layer's weights cannot go to ``target``'s SPRAM banks on their own."""
+    per_bank = target.spram_width // layer.weight_width
+    if not per_bank:
+        return f"{layer.weight_width}-bit weights are wider than a {target.spram_width}-bit bank"
+    banks = -(-layer.lanes // per_bank)
+    if len(layer.weight_words) > target.spram_depth:
+        return (f"{len(layer.weight_words)} words (groups x inputs) are more than a bank's "
+                f"{target.spram_depth}: give it more lanes")
+    if banks > target.spram_banks:
+        return f"{layer.lanes} lanes need {banks} banks: give it fewer lanes"
+    return "the banks are taken by larger layers"
 
 
 def write_layout(target) -> data.StructLayout:

@@ -298,6 +298,11 @@ CASES = [
          lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
                          "--kernel-lanes", "wide", "--out", str(folder / "rtl")],
          r"--kernel-lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'wide'"),
+    Case("--memory-style spram on a part without SPRAM",
+         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
+                         "--memory-style", "spram", "--out", str(folder / "rtl")],
+         r"memory_style 'spram' needs a part with single-port RAM banks \(ice40-up5k\), not "
+         r"'ecp5-85k'"),
     Case("generate into a folder holding other files", _generate_beside,
          r".*rtl already holds other files \(notes\.txt\); write into an empty or new "
          r"directory, or pass --force to write beside them"),

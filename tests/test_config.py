@@ -92,3 +92,31 @@ def test_lanes_naming_no_layer_are_refused_and_the_lanes_used_are_recorded():
     assert manifest["hw_config"]["lanes"] == 100000
     assert manifest["lanes_used"] == {layer.name: layer.out_features
                                       for layer in net.weighted_layers}
+
+
+def test_spram_and_input_buffers_are_refused_where_they_cannot_be_built():
+    with pytest.raises(ValueError, match=r"memory_style 'spram' needs a part with single-port "
+                                         r"RAM banks \(ice40-up5k\), not 'ecp5-85k'"):
+        HwConfig(memory_style="spram", architecture="dataflow")
+    with pytest.raises(ValueError, match="memory_style 'spram' needs the dataflow architecture"):
+        HwConfig(memory_style="spram", target="ice40-up5k")
+    with pytest.raises(ValueError, match="input_buffers must be 1 or 2, not 3"):
+        HwConfig(architecture="dataflow", input_buffers=3)
+    with pytest.raises(ValueError, match="input_buffers 1 needs the dataflow architecture"):
+        HwConfig(input_buffers=1)
+
+
+def test_a_layer_too_deep_for_an_spram_bank_is_refused_with_its_sizes():
+    """The shipped 784-768 MLP at 16 lanes: fc1's 48 groups x 784 inputs = 37,632 words are
+    more than a bank's 16,384, so only fc2 goes to SPRAM and fc1 is too large for block RAM:
+    the error says why fc1 is not in SPRAM and what would put it there."""
+    from spikewright.golden import load
+    from spikewright.shipped import model_dir
+    net = load(model_dir("mnist_mlp_t1") / "ir")
+    config = HwConfig(lanes=16, target="ice40-up5k", architecture="dataflow",
+                      memory_style="spram")
+    with pytest.raises(CapacityError, match=r"^the weights need 2408448 bits of memory \(fc1 "
+                                            r"2408448\) besides those in SPRAM \(fc2; fc1 not: "
+                                            r"37632 words \(groups x inputs\) are more than a "
+                                            r"bank's 16384: give it more lanes\), but ice40-up5k"):
+        make_plan(net, config)

@@ -23,9 +23,8 @@ from .spram import (SIMULATION_MODEL, bank_contents, simulation_model, spram_sta
 from .stream_top import StreamTop
 from .top import NetworkTop
 
-__all__ = ["TOP_MODULE", "AXIS_FILE", "SPRAM_WRITES", "FILES", "generate", "trace_layout", "write_files",
-           "files_digest", "generator_version",
-           "result_payload_layout"]
+__all__ = ["TOP_MODULE", "AXIS_FILE", "SPRAM_WRITES", "FILES", "generate", "trace_layout",
+           "write_files", "files_digest", "generator_version", "result_payload_layout"]
 
 TOP_MODULE = "spikewright_top"
 #: The files a generated design consists of.

@@ -18,8 +18,9 @@ from amaranth.lib import data
 from .config import TARGETS
 from .errors import CapacityError
 
-__all__ = ["SpramLayout", "spram_layouts", "left_out", "spram_stages", "spram_writes", "write_layout", "bank_contents", "spram_instance",
-           "SIMULATION_MODEL", "simulation_model", "PRIMITIVE"]
+__all__ = ["SpramLayout", "spram_layouts", "left_out", "spram_stages", "spram_writes",
+           "write_layout", "bank_contents", "spram_instance", "SIMULATION_MODEL",
+           "simulation_model", "PRIMITIVE"]
 
 #: the iCE40 single-port RAM primitive
 PRIMITIVE = "SB_SPRAM256KA"

@@ -91,7 +91,8 @@ def simulation_sources(rtl_dir) -> list[Path]:
     verilog = top_verilog(rtl_dir)
     manifest_path = Path(rtl_dir) / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    models = [Path(rtl_dir) / manifest["spram"]["simulation_model"]] if "spram" in manifest else []
+    models = ([Path(rtl_dir) / manifest["spram"]["simulation_model"]] if "spram" in manifest
+              else [])
     return [*(model.resolve() for model in models), verilog.resolve()]
 
 

@@ -110,7 +110,8 @@ def parse_stat(stat: dict, flow: TargetFlow) -> dict:
     spram = {"sprams": _count(cells, flow.spram)} if flow.spram else {}
     return {"luts": _count(cells, flow.lut), "ffs": _count(cells, flow.ff), "brams": bram,
             "dsps": _count(cells, flow.dsp), "carry_cells": _count(cells, flow.carry),
-            "lutram_cells": _count(cells, flow.lutram), **spram, "cells": int(design.get("num_cells", 0)),
+            "lutram_cells": _count(cells, flow.lutram), **spram,
+            "cells": int(design.get("num_cells", 0)),
             "multiplier_cells": sum(v for k, v in cells.items() if "mul" in k.lower()
                                     or k in flow.dsp)}
 

@@ -10,7 +10,7 @@ import numpy as np
 from spikewright import __version__, svg
 from spikewright.templates import render
 
-__all__ = ["build_report", "write_report", "cycle_summary"]
+__all__ = ["build_report", "write_report", "cycle_summary", "folded_sweep_chart"]
 
 TARGET_ORDER = ("ecp5-85k", "ice40-up5k", "xc7a35t")
 
@@ -137,13 +137,9 @@ def _plots(report, run) -> list[tuple[str, str]]:
             "Cycles per image (cycle model)", cycles["cycles"], "cycles")))
     sweep = report.get("sweep")
     if sweep and sweep.get("points") and any("fps_target" in p for p in sweep["points"]):
-        placed = [p for p in sweep["points"] if p.get("luts") and p.get("images_per_s")]
-        if placed:
-            plots.append(("Pareto front", svg.line_chart(
-                f"Images/s against LUT4 ({sweep['target']}, placed; circled: Pareto front)",
-                {"design points": [(p["luts"], p["images_per_s"]) for p in placed]},
-                "LUT4", "images per second",
-                highlight=[(p["luts"], p["images_per_s"]) for p in placed if p.get("pareto")])))
+        chart = folded_sweep_chart(sweep)
+        if chart:
+            plots.append(("Pareto front", chart))
     elif sweep and sweep.get("points"):
         points = sweep["points"]
         plots.append(("Latency against lanes", svg.line_chart(
@@ -174,3 +170,16 @@ def write_report(run_dir) -> tuple[Path, Path]:
                   json_text=json.dumps(report, indent=2))
     (run / "report.html").write_text(html)
     return run / "report.json", run / "report.html"
+
+
+def folded_sweep_chart(sweep: dict) -> str | None:
+    """The SVG of a folded sweep's placed designs: images/s against LUT4, the Pareto front
+    circled (``None`` where no design was placed)."""
+    placed = [p for p in sweep["points"] if p.get("luts") and p.get("images_per_s")]
+    if not placed:
+        return None
+    return svg.line_chart(
+        f"Images/s against LUT4 ({sweep['target']}, placed; circled: Pareto front)",
+        {"design points": [(p["luts"], p["images_per_s"]) for p in placed]},
+        "LUT4", "images per second",
+        highlight=[(p["luts"], p["images_per_s"]) for p in placed if p.get("pareto")])

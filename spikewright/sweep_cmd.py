@@ -29,7 +29,9 @@ def add_parser(sub):
                    help="also place and route each design (Fmax, images/s)")
     p.add_argument("--no-synth", action="store_true", help="cycle model only")
     add_parallel_arguments(p, "syntheses")
-    p.add_argument("--out", "-o", required=True, help="directory for sweep.json and the RTL")
+    p.add_argument("--out", "-o", required=True,
+                   help="directory for sweep.json, the RTL and (placed folded designs) "
+                        "sweep.svg, images/s against LUT4")
     p.set_defaults(func=run)
 
 
@@ -50,5 +52,9 @@ def run(args) -> int:
                        clock_mhz=args.clock_mhz, place=args.place, jobs=args.jobs,
                        scheduler=args.scheduler)
     flow.write_json(Path(args.out) / "sweep.json", result)
+    from spikewright.report import folded_sweep_chart
+    chart = folded_sweep_chart(result) if fps else None
+    if chart:
+        (Path(args.out) / "sweep.svg").write_text(chart)
     print(json.dumps(result, indent=2))
     return 0

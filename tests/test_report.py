@@ -84,3 +84,18 @@ def test_report_plots_images_per_second_against_luts_for_a_dataflow_sweep(tmp_pa
     (tmp_path / "sweep.json").write_text(json.dumps({"target": "ecp5-85k", "points": points}))
     _, html_path = write_report(tmp_path)
     assert "<figcaption>Pareto front</figcaption><svg" in html_path.read_text()
+
+
+def test_a_folded_sweep_is_plotted_as_images_per_s_against_lut4():
+    """The placed sweep of the shipped MLP kept in docs/reports: every placed design a
+    point, the Pareto front circled; a sweep with nothing placed has no chart."""
+    import json
+    from pathlib import Path
+    from spikewright.report import folded_sweep_chart
+    sweep = json.loads((Path(__file__).parents[1] / "docs" / "reports" / "sweep_mlp_folded"
+                        / "sweep.json").read_text())
+    chart = folded_sweep_chart(sweep)
+    assert chart.startswith("<svg") and "Images/s against LUT4 (ecp5-85k" in chart
+    assert chart.count("<circle") >= len(sweep["points"])
+    assert folded_sweep_chart({"target": "ecp5-85k", "points": [
+        {"fps_target": 1.0, "luts": None, "images_per_s": None}]}) is None

@@ -247,8 +247,14 @@ class DenseStage(wiring.Component):
 
         t = Signal(range(max(timesteps, 2)))
         group = Signal(range(max(groups, 2)))
+        # the scan's registers: the chunk being walked (``mask``: its events not yet taken;
+        # ``rest``: the same without the lowest, so that the advance is a zero test of a
+        # register), the chunk after it (``upcoming``) and the index of the one after that
+        # (``ahead``): no multiplexer or carry chain lies on the loop back to ``mask``
         chunk = Signal(range(max(chunks, 2)))
-        mask = Signal(SCAN_WIDTH)
+        ahead = Signal(range(chunks + 2))
+        mask, rest, upcoming = (Signal(SCAN_WIDTH, name=name)
+                                for name in ("mask", "rest", "upcoming"))
         word_valid, word = Signal(), Signal(lanes * ww)
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
         total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
@@ -261,7 +267,10 @@ class DenseStage(wiring.Component):
             """Bits ``index * SCAN_WIDTH ..`` of step ``step``'s input bitmap (chunk 0 where
             ``index`` is None)."""
             value = Signal(SCAN_WIDTH, name=name)
-            selector = step if index is None else Cat(index, step)
+            if index is None:
+                selector = step
+            else:  # one step: the chunk alone (the step register's value is always 0)
+                selector = index if timesteps == 1 else Cat(index, step)
             with m.Switch(selector):
                 for s in range(timesteps):
                     for c in range(1 if index is None else chunks):
@@ -276,10 +285,11 @@ class DenseStage(wiring.Component):
         for bit in reversed(range(SCAN_WIDTH)):
             with m.If(mask[bit]):
                 m.d.comb += lowest.eq(bit)
-        remaining = Signal(SCAN_WIDTH)
-        m.d.comb += remaining.eq(mask & (mask - 1))
-        next_chunk = chunk_of(t, chunk + 1, "next_chunk")
+        next_chunk = chunk_of(t, ahead, "next_chunk")
         first_chunk = chunk_of(t, None, "first_chunk")
+
+        def take(bits):  # make ``bits`` the chunk being walked
+            return [mask.eq(bits), rest.eq(bits & (bits - 1))]
 
         # the pipeline: event register -> weight read (block RAM) -> weight register -> add
         address_valid, read_valid = Signal(), Signal()
@@ -324,6 +334,7 @@ class DenseStage(wiring.Component):
                 m.d.sync += self.out_bits.eq(out_work)
             m.d.sync += self.out_full.eq(1)
 
+        m.d.sync += ahead.eq(1)  # outside a pass: ready for the next pass's LOAD
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += idle.eq(1)
@@ -332,23 +343,21 @@ class DenseStage(wiring.Component):
                     m.d.sync += [t.eq(0), group.eq(0), base.eq(0)]
                     m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.sync += [chunk.eq(0), mask.eq(first_chunk)] + [a.eq(0) for a in acc]
+                m.d.sync += [chunk.eq(0), ahead.eq(2), upcoming.eq(next_chunk),
+                             *take(first_chunk), *(a.eq(0) for a in acc)]
                 m.next = "SCAN"
             with m.State("SCAN"):
-                advance = Signal()
                 with m.If(mask != 0):
-                    m.d.sync += [event_valid.eq(1),
-                                 event_address.eq(Cat(lowest, chunk)),
-                                 mask.eq(remaining)]
-                    m.d.comb += advance.eq(remaining == 0)
-                with m.Else():
-                    m.d.comb += advance.eq(1)
-                with m.If(advance):
+                    m.d.sync += [event_valid.eq(1), event_address.eq(Cat(lowest, chunk))]
+                with m.If(rest == 0):  # this chunk's last event (or none): on to the next
                     with m.If(chunk == chunks - 1):
                         m.d.sync += drain.eq(0)
                         m.next = "DRAIN"
                     with m.Else():
-                        m.d.sync += [chunk.eq(chunk + 1), mask.eq(next_chunk)]
+                        m.d.sync += [chunk.eq(chunk + 1), ahead.eq(ahead + 1),
+                                     upcoming.eq(next_chunk), *take(upcoming)]
+                with m.Else():
+                    m.d.sync += [ahead.eq(ahead), *take(rest)]
             with m.State("DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == DRAIN_CYCLES - 1):
@@ -420,11 +429,10 @@ class ArgmaxStage(wiring.Component):
         scan = Signal(range(max(classes, 2)))
         best = Signal(signed(self._width))
         best_class = Signal(len(self.result.payload.cls))
-        candidate = Signal(signed(self._width))
-        with m.Switch(scan):
-            for c in range(classes):
-                with m.Case(c):
-                    m.d.comb += candidate.eq(held[c])
+        # the logits again, shifted one class per cycle: the candidate is always queue[0],
+        # so no class multiplexer lies before the comparison
+        queue = [Signal(signed(self._width), name=f"queue_{c}") for c in range(classes)]
+        candidate = queue[0]
         m.d.comb += [self.result.payload.cls.eq(best_class),
                      self.result.payload.logits.eq(Cat(*held))]
         with m.If(self.result.valid & self.result.ready):
@@ -434,12 +442,14 @@ class ArgmaxStage(wiring.Component):
                 with m.If(self.in_full & ~self.result.valid):
                     m.d.comb += self.in_release.eq(1)
                     m.d.sync += [held[c].eq(self.logits[c]) for c in range(classes)]
+                    m.d.sync += [queue[c].eq(self.logits[c]) for c in range(classes)]
                     m.d.sync += scan.eq(0)
                     m.next = "SCAN"
             with m.State("SCAN"):
                 with m.If((scan == 0) | (candidate > best)):
                     m.d.sync += [best.eq(candidate), best_class.eq(scan)]
-                m.d.sync += scan.eq(scan + 1)
+                m.d.sync += [scan.eq(scan + 1)] + [queue[c].eq(queue[c + 1])
+                                                   for c in range(classes - 1)]
                 with m.If(scan == classes - 1):
                     m.d.sync += self.result.valid.eq(1)
                     m.next = "IDLE"

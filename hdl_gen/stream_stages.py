@@ -250,7 +250,8 @@ class DenseStage(wiring.Component):
         # the scan's registers: the chunk being walked (``mask``: its events not yet taken;
         # ``rest``: the same without the lowest, so that the advance is a zero test of a
         # register), the chunk after it (``upcoming``) and the index of the one after that
-        # (``ahead``): no multiplexer or carry chain lies on the loop back to ``mask``
+        # (``ahead``): neither the chunk multiplexer nor a carry chain lies on the loop back
+        # to ``mask``
         chunk = Signal(range(max(chunks, 2)))
         ahead = Signal(range(chunks + 2))
         mask, rest, upcoming = (Signal(SCAN_WIDTH, name=name)

@@ -36,6 +36,19 @@ def hand_over_states(m, stage, hand_over) -> None:
             m.next = "IDLE"
 
 
+def at_most_one(bits):
+    """1 where at most one of ``bits`` is set: a tree of depth log2(width), no carry chain
+    (``bits & (bits - 1) == 0`` as an adder and a zero test was the slowest path of a scan)."""
+    def none_and_one(part):
+        if len(part) == 1:
+            return ~part[0], Const(1, 1)
+        half = len(part) // 2
+        low_none, low_one = none_and_one(part[:half])
+        high_none, high_one = none_and_one(part[half:])
+        return low_none & high_none, (low_none & high_one) | (high_none & low_one)
+    return none_and_one(bits)[1]
+
+
 class EncoderStage(wiring.Component):
     """Pixels to the input bitmap of every step, ``pixels_per_beat`` pixels per cycle.
 
@@ -248,14 +261,15 @@ class DenseStage(wiring.Component):
         t = Signal(range(max(timesteps, 2)))
         group = Signal(range(max(groups, 2)))
         # the scan's registers: the chunk being walked (``mask``: its events not yet taken;
-        # ``rest``: the same without the lowest, so that the advance is a zero test of a
-        # register), the chunk after it (``upcoming``) and the index of the one after that
-        # (``ahead``): neither the chunk multiplexer nor a carry chain lies on the loop back
-        # to ``mask``
+        # ``rest``: the same without the lowest; ``single``: ``rest`` is empty, so that the
+        # advance is one flip-flop), the chunk after it (``upcoming``) and the index of the
+        # one after that (``ahead``): neither the chunk multiplexer, nor a carry chain, nor a
+        # zero test lies on the loop back to ``mask``
         chunk = Signal(range(max(chunks, 2)))
         ahead = Signal(range(chunks + 2))
         mask, rest, upcoming = (Signal(SCAN_WIDTH, name=name)
                                 for name in ("mask", "rest", "upcoming"))
+        single = Signal()
         word_valid, word = Signal(), Signal(lanes * ww)
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
         total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
@@ -290,7 +304,7 @@ class DenseStage(wiring.Component):
         first_chunk = chunk_of(t, None, "first_chunk")
 
         def take(bits):  # make ``bits`` the chunk being walked
-            return [mask.eq(bits), rest.eq(bits & (bits - 1))]
+            return [mask.eq(bits), rest.eq(bits & (bits - 1)), single.eq(at_most_one(bits))]
 
         # the pipeline: event register -> weight read (block RAM) -> weight register -> add
         address_valid, read_valid = Signal(), Signal()
@@ -348,9 +362,8 @@ class DenseStage(wiring.Component):
                              *take(first_chunk), *(a.eq(0) for a in acc)]
                 m.next = "SCAN"
             with m.State("SCAN"):
-                with m.If(mask != 0):
-                    m.d.sync += [event_valid.eq(1), event_address.eq(Cat(lowest, chunk))]
-                with m.If(rest == 0):  # this chunk's last event (or none): on to the next
+                m.d.sync += [event_valid.eq(mask != 0), event_address.eq(Cat(lowest, chunk))]
+                with m.If(single):  # this chunk's last event (or none): on to the next
                     with m.If(chunk == chunks - 1):
                         m.d.sync += drain.eq(0)
                         m.next = "DRAIN"

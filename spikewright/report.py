@@ -78,11 +78,11 @@ def build_report(run_dir) -> dict:
         "verification": verify,
         "energy": energy,
         "sweep": sweep,
+        "run_times": _read(run / "run_times.json"),
     }
     stream = _read(run / "stream.json")
     if stream is not None:
-        report["stream"] = {key: value for key, value in stream.items()
-                            if key not in ("latency_cycles", "result_cycles")}
+        report["stream"] = dict(stream)  # with each image's latency and result cycle
     if cycles is not None and stream is not None:
         summary = cycle_summary(stream["latency_cycles"], cycles["lower_bounds"])
         interval = stream["interval_cycles"]

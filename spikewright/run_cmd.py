@@ -14,6 +14,7 @@ between results, for a 100 MHz clock); any option given replaces its entry.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from spikewright.cli_args import (add_hw_arguments, at_least, hw_config_from_args,
@@ -52,6 +53,14 @@ def add_parser(sub):
 def run(args) -> int:
     from spikewright import flow
     start = time.time()
+    steps = {}
+
+    @contextmanager
+    def step(name):  # the wall seconds of each step, for the report's ``run_times``
+        begun = time.time()
+        yield
+        steps[name] = round(time.time() - begun, 1)
+
     source = model_dir(args.model)
     out = Path(args.out)
     shipped = flow.load(args.model)
@@ -59,10 +68,12 @@ def run(args) -> int:
     ctt = meta.get("ctt") or {}
     flow.log(f"1/6 converting {source / 'checkpoint.pt'}")
     # the run directory is the run's own: its files are replaced by the next run
-    build = flow.convert(source / "checkpoint.pt", out / "ir", weight_width=meta["weight_width"],
-                         neuron=meta["hidden_neuron"], calibration_images=ctt.get("images", 0),
-                         ctt_epochs=ctt.get("epochs", 3),
-                         exact_thresholds=meta.get("exact_thresholds", False), force=True)
+    with step("convert"):
+        build = flow.convert(source / "checkpoint.pt", out / "ir",
+                             weight_width=meta["weight_width"], neuron=meta["hidden_neuron"],
+                             calibration_images=ctt.get("images", 0),
+                             ctt_epochs=ctt.get("epochs", 3),
+                             exact_thresholds=meta.get("exact_thresholds", False), force=True)
     if build.network.digest() != shipped.network.digest():
         raise ValueError(f"converting {source / 'checkpoint.pt'} gave an IR that differs from "
                          f"the shipped {source / 'ir'}: the conversion is not reproducible")
@@ -72,16 +83,18 @@ def run(args) -> int:
     verify_images = min(args.verify_images, count)
     flow.plan(build, hw_config_from_args(args, base=shipped_hw_config(args.model)))
     flow.log(f"2/6 golden, cycle model and ANN on {count} {build.dataset} test images")
-    with progress_bar(count, "golden", quiet=args.quiet) as bar:
+    with step("golden_and_models"), progress_bar(count, "golden", quiet=args.quiet) as bar:
         flow.golden(build, traced=verify_images, progress=bar)
-    flow.evaluate(build)
-    flow.cycles_and_energy(build)
+        flow.evaluate(build)
+        flow.cycles_and_energy(build)
     flow.log(f"3/6 generating RTL ({build.plan.config.architecture}, lanes "
              f"{ {layer.name: layer.lanes for layer in build.plan.layers} })")
-    flow.generate(build, out / "rtl", force=True)
+    with step("generate"):
+        flow.generate(build, out / "rtl", force=True)
     if verify_images:
         flow.log(f"4/6 verifying {verify_images} images on {args.simulator} ({args.bench} bench)")
-        with progress_bar(verify_images, f"verify {args.bench}", quiet=args.quiet) as bar:
+        with step("verify"), progress_bar(verify_images, f"verify {args.bench}",
+                                          quiet=args.quiet) as bar:
             flow.verify(build, images=verify_images, simulator=args.simulator,
                         bench=args.bench, progress=bar)
         result = build.results["verify"]
@@ -91,8 +104,13 @@ def run(args) -> int:
                              f"(report: {out / 'verify.json'})")
     targets = [t for t in args.targets.split(",") if t]
     flow.log(f"5/6 synthesis for {', '.join(targets) or 'no target'}")
-    flow.synthesize(build, targets, lutram_max_bits=args.lutram_max_bits)
+    with step("synthesis"):
+        flow.synthesize(build, targets, lutram_max_bits=args.lutram_max_bits)
     flow.log(f"6/6 report in {out}")
+    build.results["run_times"] = {
+        "steps_s": steps, "before_report_s": round(time.time() - start, 1),
+        "source": "wall seconds of each step of this run (spikewright run); each target's "
+                  "Yosys and nextpnr seconds are its synthesis entry's synth_s and pnr_s"}
     flow.report(build, out)
     _summary(build.results["report"], out, time.time() - start)
     return 0
@@ -106,8 +124,9 @@ def _summary(report, out, seconds):
             ("integer SNN (golden)", f"{acc['snn_golden']['value']:.4f}")]
     if "rtl" in acc:
         verification = report["verification"]
-        rows.append(("RTL (Verilator)", f"{acc['rtl']['value']:.4f} on {verification['images']} "
-                                        f"images, {verification['mismatches']} mismatches"))
+        rows.append((f"RTL ({verification['simulator']})",
+                     f"{acc['rtl']['value']:.4f} on {verification['images']} images, "
+                     f"{verification['mismatches']} mismatches"))
     stream = report.get("stream")
     if stream:
         rows.append(("interval (dataflow)", f"{stream['interval_cycles']:.1f} cycles between "
@@ -135,6 +154,10 @@ def _summary(report, out, seconds):
                                        f"{energy['ann_int8']['total_pj'] / 1e3:.1f} nJ; quantized "
                                        f"ANN {energy['quantized_ann']['total_pj'] / 1e3:.1f} nJ "
                                        f"(estimates)"))
-    rows += [("report", str(out / "report.html")), ("wall time", f"{seconds:.0f} s")]
+    steps = (report.get("run_times") or {}).get("steps_s", {})
+    rows += [("report", str(out / "report.html")),
+             ("wall time", f"{seconds:.0f} s ("
+                           + ", ".join(f"{name} {value:.0f} s" for name, value in steps.items())
+                           + ")")]
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))

@@ -52,6 +52,12 @@ def test_a_whole_run_loads_once_plans_once_and_runs_golden_once(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["verification"]["images"] == 2 and report["verification"]["mismatches"] == 0
     assert report["accuracy"]["snn_golden"]["source"] == "golden model, 30 mnist test images"
+    stream = report["stream"]  # the interval, each image's latency, the ratios to the limits
+    assert len(stream["latency_cycles"]) == 30
+    assert np.mean(stream["latency_cycles"]) == report["latency"]["cycles"]["value"]["mean"]
+    assert stream["interval_to_weight_limit"] == (stream["interval_cycles"]
+                                                  / stream["weight_limit_cycles"])
+    assert stream["interval_to_pixel_limit"] > 1
 
 
 def small_build(tmp_path, images=6):

@@ -130,7 +130,6 @@ def build_bitstream(board: Board, plan, rtl_dir, out, *, log=print) -> dict:
     from spikewright.hdl_gen.tools import find_tool
     from spikewright.hdl_gen.uart import divisor_for
     from spikewright.hdl_gen.uart_link import link_for
-    from spikewright.memory_init import readmemh_files
     from spikewright.sim.verify import read_manifest
     from spikewright.synth import (FLOWS, parse_nextpnr_report, parse_stat, router_arguments,
                                    run_tool, tool_version)
@@ -140,10 +139,7 @@ def build_bitstream(board: Board, plan, rtl_dir, out, *, log=print) -> dict:
     divisor = divisor_for(board.clock_mhz * 1e6, board.baud)
     link = link_for(plan, manifest, divisor)
     platform = _platform(board)
-    text, memory_files = readmemh_files((Path(rtl_dir) / f"{TOP_MODULE}.v").read_text(),
-                                        f"{TOP_MODULE}_memory")
-    for name, body in {f"{TOP_MODULE}.v": text, **memory_files}.items():
-        platform.add_file(name, body)
+    platform.add_file(f"{TOP_MODULE}.v", (Path(rtl_dir) / f"{TOP_MODULE}.v").read_text())
     products = platform.prepare(BoardTop(board, link), name=BOARD_MODULE,
                                 script_after_synth="tee -q -o stat.json stat -json")
     products.extract(str(out))

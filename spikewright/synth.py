@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -19,11 +20,11 @@ from spikewright import __version__
 from spikewright.hdl_gen.config import TARGETS
 from spikewright.hdl_gen.emit import TOP_MODULE
 from spikewright.hdl_gen.tools import find_tool
-from spikewright.memory_init import readmemh_files
 from spikewright.templates import render
 
 __all__ = ["TargetFlow", "FLOWS", "synthesize", "parse_stat", "parse_nextpnr_report", "run_tool",
-           "router_arguments", "tool_version", "write_for_synthesis"]
+           "router_arguments",
+           "tool_version"]
 
 WRAPPER = "spikewright_synth_top"
 
@@ -183,15 +184,6 @@ def distributed_memories_script(verilog: str, max_bits: int) -> tuple[str, list[
     return commands, chosen
 
 
-def write_for_synthesis(verilog: str, work: Path) -> None:
-    """Write the generated top into ``work`` as the tools read it: its memory contents in
-    ``$readmemh`` files beside it (:mod:`spikewright.memory_init`)."""
-    text, files = readmemh_files(verilog, f"{TOP_MODULE}_memory")
-    (work / f"{TOP_MODULE}.v").write_text(text)
-    for name, body in files.items():
-        (work / name).write_text(body)
-
-
 def _last_line(path: Path) -> str:
     with open(path, "rb") as handle:
         handle.seek(max(0, path.stat().st_size - 4096))
@@ -252,7 +244,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
             f"bits of block RAM ({needed / part.block_ram_bits:.1f}x, "
             f"{needed - part.block_ram_bits} bits short)"), source="weight memory vs part")
         return result
-    write_for_synthesis((rtl_dir / f"{TOP_MODULE}.v").read_text(), work)
+    shutil.copy(rtl_dir / f"{TOP_MODULE}.v", work / f"{TOP_MODULE}.v")
     payload = manifest["result_payload"]
     width = payload["cls"]["width"] + payload["logits"]["count"] * payload["logits"]["width"]
     (work / f"{WRAPPER}.v").write_text(render(

@@ -82,7 +82,9 @@ def build_report(run_dir) -> dict:
     }
     stream = _read(run / "stream.json")
     if stream is not None:
-        report["stream"] = dict(stream)  # with each image's latency and result cycle
+        # with each image's latency; the cycle of each result stays in stream.json
+        report["stream"] = {key: value for key, value in stream.items()
+                            if key != "result_cycles"}
     if cycles is not None and stream is not None:
         summary = cycle_summary(stream["latency_cycles"], cycles["lower_bounds"])
         interval = stream["interval_cycles"]

@@ -15,19 +15,41 @@ import numpy as np
 from .config import HwConfig
 from .plan import make_plan
 from .stream_model import StreamTiming, chain_stages, times_of_scans
-from .stream_plan import PASS_OVERHEAD, conv_cycles, group_cycles
+from .stream_plan import BANK_LANES, PASS_OVERHEAD, conv_cycles, group_cycles
 
-__all__ = ["Folding", "fold", "block_rams"]
+__all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
+           "dense_weight_blocks"]
 
 #: The shapes (width, depth) of an ECP5 DP16KD block RAM.
 BLOCK_SHAPES = ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))
+#: Bits of one DP16KD.
+BLOCK_BITS = 18432
 #: Cycles of the hand-overs between stages that the folding leaves as margin.
 HANDOVER_MARGIN = 4
+#: The ratio between the target intervals :func:`fold_to_fit` tries.
+FIT_STEP = 1.02
 
 
 def block_rams(width: int, depth: int) -> int:
     """Block RAMs of a memory of ``depth`` words of ``width`` bits, in its best shape."""
     return min(-(-width // w) * -(-depth // d) for w, d in BLOCK_SHAPES)
+
+
+def dense_weight_blocks(plan) -> int:
+    """Block RAMs the weights of ``plan``'s dense layers take: each bank of
+    :data:`.stream_plan.BANK_LANES` lanes (as :class:`.stream_stages.DenseStage` lays them
+    out) in its best shape. (The shipped MLP: 177, as Yosys maps it; the small bias and
+    threshold memories go to logic.)"""
+    blocks = 0
+    for layer in plan.layers:
+        if layer.kind != "dense":
+            raise ValueError(f"the block RAM model covers dense layers only, not "
+                             f"{layer.kind} layer {layer.name!r}; fold for a number of "
+                             f"images per second instead")
+        for first in range(0, layer.lanes, BANK_LANES):
+            width = min(BANK_LANES, layer.lanes - first) * layer.weight_width
+            blocks += block_rams(width, len(layer.weight_words))
+    return blocks
 
 
 def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, int]:
@@ -115,3 +137,25 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
         if groups[slowest] == 1:
             return Folding(candidate, timing, interval_cycles)
         groups[slowest] -= 1
+
+
+def fold_to_fit(network, scans: dict, *, config: HwConfig, blocks: int) -> Folding:
+    """The folding of ``network`` (dense layers) with the shortest interval whose weights
+    fit ``blocks`` block RAMs (:func:`dense_weight_blocks`). Block RAMs do not fall
+    steadily with the lanes (a bank's best shape depends on its depth), so the target
+    intervals are tried upwards from the fastest design's in steps of
+    :data:`FIT_STEP`; the first design that fits is kept (the fewest lanes and pixels
+    per beat for that target interval). Its ``target_interval`` is its own interval
+    (``met``)."""
+    one_lane = dataclasses.replace(config, architecture="dataflow", lanes={
+        layer.name: 1 for layer in network.weighted_layers})
+    least = dense_weight_blocks(make_plan(network, one_lane))
+    if least > blocks:
+        raise ValueError(f"the weights need {least} block RAMs even at one lane per layer; "
+                         f"the part has {blocks}")
+    target = fold(network, scans, interval_cycles=1.0, config=config).timing.interval
+    while True:
+        folding = fold(network, scans, interval_cycles=target, config=config)
+        if dense_weight_blocks(make_plan(network, folding.config)) <= blocks:
+            return Folding(folding.config, folding.timing, folding.timing.interval)
+        target = max(target * FIT_STEP, folding.timing.interval + 1)

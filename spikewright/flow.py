@@ -414,6 +414,32 @@ def fold(build: Build, *, fps: float, config: HwConfig | None = None) -> Build:
     return plan(build, folding.config)
 
 
+def fold_to_fit(build: Build, *, config: HwConfig | None = None) -> Build:
+    """Choose the lanes per layer and pixels per beat of the dataflow design with the most
+    images per second whose weights fit ``config.target``'s block RAM
+    (:func:`.hdl_gen.fold.fold_to_fit`; ECP5 parts, dense networks), record the choice in
+    ``results["folding"]`` and make the plan."""
+    from spikewright.hdl_gen.config import TARGETS
+    from spikewright.hdl_gen.fold import BLOCK_BITS, dense_weight_blocks
+    from spikewright.hdl_gen.fold import fold_to_fit as fold_design
+    config = config or HwConfig()
+    part = TARGETS[config.target]
+    if part.family != "ecp5":
+        raise ValueError(f"folding to fit the part models the ECP5's block RAM, not "
+                         f"{config.target!r}; give --fps a number of images per second")
+    if build.images is None or build.images.scans is None:
+        raise ValueError("folding needs golden's run on sample images first")
+    blocks = part.block_ram_bits // BLOCK_BITS
+    folding = fold_design(build.network, build.images.scans, config=config, blocks=blocks)
+    plan(build, folding.config)
+    build.results["folding"] = {
+        "fps": "max", "clock_mhz": config.clock_mhz,
+        "predicted_fps": config.clock_mhz * 1e6 / folding.timing.interval,
+        "block_rams": blocks, "weight_block_rams": dense_weight_blocks(build.plan),
+        **folding.to_json()}
+    return build
+
+
 def evaluate(build: Build, *, ann: bool = True) -> Build:
     """Accuracy at every level on the build's images (golden's, and the float and quantized
     ANN's from the checkpoint where it is known), spikes and synaptic operations per image:

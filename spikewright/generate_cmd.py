@@ -6,6 +6,13 @@ import json
 
 from spikewright.cli_args import add_hw_arguments, at_least, hw_config_from_args, positive_number
 
+FIT_THE_PART = "max"
+
+
+def frame_rate(text: str):
+    """An argparse type: images per second, or ``max`` (the most that fits the part)."""
+    return FIT_THE_PART if text == FIT_THE_PART else positive_number(text)
+
 __all__ = ["add_parser"]
 
 
@@ -16,11 +23,13 @@ def add_parser(sub):
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("--out", "-o", required=True, help="directory to write")
     add_hw_arguments(p)
-    p.add_argument("--fps", type=positive_number, default=None,
+    p.add_argument("--fps", type=frame_rate, default=None,
                    help="dataflow: choose the lanes per layer, the kernel lanes of conv "
                         "layers and the pixels per beat (folding) for this many images per "
                         "second at --clock-mhz, from the stream model on --fold-images test "
-                        "images (replaces --lanes, --kernel-lanes and --pixels-per-beat)")
+                        "images (replaces --lanes, --kernel-lanes and --pixels-per-beat); "
+                        "'max': the most images per second whose weights fit the --target "
+                        "part's block RAM (dense networks on the ECP5)")
     p.add_argument("--fold-images", type=at_least(1), default=1000,
                    help="test images of the network's dataset that folding measures")
     p.add_argument("--force", action="store_true",
@@ -37,9 +46,14 @@ def run(args) -> int:
         flow.prepare_output_dir(args.out, FILES, force=args.force)
         flow.images(build, limit=args.fold_images)
         flow.golden(build, scans=True)
-        flow.fold(build, fps=args.fps, config=config)
+        if args.fps == FIT_THE_PART:
+            flow.fold_to_fit(build, config=config)
+        else:
+            flow.fold(build, fps=args.fps, config=config)
         folding = build.results["folding"]
-        flow.log(f"folded for {args.fps:g} images/s at {config.clock_mhz:g} MHz: lanes "
+        goal = (f"{config.target}'s block RAM" if args.fps == FIT_THE_PART
+                else f"{args.fps:g} images/s")
+        flow.log(f"folded for {goal} at {config.clock_mhz:g} MHz: lanes "
                  f"{folding['lanes']}, kernel lanes {folding['kernel_lanes']}, "
                  f"{folding['pixels_per_beat']} pixels per beat, "
                  f"predicted interval {folding['predicted_interval_cycles']:.1f} cycles"

@@ -298,6 +298,12 @@ CASES = [
          lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
                          "--kernel-lanes", "wide", "--out", str(folder / "rtl")],
          r"--kernel-lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'wide'"),
+    Case("generate --fps max for a part whose block RAM is not modelled",
+         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
+                         "--fps", "max", "--target", "ice40-up5k", "--fold-images", "20",
+                         "--out", str(folder / "rtl")],
+         r"folding to fit the part models the ECP5's block RAM, not 'ice40-up5k'; give --fps "
+         r"a number of images per second"),
     Case("--memory-style spram on a part without SPRAM",
          lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
                          "--memory-style", "spram", "--out", str(folder / "rtl")],

@@ -133,6 +133,21 @@ def test_the_command_says_what_is_wrong_without_a_traceback(tmp_path):
     assert "network.json does not exist" in result.stderr
 
 
+def test_generate_folds_the_fastest_design_whose_weights_fit_the_part(tmp_path, capsys):
+    from bad_inputs import digits_network
+    from spikewright.golden import save
+    save(digits_network(), tmp_path / "ir")
+    assert main(["generate", str(tmp_path / "ir"), "--architecture", "dataflow", "--fps", "max",
+                 "--fold-images", "50", "--out", str(tmp_path / "rtl")]) == 0
+    manifest = json.loads((tmp_path / "rtl" / "manifest.json").read_text())
+    folding = manifest["folding"]
+    assert folding["fps"] == "max" and folding["met"] and folding["block_rams"] == 208
+    assert folding["weight_block_rams"] <= 208
+    # the digits network fits whole: every neuron its own lane
+    assert manifest["lanes_used"] == folding["lanes"] == {"fc1": 12, "fc2": 10}
+    assert folding["predicted_fps"] == 50e6 / folding["predicted_interval_cycles"]
+
+
 def test_generate_folds_a_dataflow_design_for_a_frame_rate(tmp_path, capsys):
     from bad_inputs import digits_network
     from spikewright.golden import save

@@ -68,3 +68,52 @@ def test_conv_layers_get_the_lanes_and_kernel_lanes_that_meet_the_target():
     assert folding.met == (timing.interval <= target)
     assert folding.to_json()["kernel_lanes"] == folding.config.kernel_lanes
     assert block_rams(36, 512) == 1 and block_rams(37, 512) == 2 and block_rams(18, 600) == 1
+
+
+def test_the_block_ram_model_gives_yosys_count_for_the_shipped_mlp():
+    from spikewright.golden import load
+    from spikewright.hdl_gen.fold import dense_weight_blocks
+    from spikewright.shipped import model_dir
+    net = load(model_dir("mnist_mlp_t1") / "ir")
+    shipped = make_plan(net, HwConfig(lanes={"fc1": 384, "fc2": 10}, architecture="dataflow"))
+    # 6 banks of 64 lanes, 256 bits x 1,568 words, 29 blocks each (9 x 2048); fc2 40 x 768: 3;
+    # Yosys maps the generated design to 177 DP16KD (docs/results.md)
+    assert dense_weight_blocks(shipped) == 177
+
+
+@pytest.mark.parametrize("share", [1.0, 0.8, 0.5])
+def test_folding_to_fit_keeps_the_fastest_design_within_the_block_rams(sample, share):
+    from spikewright.hdl_gen.fold import dense_weight_blocks, fold_to_fit
+    net, result, scans = sample
+    config = HwConfig(architecture="dataflow")
+    fastest = fold(net, scans, interval_cycles=1, config=config)
+    most = dense_weight_blocks(make_plan(net, fastest.config))
+    least = dense_weight_blocks(make_plan(net, dataclasses.replace(
+        config, lanes={layer.name: 1 for layer in net.weighted_layers})))
+    blocks = max(least, int(most * share))
+    folding = fold_to_fit(net, scans, config=config, blocks=blocks)
+    plan = make_plan(net, folding.config)
+    assert dense_weight_blocks(plan) <= blocks and folding.met
+    assert stream_timing(plan, result).interval == folding.timing.interval
+    if share == 1.0:
+        assert folding.timing.interval == fastest.timing.interval
+    for faster_target in np.linspace(fastest.timing.interval, folding.timing.interval, 8)[:-1]:
+        faster = fold(net, scans, interval_cycles=faster_target, config=config)
+        if faster.timing.interval < folding.timing.interval / 1.02:  # FIT_STEP
+            assert dense_weight_blocks(make_plan(net, faster.config)) > blocks
+    with pytest.raises(ValueError, match=rf"^the weights need {least} block RAMs even at one "
+                                         rf"lane per layer; the part has {least - 1}$"):
+        fold_to_fit(net, scans, config=config, blocks=least - 1)
+
+
+def test_the_block_ram_model_refuses_conv_layers():
+    from spikewright.golden.random_network import random_conv_network
+    from spikewright.hdl_gen.fold import dense_weight_blocks
+    net = random_conv_network(np.random.default_rng(2), neuron="if", depthwise=False, depth=1,
+                              timesteps=1)
+    plan = make_plan(net, HwConfig(architecture="dataflow"))
+    conv = next(layer.name for layer in plan.layers if layer.kind == "conv2d")
+    with pytest.raises(ValueError, match=rf"^the block RAM model covers dense layers only, not "
+                                         rf"conv2d layer '{conv}'; fold for a number of "
+                                         rf"images per second instead$"):
+        dense_weight_blocks(plan)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from spikewright.cli_args import add_hw_arguments, at_least, hw_config_from_args, positive_number
+
+__all__ = ["add_parser"]
 
 FIT_THE_PART = "max"
 
 
 def frame_rate(text: str):
     """An argparse type: images per second, or ``max`` (the most that fits the part)."""
-    return FIT_THE_PART if text == FIT_THE_PART else positive_number(text)
-
-__all__ = ["add_parser"]
+    if text == FIT_THE_PART:
+        return text
+    try:
+        return positive_number(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive number of images per second or "
+                                         f"{FIT_THE_PART!r}, not {text!r}") from None
 
 
 def add_parser(sub):

@@ -148,6 +148,15 @@ def test_generate_folds_the_fastest_design_whose_weights_fit_the_part(tmp_path, 
     assert folding["predicted_fps"] == 50e6 / folding["predicted_interval_cycles"]
 
 
+def test_generate_refuses_an_fps_that_is_neither_a_frame_rate_nor_max(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", "ir", "--fps", "fast", "--out", str(tmp_path / "rtl")])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "spikewright generate: error: argument --fps: must be a positive number of images "
+        "per second or 'max', not 'fast'")
+
+
 def test_generate_folds_a_dataflow_design_for_a_frame_rate(tmp_path, capsys):
     from bad_inputs import digits_network
     from spikewright.golden import save

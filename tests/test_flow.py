@@ -58,6 +58,11 @@ def test_a_whole_run_loads_once_plans_once_and_runs_golden_once(tmp_path):
     assert stream["interval_to_weight_limit"] == (stream["interval_cycles"]
                                                   / stream["weight_limit_cycles"])
     assert stream["interval_to_pixel_limit"] > 1
+    assert set(report["run_times"]["steps_s"]) == {"convert", "golden_and_models", "generate",
+                                                   "verify", "synthesis"}
+    html = (out / "report.html").read_text()
+    assert f"Dataflow: {stream['interval_cycles']:.1f} cycles between results" in html
+    assert "This run: convert " in html
 
 
 def small_build(tmp_path, images=6):

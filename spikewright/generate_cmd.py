@@ -35,8 +35,9 @@ def add_parser(sub):
                         "layers and the pixels per beat (folding) for this many images per "
                         "second at --clock-mhz, from the stream model on --fold-images test "
                         "images (replaces --lanes, --kernel-lanes and --pixels-per-beat); "
-                        "'max': the most images per second whose weights fit the --target "
-                        "part's block RAM (dense networks on the ECP5)")
+                        "'max': the shortest interval whose weights fit the --target "
+                        "part's block RAM (dense networks on the ECP5; the clock the design "
+                        "then reaches is not modelled)")
     p.add_argument("--fold-images", type=at_least(1), default=1000,
                    help="test images of the network's dataset that folding measures")
     p.add_argument("--force", action="store_true",

@@ -399,15 +399,20 @@ def stream_timing(build: Build):
                      "full trace) first")
 
 
+def _sample_scans(build: Build) -> dict:
+    """The scan cycles of golden's run on the build's sample images, which folding measures."""
+    if build.images is None or build.images.scans is None:
+        raise ValueError("folding needs golden's run on sample images first")
+    return build.images.scans
+
+
 def fold(build: Build, *, fps: float, config: HwConfig | None = None) -> Build:
     """Choose the lanes per layer and pixels per beat of a dataflow design for ``fps``
     images per second at ``config.clock_mhz`` (:func:`.hdl_gen.fold.fold` on the build's
     images), record the choice in ``results["folding"]`` and make the plan."""
     from spikewright.hdl_gen.fold import fold as fold_design
     config = config or HwConfig()
-    if build.images is None or build.images.scans is None:
-        raise ValueError("folding needs golden's run on sample images first")
-    folding = fold_design(build.network, build.images.scans,
+    folding = fold_design(build.network, _sample_scans(build),
                           interval_cycles=config.clock_mhz * 1e6 / fps, config=config)
     build.results["folding"] = {"fps": fps, "clock_mhz": config.clock_mhz,
                                 **folding.to_json()}
@@ -427,10 +432,8 @@ def fold_to_fit(build: Build, *, config: HwConfig | None = None) -> Build:
     if part.family != "ecp5":
         raise ValueError(f"folding to fit the part models the ECP5's block RAM, not "
                          f"{config.target!r}; give --fps a number of images per second")
-    if build.images is None or build.images.scans is None:
-        raise ValueError("folding needs golden's run on sample images first")
     blocks = part.block_ram_bits // BLOCK_BITS
-    folding = fold_design(build.network, build.images.scans, config=config, blocks=blocks)
+    folding = fold_design(build.network, _sample_scans(build), config=config, blocks=blocks)
     plan(build, folding.config)
     build.results["folding"] = {
         "fps": "max", "clock_mhz": config.clock_mhz,

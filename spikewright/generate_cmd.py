@@ -56,11 +56,11 @@ def run(args) -> int:
         flow.golden(build, scans=True)
         if args.fps == FIT_THE_PART:
             flow.fold_to_fit(build, config=config)
+            goal = f"{config.target}'s block RAM"
         else:
             flow.fold(build, fps=args.fps, config=config)
+            goal = f"{args.fps:g} images/s"
         folding = build.results["folding"]
-        goal = (f"{config.target}'s block RAM" if args.fps == FIT_THE_PART
-                else f"{args.fps:g} images/s")
         flow.log(f"folded for {goal} at {config.clock_mhz:g} MHz: lanes "
                  f"{folding['lanes']}, kernel lanes {folding['kernel_lanes']}, "
                  f"{folding['pixels_per_beat']} pixels per beat, "

@@ -83,7 +83,7 @@ def test_the_block_ram_model_gives_yosys_count_for_the_shipped_mlp():
 
 @pytest.mark.parametrize("share", [1.0, 0.8, 0.5])
 def test_folding_to_fit_keeps_the_fastest_design_within_the_block_rams(sample, share):
-    from spikewright.hdl_gen.fold import dense_weight_blocks, fold_to_fit
+    from spikewright.hdl_gen.fold import FIT_STEP, dense_weight_blocks, fold_to_fit
     net, result, scans = sample
     config = HwConfig(architecture="dataflow")
     fastest = fold(net, scans, interval_cycles=1, config=config)
@@ -99,7 +99,7 @@ def test_folding_to_fit_keeps_the_fastest_design_within_the_block_rams(sample, s
         assert folding.timing.interval == fastest.timing.interval
     for faster_target in np.linspace(fastest.timing.interval, folding.timing.interval, 8)[:-1]:
         faster = fold(net, scans, interval_cycles=faster_target, config=config)
-        if faster.timing.interval < folding.timing.interval / 1.02:  # FIT_STEP
+        if faster.timing.interval < folding.timing.interval / FIT_STEP:
             assert dense_weight_blocks(make_plan(net, faster.config)) > blocks
     with pytest.raises(ValueError, match=rf"^the weights need {least} block RAMs even at one "
                                          rf"lane per layer; the part has {least - 1}$"):

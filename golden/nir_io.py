@@ -255,10 +255,11 @@ def _from_foreign_graph(graph, timesteps, k, weight_width):
         else:
             raw_w = np.asarray(node.weight, dtype=np.float64)
             raw_b = np.asarray(getattr(node, "bias", np.zeros(len(raw_w))), dtype=np.float64)
-            if neuron_node is not None:
-                r = _per_channel(neuron_node.r, f"{neuron_node} r")
-                raw_w = raw_w * r.reshape((-1,) + (1,) * (raw_w.ndim - 1))
-                raw_b = raw_b * r
+            for what, values in (("weight", raw_w), ("bias", raw_b)):
+                if not np.all(np.isfinite(values)):
+                    raise UnsupportedLayerError(
+                        f"node {name!r} has a {what} that is NaN or infinite; every weight and "
+                        f"bias must be a finite number")
             weight, bias, scale = _quantize(raw_w, raw_b, weight_width, neuron_node is not None)
             error = np.abs(raw_w - weight / scale.reshape((-1,) + (1,) * (raw_w.ndim - 1)))
             report[name] = {"scale": scale.tolist() if neuron_node is not None else
@@ -317,9 +318,7 @@ def _from_foreign_graph(graph, timesteps, k, weight_width):
         elif kind == "IF":
             if pending is None:
                 raise UnsupportedLayerError(f"IF node {name!r} must follow a weighted node")
-            if np.any(np.asarray(node.v_reset) != 0) and timesteps > 1:
-                raise UnsupportedLayerError(f"IF node {name!r} resets to {node.v_reset.flat[0]}; "
-                                            f"the IR's IF resets by subtraction")
+            _check_foreign_if(name, node, timesteps)
             finish(node)
             pending = None
         elif kind == "Flatten":
@@ -336,6 +335,32 @@ def _from_foreign_graph(graph, timesteps, k, weight_width):
     network = Network(timesteps, spec, tuple(layers),
                       metadata={"nir_import": {"weight_width": weight_width, "k": k}})
     return network, {"source": "NIR nodes (quantized)", "exact": False, "layers": report}
+
+
+def _check_foreign_if(name: str, node, timesteps: int) -> None:
+    """Refuse an IF node of a foreign graph that the IR's IF would run differently: a gain
+    ``r`` other than 1 (its meaning depends on a step length ``dt`` the graph does not hold;
+    SpikingJelly writes r = 1/dt), a reset to ``v_reset`` at T > 1 (the IR subtracts the
+    threshold; the two agree only over one step), a threshold that is not a positive finite
+    number."""
+    r = np.asarray(node.r, dtype=np.float64)
+    if not np.all(r == 1):
+        raise UnsupportedLayerError(
+            f"IF node {name!r} has r = {r.flat[0]:g}; the IR's IF adds its input once per step "
+            f"(r = 1), and what r means depends on a step length dt that the graph does not "
+            f"hold: fold r * dt into the preceding weights and bias and write r = 1")
+    if timesteps > 1:
+        raise UnsupportedLayerError(
+            f"IF node {name!r} resets to v_reset = {np.asarray(node.v_reset).flat[0]:g} after "
+            f"a spike, as NIR's IF does; the IR's IF resets by subtraction, which is the same "
+            f"only at T = 1: import with --timesteps 1 (graphs that spikewright exported keep "
+            f"their reset in the metadata and import exactly at any T)")
+    threshold = np.asarray(node.v_threshold, dtype=np.float64)
+    if not np.all(np.isfinite(threshold)) or np.any(threshold <= 0):
+        bad = threshold[~(np.isfinite(threshold) & (threshold > 0))].flat[0]
+        raise UnsupportedLayerError(
+            f"IF node {name!r} has v_threshold {bad:g}; a threshold must be a positive finite "
+            f"number (at or below zero a neuron would fire on no input)")
 
 
 def _identifier(name: str, fallback: str) -> str:

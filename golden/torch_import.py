@@ -277,7 +277,15 @@ def ops_from_exported(program) -> list[Op]:
 
 
 def ops_from_torchscript(script) -> list[Op]:
-    """The ops of a TorchScript module whose children are the layers, in order."""
+    """The ops of a TorchScript ``nn.Sequential``: its forward is its children in order.
+    Any other module is refused: its forward (a skip connection, an activation called as a
+    function) is code that this reader does not follow."""
+    kind = getattr(script, "original_name", type(script).__name__)
+    if kind != "Sequential":
+        raise UnsupportedLayerError(
+            f"the TorchScript module is a {kind}, whose forward spikewright does not read (only "
+            f"an nn.Sequential's forward is its children in order); save it with torch.export "
+            f"(.pt2), which records the graph that runs, or as an nn.Sequential")
     ops = []
     for name, child in script.named_children():
         kind = child.original_name
@@ -322,7 +330,14 @@ def load_torch_file(path) -> list[Op]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
     if path.suffix == ".pt2":
-        return ops_from_exported(torch.export.load(str(path)))
+        try:
+            program = torch.export.load(str(path))
+        except Exception as error:  # noqa: BLE001  torch's readers raise anything on foreign bytes
+            raise ValueError(f"{path} is not a torch.export program: {type(error).__name__}: "
+                             f"{(str(error).splitlines() or [''])[0][:200]}. Save the network "
+                             f"with torch.export.save(torch.export.export(model, (example,)), "
+                             f"'model.pt2')") from None
+        return ops_from_exported(program)
     try:
         script = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:  # noqa: BLE001

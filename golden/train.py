@@ -430,7 +430,13 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
 
 def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
     """Save the weights with everything needed to rebuild the model (``info`` is JSON-able).
-    Written to a temporary file and renamed, so ``path`` is never half written."""
+    Written to a temporary file and renamed, so ``path`` is never half written; a model
+    with NaN or infinite values is refused, not written."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"the model's tensor {name!r} holds NaN or infinite values (the "
+                             f"training diverged; a lower --lr may help); {path} was not "
+                             f"written")
     partial = f"{path}.partial"
     torch.save({"format": "spikewright-checkpoint", "arch": model.arch,
                 "input_shape": list(model.input_shape), "timesteps": model.timesteps,

@@ -7,6 +7,7 @@ comparison is :func:`.expected.compare`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -23,8 +24,8 @@ from .batches import BatchJob, BatchStore, run_batches
 from .expected import Expected, compare, expected_for
 from .recording import Recording
 
-__all__ = ["BENCHES", "read_manifest", "check_design", "plan_of_design", "build_for", "record",
-           "run_images", "run_batch", "verify"]
+__all__ = ["BENCHES", "MANIFEST_KEYS", "read_manifest", "check_files", "check_design",
+           "plan_of_design", "build_for", "record", "run_images", "run_batch", "verify"]
 
 #: the benches that record a run: cocotb on the design, cocotb on its AXI4-Stream top
 #: (``axis``), the harness (stimulus and logging in the simulator) and Amaranth's simulator
@@ -41,22 +42,51 @@ def read_manifest(rtl_dir) -> dict:
                                 f"generated RTL (Verilog and manifest.json)")
     try:
         manifest = json.loads(path.read_text())
-        manifest["ir_digest"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise ValueError(f"{path} is not a manifest written by the generator (no readable "
-                         f"ir_digest)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{path} is not a manifest written by the generator (not JSON)") from None
+    missing = [key for key in MANIFEST_KEYS
+               if not isinstance(manifest, dict) or key not in manifest]
+    if missing:
+        raise ValueError(f"{path} is not a manifest written by the generator (it lacks "
+                         f"{', '.join(missing)}); generate the design again")
     return manifest
+
+
+#: what every manifest holds and the benches, synthesis and boards read
+MANIFEST_KEYS = ("ir_digest", "hw_config", "files", "pixels", "result_payload", "ports",
+                 "weight_memory_bits")
+
+
+def check_files(rtl_dir, manifest: dict) -> None:
+    """Refuse a design folder whose files are not the ones generated with ``manifest``
+    (its ``files``: the sha256 of each): a hand-edited Verilog would otherwise be simulated,
+    or not, depending on the bench."""
+    files = manifest["files"]
+    if not isinstance(files, dict):
+        raise ValueError(f"{Path(rtl_dir) / 'manifest.json'} is not a manifest written by the "
+                         f"generator (files is not a table of digests)")
+    for name, digest in files.items():
+        path = Path(rtl_dir) / name
+        if not path.is_file():
+            raise ValueError(f"{path} is missing; the manifest lists it among the generated "
+                             f"files: generate the design again")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise ValueError(f"{path} is not the file that was generated (its sha256 differs "
+                             f"from the manifest's); generate the design again rather than "
+                             f"editing it")
 
 
 def check_design(rtl_dir, network: Network) -> dict:
     """The manifest of the design in ``rtl_dir``, after checking that it was generated from
-    ``network`` (the IR digest)."""
+    ``network`` (the IR digest) and that its files are the ones generated
+    (:func:`check_files`)."""
     manifest = read_manifest(rtl_dir)
     digest = manifest["ir_digest"]
     if digest != network.digest():
         raise ValueError(f"{rtl_dir} was generated from another network (IR digest "
                          f"{str(digest)[:16]}, this network {network.digest()[:16]}); "
                          f"generate it again from this network")
+    check_files(rtl_dir, manifest)
     return manifest
 
 

@@ -39,6 +39,10 @@ def run(args) -> int:
     if args.rtl:
         from spikewright.sim.verify import plan_of_design
         build.plan, rtl = plan_of_design(args.rtl, build.network), Path(args.rtl)
+        if build.plan.config.target != spec.target:
+            raise ValueError(f"{rtl} was generated for {build.plan.config.target}, not for "
+                             f"{spec.name}'s {spec.target}; generate it with --target "
+                             f"{spec.target}, or build without --rtl")
     else:
         flow.plan(build, board_config(args.network, args.board, clock_mhz=spec.clock_mhz))
         rtl = flow.generate(build, out / "rtl", force=True).rtl_dir

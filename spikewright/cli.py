@@ -9,7 +9,7 @@ from spikewright import (__version__, board_cmd, build_cmd, convert_cmd, eval_cm
                          import_torch_cmd, nir_cmd, regress_cmd, report_cmd, run_cmd, sweep_cmd,
                          synth_cmd, train_cmd, verify_cmd)
 
-__all__ = ["main", "build_parser", "entry"]
+__all__ = ["main", "build_parser", "entry", "failure"]
 
 COMMANDS = (train_cmd, import_torch_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd,
             synth_cmd, report_cmd, sweep_cmd, regress_cmd, run_cmd, nir_cmd, build_cmd,
@@ -49,17 +49,35 @@ def main(argv=None) -> int:
     return args.func(args)
 
 
-def entry() -> None:
-    """The console script: domain errors (bad input, missing data or tools, a tool that
-    failed or a design that does not fit its part) become one
-    ``spikewright: error: ...`` line and exit status 2 instead of a traceback."""
+def failure(error: BaseException) -> tuple[int, str] | None:
+    """The exit status and the one line that ``error`` ends a command with, or None where
+    it is a bug (a traceback): domain errors (bad input, missing data or tools, a tool that
+    failed or a design that does not fit its part) and OS errors on a path get status 2,
+    Ctrl-C status 130."""
     from spikewright.hdl_gen.tools import ToolError
     from spikewright.sim.simulators import SimulatorError
+    if isinstance(error, (ValueError, FileNotFoundError, SimulatorError, ToolError)):
+        return 2, f"spikewright: error: {error}"
+    if isinstance(error, OSError):  # permission, disk full, ... on a path the user gave
+        where = f": {error.filename}" if error.filename else ""
+        return 2, f"spikewright: error: {error.strerror or error}{where}"
+    if isinstance(error, KeyboardInterrupt):
+        return 130, ("spikewright: interrupted; results written so far are complete files "
+                     "(JSON is written whole or not at all)")
+    return None
+
+
+def entry() -> None:
+    """The console script: :func:`failure`'s one line and exit status instead of a
+    traceback."""
     try:
         sys.exit(main())
-    except (ValueError, FileNotFoundError, SimulatorError, ToolError) as error:
-        print(f"spikewright: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001  re-raised unless known
+        ended = failure(error)
+        if ended is None:
+            raise
+        print(ended[1], file=sys.stderr)
+        sys.exit(ended[0])
 
 
 if __name__ == "__main__":

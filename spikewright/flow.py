@@ -581,9 +581,16 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
         report["rtl_accuracy"] = float(np.mean([c == l for c, l in zip(classes, labels)]))
         report["golden_accuracy_same_images"] = float((labels == golden_classes).mean())
         report.update(network_digest=build.network.digest(), rtl=str(rtl_dir),
-                      dataset=image_set.dataset, split=image_set.split,
+                      simulated=simulated, dataset=image_set.dataset, split=image_set.split,
                       first_image=image_set.first)
         return report
+
+    files = ", ".join(f"{name} (sha256 {digest[:12]})"
+                      for name, digest in manifest["files"].items() if name.endswith(".v"))
+    simulated = (f"the design rebuilt in Amaranth from this IR and {rtl_dir}'s hardware "
+                 f"configuration; the RTL files ({files}) checked against their manifest "
+                 f"but not read" if bench == "amaranth" else
+                 f"{rtl_dir}: {files}, checked against their manifest")
 
     report = verify_design(rtl_dir, build.plan, image_set.pixels[:count],
                            golden=image_set.golden.select(0, count), simulator=simulator,

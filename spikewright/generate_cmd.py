@@ -10,6 +10,9 @@ from spikewright.cli_args import add_hw_arguments, at_least, hw_config_from_args
 __all__ = ["add_parser"]
 
 FIT_THE_PART = "max"
+#: the options that --fps chooses (argument name: option)
+FOLDED = {"lanes": "--lanes", "kernel_lanes": "--kernel-lanes",
+          "pixels_per_beat": "--pixels-per-beat"}
 
 
 def frame_rate(text: str):
@@ -30,6 +33,11 @@ def add_parser(sub):
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("--out", "-o", required=True, help="directory to write")
     add_hw_arguments(p)
+    # unset unless given, so that --fps can refuse them; the help still names the defaults
+    p.set_defaults(**{key: None for key in FOLDED})
+    for action in p._actions:
+        if action.dest in FOLDED:
+            action.help += " (default: 1)"
     p.add_argument("--fps", type=frame_rate, default=None,
                    help="dataflow: choose the lanes per layer, the kernel lanes of conv "
                         "layers and the pixels per beat (folding) for this many images per "
@@ -48,6 +56,11 @@ def add_parser(sub):
 def run(args) -> int:
     from spikewright import flow
     from spikewright.hdl_gen.emit import FILES, files_digest
+    given = [f"{option} {getattr(args, key)}" for key, option in FOLDED.items()
+             if getattr(args, key) is not None]
+    if args.fps is not None and given:
+        raise ValueError(f"--fps chooses the lanes, kernel lanes and pixels per beat; give "
+                         f"either --fps or {', '.join(given)}, not both")
     build = flow.load(args.network)
     config = hw_config_from_args(args)
     if args.fps is not None:

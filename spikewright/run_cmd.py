@@ -19,6 +19,7 @@ from pathlib import Path
 
 from spikewright.cli_args import (add_hw_arguments, at_least, hw_config_from_args,
                                   progress_bar)
+from spikewright.hdl_gen.config import TARGETS
 from spikewright.shipped import DEFAULT_MODEL, model_dir, shipped_hw_config, shipped_models
 
 __all__ = ["add_parser"]
@@ -47,7 +48,16 @@ def add_parser(sub):
     p.add_argument("--targets", default="ecp5-85k,ice40-up5k,xc7a35t",
                    help="synthesis targets, comma-separated ('' skips synthesis)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument("--force", action="store_true",
+                   help="write into OUT even if it holds files that a run does not write")
     p.set_defaults(func=run)
+
+
+#: what a run writes into its directory: a later run replaces these, and only these
+RUN_FILES = frozenset({"ir", "rtl", "report.json", "report.html", "cycles.json",
+                       "energy.json", "eval.json", "folding.json", "stream.json",
+                       "verify.json", "verify.json.batches", "run_times.json",
+                       *(f"synth_{target}.json" for target in TARGETS)})
 
 
 def run(args) -> int:
@@ -63,6 +73,7 @@ def run(args) -> int:
 
     source = model_dir(args.model)
     out = Path(args.out)
+    flow.prepare_output_dir(out, RUN_FILES, force=args.force)
     shipped = flow.load(args.model)
     meta = shipped.network.metadata
     ctt = meta.get("ctt") or {}

@@ -23,17 +23,19 @@ DOC = ROOT / "docs" / "errors.md"
 def run_command(argv: list[str]) -> tuple[int, str, str]:
     """Run the command line in process as the console script does: ``(exit status, stdout,
     stderr)``; a domain error is one ``spikewright: error:`` line and status 2."""
-    from spikewright.cli import main
-    from spikewright.sim.simulators import SimulatorError
+    from spikewright.cli import failure, main
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             status = main(argv)
-        except (ValueError, FileNotFoundError, SimulatorError) as error:
-            print(f"spikewright: error: {error}", file=sys.stderr)
-            status = 2
         except SystemExit as exit_:
             status = exit_.code
+        except Exception as error:  # noqa: BLE001  re-raised unless the console script knows it
+            ended = failure(error)
+            if ended is None:
+                raise
+            status = ended[0]
+            print(ended[1], file=sys.stderr)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -319,8 +321,8 @@ CASES = [
          r".*rtl was generated from another network \(IR digest [0-9a-f]{16}, this network "
          r"[0-9a-f]{16}\); generate it again from this network"),
     Case("verify past the end of the split",
-         lambda folder: ["verify", str(saved_ir(folder)), str(folder), "--first", "9999",
-                         "--images", "2", "-q"],
+         lambda folder: ["verify", str(saved_ir(folder)), str(rtl(folder, folder / "ir")),
+                         "--first", "9999", "--images", "2", "-q"],
          r"image 9999 is past the end of the digits test split \(360 images\)"),
     Case("an --arch that is not a list of layer specs",
          lambda folder: ["train", "--dataset", "digits", "--arch", '[["conv", 4, 3]]',

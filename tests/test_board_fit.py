@@ -77,3 +77,22 @@ def test_a_design_that_does_not_fit_is_refused_in_one_line_before_placement(tmp_
                     r"5\d{3}/5280 \(10\d%\) \(log: ", message), message
     assert str(tmp_path / "fit" / "pack_only.log") in message
     assert not (tmp_path / "fit" / "nextpnr.log").exists()
+
+
+def test_rtl_for_another_part_is_refused_before_any_tool_runs(tmp_path):
+    import numpy as np
+    from spikewright.cli import main
+    from spikewright.golden import save
+    from spikewright.golden.random_network import random_dense_network
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.hdl_gen.emit import generate, write_files
+    network = random_dense_network(np.random.default_rng(8), max_width=8, neuron="if")
+    save(network, tmp_path / "ir")
+    write_files(generate(network, HwConfig(lanes=2, architecture="dataflow",
+                                           target="ecp5-85k")), tmp_path / "rtl")
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 'rtl'} was generated for ecp5-85k, "
+                                         r"not for icebreaker's ice40-up5k; generate it with "
+                                         r"--target ice40-up5k, or build without --rtl$"):
+        main(["build", str(tmp_path / "ir"), "--board", "icebreaker", "--rtl",
+              str(tmp_path / "rtl"), "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out" / "yosys.log").exists()

@@ -171,3 +171,33 @@ def test_generate_folds_a_dataflow_design_for_a_frame_rate(tmp_path, capsys):
     assert manifest["architecture"] == "dataflow"
     assert manifest["lanes_used"] == folding["lanes"]
     assert manifest["pixels"]["per_beat"] == folding["pixels_per_beat"]
+
+
+@pytest.mark.parametrize("raised, status, line", [
+    (OSError(28, "No space left on device", "/data/run/report.json"), 2,
+     "spikewright: error: No space left on device: /data/run/report.json"),
+    (PermissionError(13, "Permission denied", "/data/run"), 2,
+     "spikewright: error: Permission denied: /data/run"),
+    (KeyboardInterrupt(), 130, "spikewright: interrupted; results written so far are complete "
+                               "files (JSON is written whole or not at all)"),
+])
+def test_os_errors_and_ctrl_c_end_in_one_line(monkeypatch, capsys, raised, status, line):
+    from spikewright import cli
+
+    def fail(argv=None):
+        raise raised
+    monkeypatch.setattr(cli, "main", fail)
+    with pytest.raises(SystemExit) as ended:
+        cli.entry()
+    assert ended.value.code == status
+    assert capsys.readouterr().err == line + "\n"
+
+
+def test_a_folding_target_beside_the_options_it_chooses_is_refused(tmp_path):
+    from spikewright.cli import main
+    with pytest.raises(ValueError, match=r"^--fps chooses the lanes, kernel lanes and pixels "
+                                         r"per beat; give either --fps or --lanes 8, "
+                                         r"--pixels-per-beat 2, not both$"):
+        main(["generate", "mnist_mlp_t1", "--out", str(tmp_path / "rtl"), "--fps", "1000",
+              "--lanes", "8", "--pixels-per-beat", "2"])
+    assert not (tmp_path / "rtl").exists()

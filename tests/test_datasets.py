@@ -68,3 +68,56 @@ def test_bad_names_are_refused():
         load_dataset("imagenet")
     with pytest.raises(ValueError, match=r"^split must be 'train' or 'test', not 'val'$"):
         load_dataset("mnist", "val")
+
+
+class _Payload:
+    """What a crafted batch holds: unpickling it would open (create) ``target``."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return open, (self.target, "w")
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_a_crafted_cifar_batch_runs_nothing(tmp_path, protocol):
+    """A batch whose pickle names a callable (here ``open``, creating a file) is refused by
+    that name before anything is called, at every pickle protocol."""
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    target = tmp_path / "pwned"
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({b"data": np.zeros((1, 3072), np.uint8), b"labels": [0],
+                     b"extra": _Payload(target)}, f, protocol=protocol)
+    with pytest.raises(DatasetError, match=r"^.*test_batch names (builtins|io)\.open, which a "
+                                           r"dataset file does not hold \(only dicts, lists, "
+                                           r"bytes, strings, numbers and numpy arrays are "
+                                           r"read\); it was not loaded and nothing in it was "
+                                           r"run$"):
+        load_dataset("cifar10", "test", root=tmp_path)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_cifar_batches_of_every_protocol_are_read(tmp_path, protocol):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    data = np.arange(2 * 3072, dtype=np.int64).astype(np.uint8).reshape(2, 3072)
+    with open(folder / "test", "wb") as f:
+        pickle.dump({b"data": data, b"fine_labels": [7, 3]}, f, protocol=protocol)
+    x, y = load_dataset("cifar100", "test", root=tmp_path)
+    assert np.array_equal(x.reshape(2, -1), data) and y.tolist() == [7, 3]
+
+
+def test_a_batch_that_is_not_a_pickle_or_not_a_batch_is_named(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    (folder / "test").write_bytes(b"\x89PNG not a pickle")
+    with pytest.raises(DatasetError, match=r"test is not a readable dataset pickle"):
+        load_dataset("cifar100", "test", root=tmp_path)
+    with open(folder / "test", "wb") as f:
+        pickle.dump([1, 2, 3], f)
+    with pytest.raises(DatasetError, match=r"test is not a cifar100 batch: it must hold a dict "
+                                           r"with b'data' and b'fine_labels'$"):
+        load_dataset("cifar100", "test", root=tmp_path)

@@ -63,6 +63,24 @@ def test_a_whole_run_loads_once_plans_once_and_runs_golden_once(tmp_path):
     html = (out / "report.html").read_text()
     assert f"Dataflow: {stream['interval_cycles']:.1f} cycles between results" in html
     assert "This run: convert " in html
+    from spikewright.run_cmd import RUN_FILES
+    assert {path.name for path in out.iterdir()} <= RUN_FILES  # a next run replaces them all
+
+
+def test_a_run_into_a_folder_of_the_users_is_refused_before_any_work(tmp_path):
+    """``run --out`` follows generate's rule: files it does not write are never overwritten
+    or mixed with a run's unless ``--force``."""
+    from spikewright.cli import main
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "report.html").write_text("a run's report: replaced by the next run")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=rf"^{out} already holds other files \(notes\.txt\); "
+                                         r"write into an empty or new directory, or pass "
+                                         r"--force to write beside them$"):
+        main(["run", "--out", str(out), "--targets", "", "-q"])
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.html"]
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def small_build(tmp_path, images=6):

@@ -96,9 +96,9 @@ def _foreign_graph(hidden_threshold=1.0, neuron=None):
 
 def test_a_foreign_float_graph_is_quantized_and_the_error_reported():
     graph, w1 = _foreign_graph()
-    network, report = nir_io.from_nir(graph, timesteps=2, weight_width=6)
+    network, report = nir_io.from_nir(graph, timesteps=1, weight_width=6)
     hidden = network.layers[1]
-    assert network.timesteps == 2 and hidden.weight_width == 6
+    assert network.timesteps == 1 and hidden.weight_width == 6
     assert np.abs(hidden.weight).max() == 31
     scale = np.array(report["layers"][hidden.name]["scale"])
     assert np.allclose(scale, 31 / np.abs(w1).max(1))
@@ -115,8 +115,39 @@ def test_foreign_graphs_the_ir_cannot_express_are_refused():
     with pytest.raises(UnsupportedLayerError, match="LIF.*leaks"):
         nir_io.from_nir(_foreign_graph(neuron=lif)[0], timesteps=1)
     reset = nir.IF(r=np.ones(6), v_threshold=np.ones(6), v_reset=np.full(6, 0.5))
-    with pytest.raises(UnsupportedLayerError, match="resets to 0.5"):
+    with pytest.raises(UnsupportedLayerError, match="resets to v_reset = 0.5"):
         nir_io.from_nir(_foreign_graph(neuron=reset)[0], timesteps=2)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("v_reset", 0.0, r"^IF node 'if' resets to v_reset = 0 after a spike, as NIR's IF does; the "
+                     r"IR's IF resets by subtraction, which is the same only at T = 1: import "
+                     r"with --timesteps 1 \(graphs that spikewright exported keep their reset "
+                     r"in the metadata and import exactly at any T\)$"),
+    ("r", 1e4, r"^IF node 'if' has r = 10000; the IR's IF adds its input once per step \(r = "
+               r"1\), and what r means depends on a step length dt that the graph does not "
+               r"hold: fold r \* dt into the preceding weights and bias and write r = 1$"),
+    ("v_threshold", 0.0, r"^IF node 'if' has v_threshold 0; a threshold must be a positive "
+                         r"finite number \(at or below zero a neuron would fire on no input\)$"),
+    ("v_threshold", np.nan, r"^IF node 'if' has v_threshold nan;"),
+])
+def test_foreign_if_nodes_that_would_run_differently_are_refused(field, value, message):
+    """A reset to zero at T > 1 (NIR 1.0.8's IF), a gain r != 1 (SpikingJelly writes
+    1/dt), a threshold at or below zero: each would give another network; refused by node."""
+    values = {"r": np.ones(6), "v_threshold": np.ones(6), "v_reset": np.zeros(6)}
+    values[field] = np.full(6, value)
+    graph = _foreign_graph(neuron=nir.IF(**values))[0]
+    with pytest.raises(UnsupportedLayerError, match=message):
+        nir_io.from_nir(graph, timesteps=2 if field == "v_reset" else 1)
+
+
+def test_foreign_weights_that_are_not_finite_are_refused():
+    graph, _ = _foreign_graph()
+    graph.nodes["affine"].weight[0, 0] = np.nan
+    with pytest.raises(UnsupportedLayerError, match=r"^node 'affine' has a weight that is NaN or "
+                                                    r"infinite; every weight and bias must be "
+                                                    r"a finite number$"):
+        nir_io.from_nir(graph, timesteps=1)
 
 
 def test_average_pooling_is_exported_as_sum_pooling():

@@ -180,3 +180,29 @@ def test_calibration_images_must_be_uint8_images(relu_mlp):
         from_torch(relu_mlp, np.zeros((4, 64), dtype=np.uint8))
     with pytest.raises(TypeError, match="torch.nn.Module"):
         from_torch("model.pt", np.zeros((4, 1, 8, 8), dtype=np.uint8))
+
+
+def test_a_torchscript_module_whose_forward_is_not_its_children_is_refused(tmp_path):
+    """A scripted module with a skip connection and a sigmoid in its forward: reading its
+    children in order would give another network; refused, naming the module."""
+
+    class Skip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.flatten, self.fc1, self.fc2 = nn.Flatten(), nn.Linear(64, 64), nn.Linear(64, 10)
+
+        def forward(self, v):
+            h = self.flatten(v)
+            return self.fc2(torch.sigmoid(self.fc1(h)) + h)
+
+    torch.jit.script(Skip().eval()).save(str(tmp_path / "skip.ts"))
+    with pytest.raises(UnsupportedLayerError, match=r"^the TorchScript module is a Skip, whose "
+                                                    r"forward spikewright does not read"):
+        load_torch_file(tmp_path / "skip.ts")
+
+
+def test_a_pt2_file_that_is_not_a_program_is_named(tmp_path):
+    (tmp_path / "model.pt2").write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match=r"model\.pt2 is not a torch\.export program: .*Save "
+                                         r"the network with torch\.export\.save"):
+        load_torch_file(tmp_path / "model.pt2")

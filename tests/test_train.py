@@ -1,5 +1,7 @@
 """Training, conversion and CTT on scikit-learn digits (small and fast)."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -81,6 +83,17 @@ def test_checkpoint_round_trip(digits, tmp_path):
     loaded, info = load_checkpoint(tmp_path / "c.pt")
     assert info == {"dataset": "digits", "seed": 0}
     assert convert(loaded).digest() == convert(net).digest()
+
+
+def test_a_model_with_nan_weights_is_not_written(tmp_path):
+    net = ConvertibleNet(mlp_arch([4]), (1, 8, 8), 1, 4)
+    name, tensor = next((k, v) for k, v in net.state_dict().items() if v.is_floating_point())
+    tensor.view(-1)[0] = float("nan")
+    with pytest.raises(ValueError, match=rf"^the model's tensor '{re.escape(name)}' holds NaN or "
+                                         r"infinite values \(the training diverged; a lower "
+                                         r"--lr may help\); .*c\.pt was not written$"):
+        save_checkpoint(net, tmp_path / "c.pt")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_weight_quantization_refuses_a_width_below_two_bits():

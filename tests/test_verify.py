@@ -365,3 +365,30 @@ def test_weights_written_into_spram_equal_golden_and_a_flipped_write_is_caught(
     assert flipped["mismatches"] > 0 and first["image"] == image
     spike = first if first["what"] == "spike" else first["first_spike"]
     assert (spike["image"], spike["layer"], spike["neuron"]) == (image, layer.name, neuron)
+
+
+def test_a_design_whose_files_were_edited_is_refused_by_every_bench(small_rtl, tmp_path):
+    """The manifest holds the sha256 of every generated file; ``verify`` refuses a folder
+    whose Verilog was edited (even with the Amaranth bench, which never reads it), naming
+    the file, and a manifest that lacks what the benches read."""
+    import json
+    import shutil
+    from spikewright.cli import main
+    rtl = tmp_path / "rtl"
+    shutil.copytree(small_rtl / "rtl", rtl)
+    verilog = rtl / f"{TOP_MODULE}.v"
+    verilog.write_text(verilog.read_text() + "// edited by hand\n")
+    for bench in ("amaranth", "harness"):
+        with pytest.raises(ValueError, match=rf"^{verilog} is not the file that was generated "
+                                             r"\(its sha256 differs from the manifest's\); "
+                                             r"generate the design again rather than editing "
+                                             r"it$"):
+            main(["verify", str(small_rtl / "ir"), str(rtl), "--bench", bench,
+                  "--images", "2", "--dataset", "digits"])
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    del manifest["hw_config"], manifest["ports"]
+    (rtl / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"manifest\.json is not a manifest written by the "
+                                         r"generator \(it lacks hw_config, ports\); generate "
+                                         r"the design again$"):
+        main(["verify", str(small_rtl / "ir"), str(rtl), "--bench", "amaranth"])

@@ -16,7 +16,7 @@ import numpy as np
 from . import encoding, neurons, synapses
 from .ir import Flatten, Network, Neuron
 
-__all__ = ["GoldenResult", "run", "run_spikes"]
+__all__ = ["GoldenResult", "run", "run_spikes", "output_windows"]
 
 
 @dataclass
@@ -108,7 +108,9 @@ def run_spikes(network: Network, spikes: np.ndarray, *, trace=False, observe_sta
     return logits, counts, synops, traces, ranges
 
 
-def _window_of_outputs(network: Network) -> dict[str, int]:
+def output_windows(network: Network) -> dict[str, int]:
+    """``{layer name: window}``: the window of each spiking layer's output (``"input"``: 0);
+    an ASG layer emits in the window after its input's."""
     windows = {"input": 0}
     for layer, window in zip(network.layers, network.windows()):
         if getattr(layer, "neuron", None) in (Neuron.IF, Neuron.ASG):
@@ -124,7 +126,7 @@ def _result(network: Network, parts: list) -> GoldenResult:
         ranges[name] = (min(p[4][name][0] for p in parts), max(p[4][name][1] for p in parts))
     return GoldenResult(logits=logits, predictions=_argmax_lowest(logits),
                         spike_counts=merge(1), synops=merge(2), trace=merge(3),
-                        windows=_window_of_outputs(network), state_range=ranges)
+                        windows=output_windows(network), state_range=ranges)
 
 
 def run(network: Network, pixels: np.ndarray, *, trace: bool = False,

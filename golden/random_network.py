@@ -68,11 +68,27 @@ def random_dense_network(rng: np.random.Generator, *, timesteps: int | None = No
     return Network(timesteps=timesteps, input=spec, layers=tuple(layers))
 
 
+def _pooling(rng, name, channels, h, w, neuron, timesteps) -> Conv2d:
+    """Average pooling as the converter writes it (:func:`.convert._pool_layer`): a
+    depthwise conv of weights 1, stride = kernel, bias 0, threshold a random share of the
+    window."""
+    kernel = int(rng.integers(2, min(3, h, w) + 1))
+    threshold = rng.integers(1, kernel * kernel + 1, size=channels, dtype=np.int64)
+    return Conv2d(name=name, in_channels=channels, out_channels=channels, kernel_size=kernel,
+                  stride=kernel, padding=0, groups=channels, neuron=_neuron(rng, neuron),
+                  weight=np.ones((channels, 1, kernel, kernel), dtype=np.int64),
+                  bias=np.zeros(channels, dtype=np.int64), threshold=threshold,
+                  weight_width=2)
+
+
 def random_conv_network(rng: np.random.Generator, *, timesteps: int | None = None,
                         neuron: str = "mixed", weight_width: int | None = None,
-                        depthwise: bool = True, depth: int | None = None) -> Network:
+                        depthwise: bool = True, depth: int | None = None,
+                        grouped: bool = False, pooling: bool = False) -> Network:
     """Conv layers (``depth``, else 1 or 2; kernel 1-5, stride 1-2, padding 0-1, groups 1 or,
-    where ``depthwise``, depthwise), flatten, readout, on a small random image."""
+    where ``depthwise``, depthwise, or where ``grouped`` any divisor of the input channels),
+    flatten, readout, on a small random image; where ``pooling``, each layer may be an
+    average pooling instead (:func:`_pooling`)."""
     timesteps = timesteps or int(rng.integers(1, 5))
     weight_width = weight_width or int(rng.integers(2, 9))
     size = int(rng.integers(5, 10))
@@ -82,11 +98,19 @@ def random_conv_network(rng: np.random.Generator, *, timesteps: int | None = Non
     layers = []
     for i in range(depth or int(rng.integers(1, 3))):
         channels, h, w = shape
+        if pooling and min(h, w) >= 2 and rng.random() < 0.4:
+            layer = _pooling(rng, f"pool{i + 1}", channels, h, w, neuron, timesteps)
+            layers.append(layer)
+            shape = layer.output_shape(shape)
+            continue
         kernel = int(rng.integers(1, min(5, h, w) + 1))
         stride, padding = int(rng.integers(1, 3)), int(rng.integers(0, 2))
-        grouped = depthwise and bool(rng.integers(0, 2))
-        out = channels if grouped else int(rng.integers(1, 5))
-        groups = channels if grouped else 1
+        grouped_here = depthwise and bool(rng.integers(0, 2))
+        out = channels if grouped_here else int(rng.integers(1, 5))
+        groups = channels if grouped_here else 1
+        if grouped and not grouped_here:
+            groups = int(rng.choice([d for d in range(1, channels + 1) if channels % d == 0]))
+            out = groups * int(rng.integers(1, 3))
         fan_in = (channels // groups) * kernel * kernel
         bias, threshold = _hidden(rng, out, fan_in, weight_width, timesteps)
         layer = Conv2d(name=f"conv{i + 1}", in_channels=channels, out_channels=out,

@@ -5,7 +5,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .lanes import lowest_pending
-from .stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, ConvStagePlan
+from .stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan
 from .stream_stages import hand_over_states
 
 __all__ = ["ConvStage", "word_address_width"]
@@ -17,7 +17,8 @@ def word_address_width(words: int) -> int:
 
 
 class ConvStage(wiring.Component):
-    """One conv layer of IF neurons as a stage, output-stationary, adds only.
+    """One conv layer of IF or ASG neurons (any groups) as a stage, output-stationary, adds
+    only.
 
     For each step ``t``, each output position ``(oy, ox)`` and each lane group ``g`` (lanes
     ``p``, output channel ``o = g * P + p``), with the window words ``w_k`` (the input
@@ -25,7 +26,9 @@ class ConvStage(wiring.Component):
     outside the image) read first, one per cycle::
 
         acc_p = sum_k sum_{c in w_k} W[o, c, ky, kx]       # KP kernel positions per cycle
-        V = (0 if t == 0 else V) + acc + b;  s = V >= theta;  V = V - theta if s
+        IF:  V = (0 if t == 0 else V) + acc + b;  s = V >= theta;  V = V - theta if s
+        ASG: A = (0 if t == 0 else A) + acc + b; after the last step, the regeneration
+             (:meth:`_regeneration`) gives the spikes of every step
 
     ``s`` is output word ``t * OH * OW + oy * OW + ox``, bit ``o``. Each cycle, each kernel
     lane takes the lowest pending channel of its window word and reads its weight word; the
@@ -72,7 +75,7 @@ class ConvStage(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan, layer = self._plan, self._plan.layer
-        lanes, groups, sw, ww = layer.lanes, layer.lane_groups, layer.state_width, layer.weight_width
+        lanes, groups, sw, ww = plan.lanes, plan.lane_groups, layer.state_width, layer.weight_width
         timesteps = layer.timesteps
         channels, height, width = layer.in_shape
         out_channels, out_h, out_w = layer.out_shape
@@ -93,9 +96,9 @@ class ConvStage(wiring.Component):
                 banks.append(bank.read_port())
             weight_reads.append(banks)
         m.submodules.bias = bias_rom = memory.Memory(
-            shape=unsigned(lanes * sw), depth=groups, init=layer.bias_words)
+            shape=unsigned(lanes * sw), depth=groups, init=plan.bias_words)
         m.submodules.threshold = threshold_rom = memory.Memory(
-            shape=unsigned(lanes * sw), depth=groups, init=layer.threshold_words)
+            shape=unsigned(lanes * sw), depth=groups, init=plan.threshold_words)
         bias_read, threshold_read = bias_rom.read_port(), threshold_rom.read_port()
         if timesteps > 1:
             m.submodules.state = state_mem = memory.Memory(
@@ -216,7 +219,7 @@ class ConvStage(wiring.Component):
         bias = [bias_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
         threshold = [threshold_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
         if timesteps > 1:
-            m.d.comb += state_read.addr.eq(stage_d["state"])
+            m.d.comb += state_read.addr.eq(stage_d["state"])  # the regeneration's, below
             previous = [Mux(stage_e["first"], 0, state_read.data[p * sw:(p + 1) * sw].as_signed())
                         for p in range(lanes)]
         else:
@@ -227,18 +230,20 @@ class ConvStage(wiring.Component):
         spike_word = Signal(groups * lanes)
         write_pending, write_index = Signal(), Signal.like(out_index)
         m.d.sync += write_pending.eq(0)
+        regenerate = plan.regenerates
         with m.If(stage_e["end"]):
             if timesteps > 1:
+                kept = charged if regenerate else [
+                    Mux(spikes[p], charged[p] - threshold[p], charged[p]) for p in range(lanes)]
                 m.d.comb += [state_write.addr.eq(stage_e["state"]), state_write.en.eq(1),
-                             state_write.data.eq(Cat(*(
-                                 Mux(spikes[p], charged[p] - threshold[p], charged[p])[:sw]
-                                 for p in range(lanes))))]
-            with m.Switch(stage_e["group"]):
-                for g in range(groups):
-                    with m.Case(g):
-                        m.d.sync += spike_word[g * lanes:(g + 1) * lanes].eq(spikes)
-            m.d.sync += [write_pending.eq(stage_e["last_group"]),
-                         write_index.eq(stage_e["index"])]
+                             state_write.data.eq(Cat(*(v[:sw] for v in kept)))]
+            if not regenerate:
+                self._collect(m, spike_word, stage_e["group"], spikes, lanes, groups)
+                m.d.sync += [write_pending.eq(stage_e["last_group"]),
+                             write_index.eq(stage_e["index"])]
+        if regenerate:
+            regeneration = self._regeneration(m, state_read, threshold_read, threshold,
+                                              spike_word, write_pending, write_index)
         out_bank = Signal()
         if plan.output_register:
             bitmap = Signal(timesteps * plan.out_bits)
@@ -324,8 +329,84 @@ class ConvStage(wiring.Component):
             with m.State("DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == CONV_DRAIN_CYCLES - 1):
-                    m.next = "DONE"
+                    m.next = "REGENERATE" if regenerate else "DONE"
+            if regenerate:
+                regeneration(drain)
             hand_over_states(m, self, hand_over)
         with m.If(self.in_release):
             m.d.sync += in_bank.eq(~in_bank)
         return m
+
+    @staticmethod
+    def _collect(m, spike_word, group, spikes, lanes: int, groups: int) -> None:
+        """Put lane group ``group``'s ``spikes`` into the output word being assembled."""
+        with m.Switch(group):
+            for g in range(groups):
+                with m.Case(g):
+                    m.d.sync += spike_word[g * lanes:(g + 1) * lanes].eq(spikes)
+
+    def _regeneration(self, m, state_read, threshold_read, threshold, spike_word,
+                      write_pending, write_index):
+        """The ASG regeneration, after the last step's accumulation: for each step ``s``,
+        output position ``q`` and lane group ``g`` (one per cycle, the state ``A`` and the
+        potential ``U`` read the cycle before)::
+
+            U = (0 if s == 0 else U) + A;  spike = U >= T*theta;  U = U - T*theta if spike
+
+        ``spike`` is output word ``s * OH * OW + q``, bit ``g * P + p``. Returns the states'
+        builder (``REGENERATE``, then ``REGENERATE_DRAIN``, then ``DONE``)."""
+        plan, layer = self._plan, self._plan.layer
+        lanes, groups, sw = plan.lanes, plan.lane_groups, layer.state_width
+        items = groups * layer.positions
+        m.submodules.potential = potential = memory.Memory(
+            shape=unsigned(lanes * sw), depth=items, init=[])
+        potential_write = potential.write_port()
+        potential_read = potential.read_port(transparent_for=(potential_write,))
+        item = Signal(range(max(items, 2)))
+        group = Signal(range(max(groups, 2)))
+        step = Signal(range(max(layer.timesteps, 2)))
+        word = Signal.like(write_index)
+        issue = Signal()
+        tags = {"valid": Signal(1), "first": Signal(1), "last_group": Signal(1),
+                "group": Signal.like(group), "item": Signal.like(item), "word": Signal.like(word)}
+        m.d.sync += tags["valid"].eq(0)
+        with m.If(issue):
+            m.d.comb += [state_read.addr.eq(item), threshold_read.addr.eq(group)]
+            m.d.sync += [tags["valid"].eq(1), tags["first"].eq(step == 0),
+                         tags["last_group"].eq(group == groups - 1), tags["group"].eq(group),
+                         tags["item"].eq(item), tags["word"].eq(word)]
+        m.d.comb += potential_read.addr.eq(item)
+        total = [state_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
+        potentials = [Signal(signed(sw), name=f"potential_{p}") for p in range(lanes)]
+        m.d.comb += [potentials[p].eq(
+            Mux(tags["first"], 0, potential_read.data[p * sw:(p + 1) * sw].as_signed())
+            + total[p]) for p in range(lanes)]
+        spikes = Cat(*(potentials[p] >= threshold[p] for p in range(lanes)))
+        with m.If(tags["valid"]):
+            m.d.comb += [potential_write.addr.eq(tags["item"]), potential_write.en.eq(1),
+                         potential_write.data.eq(Cat(*(
+                             Mux(spikes[p], potentials[p] - threshold[p], potentials[p])[:sw]
+                             for p in range(lanes))))]
+            self._collect(m, spike_word, tags["group"], spikes, lanes, groups)
+            m.d.sync += [write_pending.eq(tags["last_group"]), write_index.eq(tags["word"])]
+
+        def states(drain):
+            with m.State("REGENERATE"):
+                m.d.comb += issue.eq(1)
+                with m.If(group == groups - 1):
+                    m.d.sync += [group.eq(0), word.eq(word + 1)]
+                with m.Else():
+                    m.d.sync += group.eq(group + 1)
+                with m.If(item == items - 1):
+                    m.d.sync += [item.eq(0), step.eq(step + 1)]
+                    with m.If(step == layer.timesteps - 1):
+                        m.d.sync += drain.eq(0)
+                        m.next = "REGENERATE_DRAIN"
+                with m.Else():
+                    m.d.sync += item.eq(item + 1)
+            with m.State("REGENERATE_DRAIN"):
+                m.d.sync += drain.eq(drain + 1)
+                with m.If(drain == REGENERATE_DRAIN_CYCLES - 1):
+                    m.d.sync += [item.eq(0), group.eq(0), step.eq(0), word.eq(0)]
+                    m.next = "DONE"
+        return states

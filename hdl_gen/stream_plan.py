@@ -15,6 +15,12 @@ word (``lanes`` weights) per event: accumulator-only, as in the sequential core.
 weights lie in banks of :data:`BANK_LANES` lanes, each addressed from its own register, and
 every path out of a block RAM ends in a register.
 
+An ASG layer (average, then spike-generate) accumulates ``A`` over the steps of its input
+as the readout does, then regenerates its output over ``T`` steps, one cycle per step and
+lane group (:func:`regenerate_cycles`): each image's output bitmap holds its next window,
+so every stage works on one image's whole window and the ASG shift is the golden trace's
+window index only. At ``T = 1`` ASG and IF are the same neuron and an IF stage is built.
+
 A conv stage (:class:`ConvStagePlan`) works output position by output position: it reads
 the window of input words (one word: every input channel's spike at one position and step),
 then adds, for each lane group and each group of ``kernel_lanes`` kernel positions, one
@@ -39,7 +45,8 @@ from .errors import UnsupportedLayerError
 from .packing import pack_words
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
-           "PREFETCH_FROM_MHZ", "prefetches",
+           "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "prefetches", "regenerates",
+           "regenerate_cycles",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
            "make_stream_plan", "scan_cycles", "group_cycles", "conv_cycles", "window_pops",
            "layer_scans", "layer_inputs"]
@@ -61,6 +68,26 @@ CONV_DRAIN_CYCLES = 6
 #: Clock targets (MHz) from which dense stages prefetch their scan's next chunk and the
 #: argmax shifts its logits (:func:`prefetches`).
 PREFETCH_FROM_MHZ = 25.0
+#: Cycles of a conv stage's regeneration (ASG) from its last item to its last output word:
+#: the state memories' read, the fire and the output word.
+REGENERATE_DRAIN_CYCLES = 2
+
+
+def regenerates(layer) -> bool:
+    """Whether ``layer`` (a layer plan) builds the ASG regeneration: ASG neurons over more
+    than one step (at ``T = 1`` ASG and IF emit the same spikes)."""
+    return layer.neuron is Neuron.ASG and layer.timesteps > 1
+
+
+def regenerate_cycles(layer, positions: int, lane_groups: int) -> int:
+    """Cycles an ASG stage spends regenerating one image's spikes (0 where it does not,
+    :func:`regenerates`): one per step, output position and lane group, and for a conv stage
+    (``positions`` > 0) :data:`REGENERATE_DRAIN_CYCLES`. The one formula of the ASG cost."""
+    if not regenerates(layer):
+        return 0
+    if positions == 0:
+        return layer.timesteps * lane_groups
+    return layer.timesteps * positions * lane_groups + REGENERATE_DRAIN_CYCLES
 
 
 def prefetches(clock_mhz: float) -> bool:
@@ -113,6 +140,11 @@ class DenseStagePlan:
         return -(-self.in_bits // SCAN_WIDTH)
 
     @property
+    def regenerates(self) -> bool:
+        """ASG over more than one step (:func:`regenerates`)."""
+        return regenerates(self.layer)
+
+    @property
     def out_bits(self) -> int:
         """Bits of one step of the bitmap it hands over (lane groups times lanes)."""
         return self.layer.groups * self.layer.lanes
@@ -129,21 +161,26 @@ class DenseStagePlan:
 
     def cycles_of_scans(self, scans) -> int:
         """:meth:`stage_cycles` from the scan cycles of each step: every step is walked once
-        per lane group, each pass costing its scan and :data:`PASS_OVERHEAD`."""
-        return group_cycles(self.layer.groups, scans)
+        per lane group, each pass costing its scan and :data:`PASS_OVERHEAD`; an ASG stage
+        then regenerates (:func:`regenerate_cycles`)."""
+        return (group_cycles(self.layer.groups, scans)
+                + regenerate_cycles(self.layer, 0, self.layer.groups))
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
         """:meth:`stage_cycles` of many images' input spikes ``[images, T, in_bits]``."""
         scans = scan_cycles(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits),
                             self.in_bits)
-        return self.layer.groups * (scans + PASS_OVERHEAD).sum(axis=1)
+        return (self.layer.groups * (scans + PASS_OVERHEAD).sum(axis=1)
+                + regenerate_cycles(self.layer, 0, self.layer.groups))
 
 
 @dataclass(frozen=True)
 class ConvStagePlan:
-    """One conv layer (IF, one conv group) as a stage: ``lanes`` output channels per lane
-    group (``layer.lane_groups`` of them) and ``kernel_lanes`` kernel positions per cycle
-    (``kernel_groups`` groups of them).
+    """One conv layer (IF or ASG, any groups) as a stage: ``lanes`` output channels per lane
+    group (:attr:`lane_groups` of them) and ``kernel_lanes`` kernel positions per cycle
+    (``kernel_groups`` groups of them). A grouped conv (average pooling among them: a
+    depthwise conv with constant weights) is laid out as a conv of one group whose weights
+    are zero outside each output channel's group, so every geometry is one stage.
 
     Weight memory ``j`` (one per kernel lane) holds at word ``(g * KG + kg) * C_in + c``
     the weights ``W[g * lanes + p, c, ky, kx]`` of kernel position ``kg * KP + j =
@@ -153,13 +190,27 @@ class ConvStagePlan:
     ``input_register``: the input is the encoder's bitmap register (bit ``t * C_in * H * W
     + c * H * W + y * W + x``), read one word per cycle like a memory; ``output_register``:
     the output is a bitmap register in the same order (a dense layer follows, through
-    flatten), else a double-buffered word memory.
+    flatten), else a double-buffered word memory. ``bias_words`` and ``threshold_words``:
+    one word of ``lanes`` values per lane group (ASG thresholds as ``T * theta``; padding
+    lanes bias 0, threshold 1).
     """
     layer: object  # the ConvLayerPlan (.plan)
     kernel_lanes: int
     weight_memories: tuple  # [kernel lane][word]
     input_register: bool
     output_register: bool
+    lanes: int
+    bias_words: tuple
+    threshold_words: tuple
+
+    @property
+    def lane_groups(self) -> int:
+        return -(-self.layer.out_shape[0] // self.lanes)
+
+    @property
+    def regenerates(self) -> bool:
+        """ASG over more than one step (:func:`regenerates`)."""
+        return regenerates(self.layer)
 
     @property
     def kernel_positions(self) -> int:
@@ -198,11 +249,13 @@ class ConvStagePlan:
 
     def cycles_of_pops(self, pops: np.ndarray) -> np.ndarray:
         """:meth:`batch_cycles` from the window pops of each image (:func:`window_pops`)."""
-        return conv_cycles(pops, self.kernel_lanes, self.layer.lane_groups)
+        return (conv_cycles(pops, self.kernel_lanes, self.lane_groups)
+                + regenerate_cycles(self.layer, self.layer.positions, self.lane_groups))
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
         """Cycles of each image, from the stage's start to its last output word, for input
-        spikes ``[images, T, C_in * H * W]``: :func:`conv_cycles`."""
+        spikes ``[images, T, C_in * H * W]``: :func:`conv_cycles`, then
+        :func:`regenerate_cycles`."""
         return self.cycles_of_pops(self.window_pops(spikes))
 
     def stage_cycles(self, spikes: np.ndarray) -> int:
@@ -246,21 +299,60 @@ def conv_cycles(pops: np.ndarray, kernel_lanes: int, lane_groups: int) -> np.nda
     return per_position.reshape(len(pops), -1).sum(axis=1) + CONV_DRAIN_CYCLES
 
 
-def _conv_weight_memories(layer: Conv2d, plan, kernel_lanes: int) -> tuple:
-    """The words of each kernel lane's weight memory (:class:`ConvStagePlan`)."""
-    out_channels, in_channels, kh, kw = layer.weight.shape
-    lanes, groups = plan.lanes, plan.lane_groups
+def dense_conv_weight(layer: Conv2d) -> np.ndarray:
+    """``[C_out, C_in, KH, KW]``: the weights of ``layer`` as a conv of one group (zero where
+    an input channel lies outside the output channel's group)."""
+    out_channels, per_group, kh, kw = layer.weight.shape
+    groups = layer.groups
+    full = np.zeros((out_channels, per_group * groups, kh, kw), dtype=np.int64)
+    per_out = out_channels // groups
+    for g in range(groups):
+        outputs = slice(g * per_out, (g + 1) * per_out)
+        full[outputs, g * per_group:(g + 1) * per_group] = layer.weight[outputs]
+    return full
+
+
+def _conv_weight_memories(weight: np.ndarray, weight_width: int, lanes: int,
+                          kernel_lanes: int) -> tuple:
+    """The words of each kernel lane's weight memory (:class:`ConvStagePlan`) of the
+    one-group weights ``weight`` (:func:`dense_conv_weight`)."""
+    out_channels, in_channels, kh, kw = weight.shape
+    groups = -(-out_channels // lanes)
     kernel_groups = -(-kh * kw // kernel_lanes)
     padded = np.zeros((groups * lanes, in_channels, kernel_groups * kernel_lanes),
                       dtype=np.int64)
-    padded[:out_channels, :, :kh * kw] = layer.weight.reshape(out_channels, in_channels, -1)
+    padded[:out_channels, :, :kh * kw] = weight.reshape(out_channels, in_channels, -1)
     # [lane group, lane, c, kernel group, kernel lane] -> [kernel lane][g, kg, c] x lanes
     grid = padded.reshape(groups, lanes, in_channels, kernel_groups, kernel_lanes)
     memories = []
     for j in range(kernel_lanes):
         rows = grid[..., j].transpose(0, 3, 2, 1).reshape(-1, lanes)
-        memories.append(tuple(pack_words(rows, layer.weight_width)))
+        memories.append(tuple(pack_words(rows, weight_width)))
     return tuple(memories)
+
+
+def _lane_words(values: np.ndarray, lanes: int, pad: int, width: int) -> tuple:
+    """``values`` per output channel as words of ``lanes`` values (``pad`` beyond them)."""
+    groups = -(-len(values) // lanes)
+    padded = np.full(groups * lanes, pad, dtype=np.int64)
+    padded[:len(values)] = values
+    return tuple(pack_words(padded.reshape(groups, lanes), width))
+
+
+def _conv_stage(layer: Conv2d, plan, config, first: bool, following) -> ConvStagePlan:
+    """The stage plan of conv ``layer`` (IR) with layer plan ``plan``."""
+    weight = dense_conv_weight(layer)
+    kernel_lanes = config.kernel_lanes_for(layer.name, weight.shape[2] * weight.shape[3])
+    lanes = config.lanes_for(layer.name, layer.out_channels)
+    scale = plan.timesteps if layer.neuron is Neuron.ASG else 1
+    width = layer.membrane_width
+    return ConvStagePlan(
+        plan, kernel_lanes, _conv_weight_memories(weight, layer.weight_width, lanes,
+                                                  kernel_lanes),
+        input_register=first,
+        output_register=following is None or following.kind != "conv2d", lanes=lanes,
+        bias_words=_lane_words(layer.bias, lanes, 0, width),
+        threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width))
 
 
 def group_cycles(groups: int, scans) -> int:
@@ -298,31 +390,18 @@ class StreamPlan:
 
 
 def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> StreamPlan:
-    """The dataflow plan of ``network`` from its (sequential) layer plans and the
+    """The dataflow plan of ``network`` from its layer plans and the
     :class:`~.config.HwConfig` ``config`` (``spram``: ``{layer name: SpramLayout}`` of the
-    layers whose weights lie in SPRAM); refuse what the dataflow architecture does not
-    build: conv layers after a dense one, grouped convolutions, ASG neurons."""
+    layers whose weights lie in SPRAM); refuse a conv layer or a flatten after a dense
+    layer (the IR's shapes rule them out, a hand-made plan might not)."""
     seen_dense = False
-    for index, layer in enumerate(network.layers):
+    for layer in network.layers:
         if isinstance(layer, Dense):
             seen_dense = True
-        if isinstance(layer, Conv2d):
-            if seen_dense:
-                raise UnsupportedLayerError(
-                    f"layer {layer.name!r} is a conv2d after a dense layer; the dataflow "
-                    f"architecture takes the convolutions first, then flatten, then dense")
-            if layer.groups != 1:
-                raise UnsupportedLayerError(
-                    f"layer {layer.name!r} is a grouped conv2d ({layer.groups} groups); the "
-                    f"dataflow architecture builds convolutions of one group (use the "
-                    f"sequential architecture)")
-        if isinstance(layer, Flatten) and seen_dense:
-            raise UnsupportedLayerError(f"the dataflow architecture takes a flatten only "
-                                        f"before the dense layers, not {layer.name!r}")
-        if getattr(layer, "neuron", None) is Neuron.ASG:
+        elif seen_dense:
             raise UnsupportedLayerError(
-                f"layer {layer.name!r} has ASG neurons; the dataflow architecture builds IF "
-                f"neurons (use the sequential architecture for ASG)")
+                f"layer {layer.name!r} is a {layer.kind} after a dense layer; the dataflow "
+                f"design takes the convolutions first, then flatten, then dense")
     pixels_per_beat = config.pixels_per_beat
     positions = encoder.positions
     if positions % pixels_per_beat:
@@ -333,13 +412,7 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
     for k, layer in enumerate(layers):
         if layer.kind == "conv2d":
             following = layers[k + 1] if k + 1 < len(layers) else None
-            volume = layer.kernel_size[0] * layer.kernel_size[1]
-            kernel_lanes = config.kernel_lanes_for(layer.name, volume)
-            stages.append(ConvStagePlan(
-                layer, kernel_lanes, _conv_weight_memories(by_name[layer.name], layer,
-                                                           kernel_lanes),
-                input_register=k == 0,
-                output_register=following is None or following.kind != "conv2d"))
+            stages.append(_conv_stage(by_name[layer.name], layer, config, k == 0, following))
             in_bits = stride = layer.neurons
             continue
         stages.append(DenseStagePlan(layer, in_bits, stride, (spram or {}).get(layer.name),

@@ -232,7 +232,7 @@ class EncoderStage(wiring.Component):
 
 
 class DenseStage(wiring.Component):
-    """One dense layer as a stage: ``P`` lanes, ``G = ceil(N / P)`` groups, IF or readout.
+    """One dense layer as a stage: ``P`` lanes, ``G = ceil(N / P)`` groups, IF, ASG or readout.
 
     For each step ``t`` and each group ``g`` (a pass), with ``e_k`` the input events of step
     ``t`` (found by scanning the input bitmap, :data:`.stream_plan.SCAN_WIDTH` bits at a
@@ -240,6 +240,8 @@ class DenseStage(wiring.Component):
 
         acc_p = sum_k W[g*P + p, e_k]              # one weight word per event: adds only
         IF:      V = (0 if t == 0 else V) + acc + b;  s = V >= theta;  V = V - theta if s
+        ASG:     A = (0 if t == 0 else A) + acc + b; after the last step's pass the
+                 regeneration (:meth:`_regeneration`) gives the spikes of every step
         readout: L = (0 if t == 0 else L) + acc + b
 
     ``s`` goes to bit ``t * G*P + g*P + p`` of the output bitmap; the readout's logits are
@@ -399,6 +401,7 @@ class DenseStage(wiring.Component):
 
         last_pass = (t == timesteps - 1) & (group == groups - 1)
         drain = Signal(range(DRAIN_CYCLES + 1))
+        regenerate = plan.regenerates
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
 
@@ -408,6 +411,16 @@ class DenseStage(wiring.Component):
             else:
                 m.d.sync += self.out_bits.eq(out_work)
             m.d.sync += self.out_full.eq(1)
+
+        def next_pass():
+            with m.If(last_pass):
+                m.next = "DONE"
+            with m.Else():
+                with m.If(group == groups - 1):
+                    m.d.sync += [group.eq(0), base.eq(0), t.eq(t + 1)]
+                with m.Else():
+                    m.d.sync += [group.eq(group + 1), base.eq(base + layer.in_features)]
+                m.next = "LOAD"
 
         scan.between_passes(m)
         with m.FSM():
@@ -447,6 +460,8 @@ class DenseStage(wiring.Component):
                                 for p in range(lanes):
                                     if g * lanes + p < layer.out_features:
                                         m.d.sync += work[g * lanes + p].eq(total[p])
+                elif regenerate:  # accumulate A; its spikes come in REGENERATE
+                    m.d.comb += [state_write.en.eq(1), state_write.data.eq(Cat(*total))]
                 else:
                     spikes = Cat(*(total[p] >= threshold[p] for p in range(lanes)))
                     if timesteps > 1:
@@ -460,16 +475,47 @@ class DenseStage(wiring.Component):
                                 with m.Case(g | (s << len(group))):
                                     low = s * plan.out_bits + g * lanes
                                     m.d.sync += out_work[low:low + lanes].eq(spikes)
-                with m.If(last_pass):
-                    m.next = "DONE"
-                with m.Else():
-                    with m.If(group == groups - 1):
-                        m.d.sync += [group.eq(0), base.eq(0), t.eq(t + 1)]
+                if regenerate:
+                    with m.If(t == timesteps - 1):
+                        m.next = "REGENERATE"
                     with m.Else():
-                        m.d.sync += [group.eq(group + 1), base.eq(base + layer.in_features)]
-                    m.next = "LOAD"
+                        next_pass()
+                else:
+                    next_pass()
+            if regenerate:
+                self._regeneration(m, total, threshold, out_work, group, t, next_pass)
             hand_over_states(m, self, hand_over)
         return m
+
+    def _regeneration(self, m, total, threshold, out_work, group, t, next_pass) -> None:
+        """The ASG regeneration of lane group ``group`` after its last step's pass (``total``
+        holds ``A``), one output step ``s`` per cycle::
+
+            U = (0 if s == 0 else U) + A;  spike = U >= T*theta;  U = U - T*theta if spike
+
+        ``spike`` goes to bit ``s * G*P + g*P + p`` of the output bitmap."""
+        plan, layer = self._plan, self._plan.layer
+        lanes, sw, groups, timesteps = layer.lanes, layer.state_width, layer.groups, layer.timesteps
+        step = Signal(range(timesteps), name="regenerate_step")
+        held = [Signal(signed(sw), name=f"potential_{p}") for p in range(lanes)]
+        potentials = [Signal(signed(sw), name=f"next_potential_{p}") for p in range(lanes)]
+        m.d.comb += [potentials[p].eq(Mux(step == 0, 0, held[p]) + total[p])
+                     for p in range(lanes)]
+        spikes = Cat(*(potentials[p] >= threshold[p] for p in range(lanes)))
+        with m.State("REGENERATE"):
+            m.d.sync += [held[p].eq(Mux(spikes[p], potentials[p] - threshold[p],
+                                        potentials[p])) for p in range(lanes)]
+            with m.Switch(Cat(group, step)):
+                for s in range(timesteps):
+                    for g in range(groups):
+                        with m.Case(g | (s << len(group))):
+                            low = s * plan.out_bits + g * lanes
+                            m.d.sync += out_work[low:low + lanes].eq(spikes)
+            with m.If(step == timesteps - 1):
+                m.d.sync += step.eq(0)
+                next_pass()
+            with m.Else():
+                m.d.sync += step.eq(step + 1)
 
 
 class ArgmaxStage(wiring.Component):

@@ -81,8 +81,10 @@ def input_spikes(traced: list, timesteps: int) -> set:
 
 def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
     """``({(step, address)}, {(layer, global step, neuron)})`` from the bitmaps a dataflow
-    design handed over for one image (``{"input": bits, layer name: bits}``)."""
+    design handed over for one image (``{"input": bits, layer name: bits}``): each bitmap
+    holds its layer's output window (:func:`~spikewright.golden.model.output_windows`)."""
     timesteps = plan.network.timesteps
+    windows = model.output_windows(plan.network)
 
     def ones(bits, stride, count):
         size = timesteps * stride
@@ -103,7 +105,8 @@ def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
             # word order (position-major, channel-minor) to C, H, W neuron numbers
             channels, positions = stage.word_width, layer.positions
             found = [(t, a % channels * positions + a // channels) for t, a in found]
-        hidden |= {(layer.index, t, a) for t, a in found}
+        offset = windows[layer.name] * timesteps
+        hidden |= {(layer.index, offset + t, a) for t, a in found}
     return inputs, hidden
 
 

@@ -49,15 +49,26 @@ def parse_lanes(text: str, option: str = "--lanes"):
 
 #: The HwConfig options' defaults (``generate``); ``run`` takes its model's instead.
 HW_DEFAULTS = {"lanes": "1", "memory_style": "auto", "clock_mhz": 50.0, "target": "ecp5-85k",
-               "architecture": "sequential", "pixels_per_beat": 1, "kernel_lanes": "1",
+               "architecture": "dataflow", "pixels_per_beat": 1, "kernel_lanes": "1",
                "input_buffers": 2}
 
 
-def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
+def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
+                     shipped_first: bool = False):
     """The HwConfig options; ``defaults=None`` leaves them unset (``note`` says where
-    their defaults come from)."""
+    their defaults come from); ``shipped_first`` leaves them unset too, and each option's
+    help names a shipped model's ``hw_config.json``, then its :data:`HW_DEFAULTS` value."""
     from spikewright.hdl_gen.config import ARCHITECTURES, TARGETS
-    default = (lambda key: defaults[key]) if defaults else (lambda key: None)
+    default = (lambda key: defaults[key]) if defaults and not shipped_first else (lambda key: None)
+    if shipped_first:
+        add_argument = p.add_argument
+
+        def with_fallback(*names, help, **options):
+            key = names[0].lstrip("-").replace("-", "_")
+            return add_argument(*names, help=f"{help} (default: a shipped model's "
+                                             f"hw_config.json, else {HW_DEFAULTS[key]})",
+                                **options)
+        p = argparse.Namespace(add_argument=with_fallback)
     p.add_argument("--lanes", "-P", default=default("lanes"),
                    help="neurons per cycle: P for every layer, or NAME=P,... (others 1)" + note)
     p.add_argument("--memory-style", choices=["auto", "block", "distributed", "spram"],
@@ -70,9 +81,9 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = ""):
                    help="FPGA part whose block RAM must hold the weights" + note)
     p.add_argument("--architecture", choices=list(ARCHITECTURES),
                    default=default("architecture"),
-                   help="sequential: one image, one layer-step at a time; dataflow: every "
-                        "layer a pipeline stage on its own image (IF neurons; convolutions of one "
-                        "group)" + note)
+                   help="dataflow: every layer a pipeline stage on its own image (every "
+                        "layer kind and neuron of the IR); sequential (to be retired): one "
+                        "image, one layer-step at a time" + note)
     p.add_argument("--pixels-per-beat", type=at_least(1), default=default("pixels_per_beat"),
                    help="pixels per beat of the input stream (dataflow; 1 to 16)" + note)
     p.add_argument("--input-buffers", type=int, choices=[1, 2],

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from spikewright.cli_args import add_hw_arguments, at_least, hw_config_from_args, positive_number
+from spikewright.shipped import shipped_hw_config
 
 __all__ = ["add_parser"]
 
@@ -32,12 +33,9 @@ def add_parser(sub):
                                    "a Verilator lint waiver file and manifest.json.")
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("--out", "-o", required=True, help="directory to write")
-    add_hw_arguments(p)
-    # unset unless given, so that --fps can refuse them; the help still names the defaults
-    p.set_defaults(**{key: None for key in FOLDED})
-    for action in p._actions:
-        if action.dest in FOLDED:
-            action.help += " (default: 1)"
+    # unset unless given: a shipped model's hw_config.json fills them (as `run` does), and
+    # --fps can refuse them
+    add_hw_arguments(p, shipped_first=True)
     p.add_argument("--fps", type=frame_rate, default=None,
                    help="dataflow: choose the lanes per layer, the kernel lanes of conv "
                         "layers and the pixels per beat (folding) for this many images per "
@@ -62,7 +60,9 @@ def run(args) -> int:
         raise ValueError(f"--fps chooses the lanes, kernel lanes and pixels per beat; give "
                          f"either --fps or {', '.join(given)}, not both")
     build = flow.load(args.network)
-    config = hw_config_from_args(args)
+    # a shipped model: its hw_config.json, as `run` uses it
+    config = hw_config_from_args(args, base=shipped_hw_config(build.model) if build.model
+                                 else None)
     if args.fps is not None:
         flow.prepare_output_dir(args.out, FILES, force=args.force)
         flow.images(build, limit=args.fold_images)

@@ -124,19 +124,37 @@ def _plots(report, run) -> list[tuple[str, str]]:
               "rtl": f"RTL ({report['verification']['images']} img)" if report.get("verification")
               else "RTL"}
     keys = [k for k in labels if k in acc and acc[k]["value"] is not None]
+    names, values = [labels[k] for k in keys], [acc[k]["value"] for k in keys]
+    verify = _read(run / "verify.json") or {}
+    if "rtl" in keys and verify.get("golden_accuracy_same_images") is not None:
+        # the RTL bar beside golden on the same images, not on the whole evaluation set
+        at = names.index(labels["rtl"])
+        names.insert(at, f"SNN golden ({verify['images']} img)")
+        values.insert(at, verify["golden_accuracy_same_images"])
     plots.append(("Accuracy at each level", svg.bar_chart(
-        f"Accuracy at T={report['timesteps']}", [labels[k] for k in keys],
-        [acc[k]["value"] for k in keys], "accuracy")))
+        f"Accuracy at T={report['timesteps']} (axis from 0)", names, values, "accuracy",
+        lo=0.0, hi=1.0)))
     by_t = _read(run / "accuracy_vs_t.json")
     if by_t:
         series = {level: [(row["timesteps"], row[level]) for row in by_t if row.get(level)]
                   for level in ("ann_quant", "snn_asg", "snn_if_ctt")}
         plots.append(("Accuracy against T", svg.line_chart(
             "Accuracy against T", {k: v for k, v in series.items() if v}, "T", "accuracy")))
-    cycles = _read(run / "cycles.json")
-    if cycles:
-        plots.append(("Cycles per image", svg.histogram(
-            "Cycles per image (cycle model)", cycles["cycles"], "cycles")))
+    stream = report.get("stream")
+    if stream:
+        plots.append(("Latency per image", svg.histogram(
+            f"Latency per image (stream model; {stream['interval_cycles']:.1f} cycles "
+            f"between results)", stream["latency_cycles"], "cycles")))
+        stages = stream["stage_cycles_mean"]
+        plots.append(("Mean cycles per stage", svg.bar_chart(
+            "Mean cycles per image of each stage (stream model; the slowest sets the "
+            "interval)", list(stages), list(stages.values()), "cycles", lo=0.0,
+            fmt="{:.0f}".format)))
+    else:
+        cycles = _read(run / "cycles.json")
+        if cycles:
+            plots.append(("Cycles per image", svg.histogram(
+                "Cycles per image (cycle model)", cycles["cycles"], "cycles")))
     sweep = report.get("sweep")
     if sweep and sweep.get("points") and any("fps_target" in p for p in sweep["points"]):
         chart = folded_sweep_chart(sweep)

@@ -292,8 +292,8 @@ CASES = [
                          str(folder / "rtl")],
          r"--lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'many'"),
     Case("--kernel-lanes without the dataflow architecture",
-         lambda folder: ["generate", str(saved_ir(folder)), "--kernel-lanes", "3", "--out",
-                         str(folder / "rtl")],
+         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "sequential",
+                         "--kernel-lanes", "3", "--out", str(folder / "rtl")],
          r"kernel_lanes 3 needs the dataflow architecture; the sequential conv core adds "
          r"one kernel position per cycle"),
     Case("--kernel-lanes that is not a number",

@@ -90,6 +90,34 @@ def test_the_dataflow_conv_design_is_lint_clean_and_deterministic(tmp_path, time
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.sim
+def test_asg_grouped_and_pooling_stages_are_lint_clean_and_deterministic(tmp_path):
+    """An ASG conv, an ASG average pooling (depthwise, its regeneration and potential memory)
+    and an ASG dense layer at T = 3."""
+    import dataclasses
+    from spikewright.golden.ir import Dense, Flatten, Neuron
+    from spikewright.golden.random_network import _pooling, random_conv_network
+    rng = np.random.default_rng(7)
+    net = random_conv_network(rng, neuron="asg", timesteps=3, depthwise=False, depth=1)
+    conv = net.layers[0]
+    shape = conv.output_shape(net.input.encoded_shape)
+    pool = _pooling(rng, "pool1", shape[0], shape[1], shape[2], "asg", 3)
+    features = int(np.prod(pool.output_shape(shape)))
+    hidden = Dense("fc1", features, 5, "asg", rng.integers(-4, 4, (5, features)),
+                   rng.integers(-2, 2, 5), rng.integers(1, 6, 5))
+    readout = dataclasses.replace(net.layers[-1], in_features=5,
+                                  weight=rng.integers(-4, 4, (net.layers[-1].out_features, 5)))
+    net = dataclasses.replace(net, layers=(conv, pool, Flatten("flatten"), hidden, readout))
+    assert {layer.neuron for layer in net.weighted_layers[:-1]} == {Neuron.ASG}
+    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2}, architecture="dataflow")
+    files = generate(net, config)
+    assert "potential" in files[f"{TOP_MODULE}.v"]
+    assert files_digest(generate(net, config)) == files_digest(files)
+    write_files(files, tmp_path)
+    result = verilator_lint(tmp_path / f"{TOP_MODULE}.v", tmp_path / f"{TOP_MODULE}.vlt")
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.synth
 def test_synthesized_netlist_has_no_multiplier(small_design, tmp_path):
     _, _, directory = small_design

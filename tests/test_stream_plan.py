@@ -41,16 +41,46 @@ def test_a_wide_input_is_scanned_in_chunks():
     assert stage.scan_cycles(spikes) == SCAN_WIDTH + 1 + 2
 
 
-def test_what_the_dataflow_architecture_does_not_build_is_refused():
-    grouped = random_conv_network(np.random.default_rng(6), neuron="if")
-    with pytest.raises(UnsupportedLayerError, match=r"^layer 'conv2' is a grouped conv2d "
-                                                    r"\(3 groups\); the dataflow architecture "
-                                                    r"builds convolutions of one group"):
-        dataflow(grouped)
-    asg = random_dense_network(np.random.default_rng(3), neuron="asg", depth=1)
-    with pytest.raises(UnsupportedLayerError, match=r"has ASG neurons; the dataflow "
-                                                    r"architecture builds IF neurons"):
-        dataflow(asg)
+def test_a_grouped_conv_is_laid_out_as_one_group_with_zeros_outside_each_group():
+    from spikewright.hdl_gen.stream_plan import dense_conv_weight
+    net = random_conv_network(np.random.default_rng(6), neuron="if")
+    grouped = next(layer for layer in net.weighted_layers if getattr(layer, "groups", 1) > 1)
+    full = dense_conv_weight(grouped)
+    per_in, per_out = grouped.in_channels // grouped.groups, grouped.out_channels // grouped.groups
+    assert full.shape == (grouped.out_channels, grouped.in_channels, *grouped.kernel_size)
+    for o in range(grouped.out_channels):
+        mine = slice(o // per_out * per_in, (o // per_out + 1) * per_in)
+        assert (full[o, mine] == grouped.weight[o]).all()
+        assert full[o].sum() == full[o, mine].sum() and np.count_nonzero(full[o]) == \
+            np.count_nonzero(grouped.weight[o])
+    stage = dataflow(net, lanes=2).stream.stages[[l.name for l in net.weighted_layers]
+                                                  .index(grouped.name)]
+    assert stage.lanes == 2 and stage.lane_groups == -(-grouped.out_channels // 2)
+
+
+@pytest.mark.parametrize("timesteps", [1, 3])
+def test_asg_costs_one_cycle_per_step_and_lane_group_more_than_if(timesteps):
+    """The regeneration (:func:`regenerate_cycles`): dense ``T * G`` cycles, conv
+    ``T * positions * G`` and its drain; at T = 1 ASG is IF and costs nothing more."""
+    import dataclasses
+    from spikewright.golden.ir import Neuron
+    from spikewright.hdl_gen.stream_plan import REGENERATE_DRAIN_CYCLES
+    rng = np.random.default_rng(5)
+    dense = random_dense_network(rng, neuron="asg", depth=1, timesteps=timesteps)
+    conv = random_conv_network(rng, neuron="asg", depth=1, depthwise=False,
+                               timesteps=timesteps)
+    for net, extra in ((dense, lambda s: timesteps * s.layer.groups),
+                       (conv, lambda s: timesteps * s.layer.positions * s.lane_groups
+                        + REGENERATE_DRAIN_CYCLES)):
+        if_net = dataclasses.replace(net, layers=tuple(
+            dataclasses.replace(layer, neuron=Neuron.IF)
+            if getattr(layer, "neuron", None) is Neuron.ASG
+            else layer for layer in net.layers))
+        stage, if_stage = (dataflow(n, lanes=2).stream.stages[0] for n in (net, if_net))
+        spikes = np.random.default_rng(1).random((3, timesteps, stage.layer.input_count)) < 0.3
+        assert stage.regenerates == (timesteps > 1)
+        added = extra(stage) if timesteps > 1 else 0
+        assert (stage.batch_cycles(spikes) == if_stage.batch_cycles(spikes) + added).all()
 
 
 def test_pixels_per_beat_must_divide_a_channel_and_needs_the_dataflow_design():

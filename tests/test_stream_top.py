@@ -82,6 +82,30 @@ def test_conv_results_are_unchanged_by_input_gaps_and_backpressure(seed):
     check(plan, pixels, seed=seed, input_gaps=0.5, backpressure=0.7)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_grouped_pooling_and_asg_conv_networks_equal_golden_and_the_stream_model(seed):
+    """Grouped convolutions, average pooling (a depthwise conv of weights 1) and ASG stages,
+    T from 1 to 8: the spikes of every step (in the ASG layer's next window), the logits and
+    every result's cycle."""
+    rng = np.random.default_rng(500 + seed)
+    net = random_conv_network(rng, timesteps=1 + seed, grouped=True, pooling=True)
+    names = [layer.name for layer in net.weighted_layers]
+    plan = make_plan(net, HwConfig(lanes={n: int(rng.integers(1, 4)) for n in names},
+                                   kernel_lanes={n: int(rng.integers(1, 5)) for n in names[:-1]},
+                                   architecture="dataflow"))
+    pixels = random_pixels(rng, net, 3)
+    check(plan, pixels)
+    if seed < 2:
+        check(plan, pixels, seed=seed, input_gaps=0.3, backpressure=0.5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_asg_dense_networks_equal_golden_and_the_stream_model(seed):
+    net = random_dense_network(np.random.default_rng(600 + seed), max_width=10,
+                               neuron="mixed", timesteps=2 + seed)
+    check(dataflow(net, 1 + seed % 4), random_pixels(np.random.default_rng(seed), net, 4))
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_random_dense_networks_equal_golden_and_the_stream_model(seed):
     net, lanes, beat, pixels = random_case(seed)

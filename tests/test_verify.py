@@ -177,16 +177,16 @@ def test_mnist_mlp_equals_golden_on_test_images(tmp_path, build_root, simulator)
 
 
 def test_regression_command_on_three_random_cases_in_two_processes(tmp_path, capsys):
-    """Seeds 0, 1, 2: a sequential dense, a dataflow dense and a dataflow conv design."""
+    """Seeds 0, 1, 2: dense, conv and dense designs."""
     from spikewright.cli import main
     assert main(["regress", "--seeds", "0:3", "--simulator", "icarus", "--jobs", "2",
                  "--work-dir", str(tmp_path), "--json", str(tmp_path / "r.json")]) == 0
     import json
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["cases"] == 3 and result["failures"] == [] and result["images"] > 0
-    kinds = {json.loads((tmp_path / f"case{seed}" / "rtl" / "manifest.json").read_text())
-             ["hw_config"]["architecture"] for seed in range(3)}
-    assert kinds == {"sequential", "dataflow"}
+    kinds = {layer["kind"] for seed in range(3) for layer in json.loads(
+        (tmp_path / f"case{seed}" / "ir" / "network.json").read_text())["layers"]}
+    assert kinds == {"dense", "conv2d", "flatten"}
 
 
 @pytest.mark.slow

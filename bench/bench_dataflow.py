@@ -1,12 +1,11 @@
 """Designs of a shipped model against the part's own limits: cycles between results (the
-interval) of the sequential design, of the model's own design (its hw_config.json) and,
-for dense networks, of dataflow designs folded for several frame rates, beside the
-weight-read limit (weight bits read per image over the block RAM's read width per cycle)
-and the pixel limit (pixels per image over pixels per beat).
+interval) of the model's own design (its hw_config.json) and, for dense networks, of
+designs folded for several frame rates, beside the weight-read limit (weight bits read per
+image over the block RAM's read width per cycle) and the pixel limit (pixels per image over
+pixels per beat); then each stage's mean cycles in the model's own design.
 
-The sequential design takes one image at a time (interval = its cycles + 1, the exact cycle
-model); the dataflow designs' intervals come from the stream model (the RTL matches both
-cycle for cycle). Run: .venv/bin/python bench/bench_dataflow.py [--model M] [--limit N]
+The intervals come from the stream model (the RTL matches it cycle for cycle).
+Run: .venv/bin/python bench/bench_dataflow.py [--model M] [--limit N]
 """
 
 import argparse
@@ -15,7 +14,6 @@ import numpy as np
 
 from spikewright import flow
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.cycle_model import cycles_for_result
 from spikewright.hdl_gen.fold import fold
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.hdl_gen.stream_model import stream_timing
@@ -37,15 +35,11 @@ def main():
     scans = layer_scans(network, result)
     rows = []
     dense = all(layer.kind == "dense" for layer in network.weighted_layers)
-    sequential = make_plan(network, HwConfig(lanes=32 if dense else 8))
-    cycles = np.mean([b.total for b in cycles_for_result(sequential, result)]) + 1
-    limits = flow.bandwidth_limits(sequential, result)
-    rows.append((f"sequential, {sequential.config.lanes} lanes", "-", cycles, limits))
-    shipped = make_plan(network, HwConfig.from_json(shipped_hw_config(args.model)))
-    if shipped.stream is not None:
-        rows.append((f"{args.model} hw_config.json (dataflow)", "-",
-                     stream_timing(shipped, result).interval,
-                     flow.bandwidth_limits(shipped, result)))
+    shipped = make_plan(network, HwConfig(**{**HwConfig().to_json(),
+                                             **shipped_hw_config(args.model)}))
+    timing = stream_timing(shipped, result)
+    rows.append((f"{args.model} hw_config.json", "-", timing.interval,
+                 flow.bandwidth_limits(shipped, result)))
     for fps in [float(f) for f in args.fps.split(",")] if dense else []:
         folding = fold(network, scans, interval_cycles=args.clock_mhz * 1e6 / fps,
                        config=HwConfig(clock_mhz=args.clock_mhz))
@@ -65,6 +59,13 @@ def main():
               f"{interval / limit['weight_limit_cycles']:.1f} | "
               f"{limit['pixel_limit_cycles']:.0f} | "
               f"{interval / limit['pixel_limit_cycles']:.2f} |")
+    print(f"\nStages of {args.model}'s design: mean cycles per image, share of the interval\n")
+    print("| stage | lanes | mean cycles | share |")
+    print("|---|---|---|---|")
+    lanes = {layer.name: layer.lanes for layer in shipped.layers}
+    for name, cycles in timing.stages.items():
+        print(f"| {name} | {lanes.get(name, '-')} | {np.mean(cycles):,.1f} | "
+              f"{np.mean(cycles) / timing.interval:.2f} |")
 
 
 if __name__ == "__main__":

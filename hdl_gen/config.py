@@ -6,10 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["MemoryStyle", "Target", "TARGETS", "ARCHITECTURES", "HwConfig"]
-
-#: The top-level designs the generator builds.
-ARCHITECTURES = ("sequential", "dataflow")
+__all__ = ["MemoryStyle", "Target", "TARGETS", "HwConfig", "check_architecture"]
 
 
 class MemoryStyle(enum.Enum):
@@ -52,6 +49,17 @@ TARGETS = {
 }
 
 
+def check_architecture(doc: dict) -> None:
+    """Refuse a HwConfig document (``hw_config.json``, a manifest's ``hw_config``) that names
+    an architecture other than the dataflow design, the only one built."""
+    named = doc.get("architecture", "dataflow")
+    if named != "dataflow":
+        raise ValueError(f"the hardware configuration names architecture {named!r}, which "
+                         f"spikewright no longer builds: every network is built as the "
+                         f"dataflow design; remove \"architecture\" from the configuration "
+                         f"(lanes and kernel lanes keep their meaning)")
+
+
 @dataclass(frozen=True)
 class HwConfig:
     """Hardware choices for one generated design.
@@ -62,18 +70,15 @@ class HwConfig:
     default_lanes: lanes of layers not named in a ``lanes`` mapping.
     memory_style:  where weight memories go (block RAM, distributed, the tool's choice, or
                    ``"spram"``: the largest dense layers' weights in the part's SPRAM,
-                   written at run time, :mod:`.spram`; dataflow on a part with SPRAM).
+                   written at run time, :mod:`.spram`; on a part with SPRAM).
     clock_mhz:     the clock target, in MHz (synthesis constraint and report units).
     target:        the FPGA part (see ``TARGETS``); the weights must fit its block RAM.
-    architecture:  ``"sequential"`` (one image, one layer-step at a time) or ``"dataflow"``
-                   (every layer a pipeline stage working on its own image; IF neurons,
-                   convolutions of one group, see :mod:`.stream_plan`).
-    pixels_per_beat: pixels per beat of the input stream (dataflow; 1 to 16).
-    input_buffers: dataflow: input bitmaps the encoder holds: 2 (it takes the next image's
+    pixels_per_beat: pixels per beat of the input stream (1 to 16).
+    input_buffers: input bitmaps the encoder holds: 2 (it takes the next image's
                    pixels while the first layer works on the last) or 1 (it waits for the
                    first layer to release its bitmap; saves T x inputs flip-flops, for small
                    parts such as the iCE40 UP5K).
-    kernel_lanes:  dataflow conv stages: kernel positions whose weights are added per cycle,
+    kernel_lanes:  conv stages: kernel positions whose weights are added per cycle,
                    one number for every conv layer or ``{layer name: K}`` (others 1); never
                    more than the kernel has positions.
     """
@@ -82,7 +87,6 @@ class HwConfig:
     memory_style: MemoryStyle = MemoryStyle.AUTO
     clock_mhz: float = 50.0
     target: str = "ecp5-85k"
-    architecture: str = "sequential"
     pixels_per_beat: int = 1
     kernel_lanes: int | dict = 1
     input_buffers: int = 2
@@ -108,35 +112,20 @@ class HwConfig:
                 parts = ", ".join(t.name for t in TARGETS.values() if t.spram_banks)
                 raise ValueError(f"memory_style 'spram' needs a part with single-port RAM "
                                  f"banks ({parts}), not {self.target!r}")
-            if self.architecture != "dataflow":
-                raise ValueError("memory_style 'spram' needs the dataflow architecture; the "
-                                 "sequential design keeps its weights in block RAM")
         if not isinstance(self.clock_mhz, (int, float)) or not self.clock_mhz > 0:
             raise ValueError(f"clock_mhz must be a positive number, not {self.clock_mhz!r}")
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not "
-                             f"{self.architecture!r}")
         kernel = self.kernel_lanes
         for name, value in (kernel.items() if isinstance(kernel, dict) else [(None, kernel)]):
             what = "kernel_lanes" if name is None else f"kernel_lanes of layer {name!r}"
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{what} must be an integer of at least 1, not {value!r}")
-        if kernel != 1 and self.architecture != "dataflow":
-            raise ValueError(f"kernel_lanes {kernel!r} needs the dataflow architecture; the "
-                             f"sequential conv core adds one kernel position per cycle")
         if self.input_buffers not in (1, 2) or isinstance(self.input_buffers, bool):
             raise ValueError(f"input_buffers must be 1 or 2, not {self.input_buffers!r}")
-        if self.input_buffers == 1 and self.architecture != "dataflow":
-            raise ValueError("input_buffers 1 needs the dataflow architecture; the sequential "
-                             "one keeps its input events in block RAM")
         beat = self.pixels_per_beat
         if isinstance(beat, bool) or not isinstance(beat, int) or not 1 <= beat <= 16:
             raise ValueError(f"pixels_per_beat must be an integer from 1 to 16, not {beat!r}")
-        if beat > 1 and self.architecture != "dataflow":
-            raise ValueError(f"pixels_per_beat {beat} needs the dataflow architecture; the "
-                             f"sequential one takes one pixel per beat")
 
     def lanes_for(self, layer_name: str, neurons: int) -> int:
         """Lanes of a layer of ``neurons`` neurons (never more than it has neurons)."""
@@ -156,10 +145,12 @@ class HwConfig:
 
     @classmethod
     def from_json(cls, doc: dict) -> "HwConfig":
-        """The inverse of :meth:`to_json` (as stored in a manifest)."""
+        """The inverse of :meth:`to_json` (as stored in a manifest); refuse a document of
+        the retired sequential architecture."""
+        check_architecture(doc)
         return cls(lanes=doc["lanes"], default_lanes=doc["default_lanes"],
                    memory_style=doc["memory_style"], clock_mhz=doc["clock_mhz"],
-                   target=doc["target"], architecture=doc.get("architecture", "sequential"),
+                   target=doc["target"],
                    pixels_per_beat=doc.get("pixels_per_beat", 1),
                    kernel_lanes=doc.get("kernel_lanes", 1),
                    input_buffers=doc.get("input_buffers", 2))
@@ -168,7 +159,7 @@ class HwConfig:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
                 "default_lanes": self.default_lanes, "memory_style": self.memory_style.value,
                 "clock_mhz": self.clock_mhz, "target": self.target,
-                "architecture": self.architecture, "pixels_per_beat": self.pixels_per_beat,
+                "pixels_per_beat": self.pixels_per_beat,
                 "kernel_lanes": (dict(self.kernel_lanes) if isinstance(self.kernel_lanes, dict)
                                  else self.kernel_lanes),
                 "input_buffers": self.input_buffers}

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from .config import TARGETS
 from .plan import NetworkPlan
 from .spram import spram_stages, write_layout
-from .top import result_layout
+from .stream_top import result_layout
 
 __all__ = ["CoreInstance", "core_signature"]
 

@@ -21,7 +21,6 @@ from .plan import NetworkPlan, make_plan
 from .spram import (SIMULATION_MODEL, bank_contents, simulation_model, spram_stages,
                     spram_writes, write_layout)
 from .stream_top import StreamTop
-from .top import NetworkTop
 
 __all__ = ["TOP_MODULE", "AXIS_FILE", "SPRAM_WRITES", "FILES", "generate", "trace_layout",
            "write_files", "files_digest", "generator_version", "result_payload_layout"]
@@ -114,10 +113,7 @@ def _port_doc(name: str) -> str:
 def trace_layout(plan: NetworkPlan) -> dict:
     """The dataflow design's trace ports: for the input and each hidden layer, the valid and
     bitmap ports and the bits per step, or, for a conv layer writing a word memory, the
-    valid, index and word ports, the word width and the words per image (``{}`` for a
-    sequential design)."""
-    if plan.stream is None:
-        return {}
+    valid, index and word ports, the word width and the words per image."""
     layout = {"input": {"valid": "trace_input_valid", "bits": "trace_input_bits",
                         "step_bits": plan.stream.encoder.out_bits, "layer": -1}}
     for stage in plan.stream.stages[:-1]:
@@ -141,7 +137,8 @@ def generator_version() -> str:
 
 
 def result_payload_layout(plan: NetworkPlan) -> dict:
-    """Where ``cls`` and each logit lie in the result payload (``top.result_layout``)."""
+    """Where ``cls`` and each logit lie in the result payload
+    (:func:`.stream_top.result_layout`)."""
     return {"cls": {"lsb": 0, "width": plan.class_width},
             "logits": {"lsb": plan.class_width, "width": plan.logit_width,
                        "count": plan.classes, "signed": True, "stride": plan.logit_width}}
@@ -158,7 +155,7 @@ def generate(network, config: HwConfig | None = None, *,
     elif plan.network is not network or (config is not None and plan.config != config):
         raise ValueError("plan must be made from the network and HwConfig being generated")
     config = plan.config
-    top = StreamTop(plan) if plan.stream is not None else NetworkTop(plan)
+    top = StreamTop(plan)
     text = verilog.convert(top, name=TOP_MODULE, emit_src=False, strip_internal_attrs=True)
     waivers = "`verilator_config\n" + "".join(
         f"// {reason}\n" + "".join(f"lint_off -rule {rule} -file \"*{name}\"\n"
@@ -174,7 +171,6 @@ def generate(network, config: HwConfig | None = None, *,
         "hw_config": config.to_json(),
         "lanes_used": {layer.name: layer.lanes for layer in plan.layers},
         "ports": _ports(text),
-        "architecture": config.architecture,
         "pixels": {"order": "C, H, W; images back to back; the first pixel of a beat in the "
                             "low byte", "width": 8 * config.pixels_per_beat,
                    "per_beat": config.pixels_per_beat,
@@ -185,11 +181,9 @@ def generate(network, config: HwConfig | None = None, *,
         "layers": [{"name": l.name, "kind": l.kind, "neuron": l.neuron.value,
                     "inputs": l.input_count, "neurons": l.neurons, "lanes": l.lanes,
                     "lane_groups": l.groups, "weight_width": l.weight_width,
-                    "state_width": l.state_width, "weight_memory_bits": l.weight_bits,
-                    "input_events": "flat" if l.kind == "dense" else "packed (x, y, channel)"}
-                   for l in plan.layers],
+                    "state_width": l.state_width, "weight_memory_bits": s.weight_bits}
+                   for l, s in zip(plan.layers, plan.stream.stages)],
         "weight_memory_bits": plan.weight_bits,
-        "schedule_entries": len(plan.schedule),
     }
     axis = verilog.convert(AxisTop(plan, CoreInstance.of_manifest(plan, manifest)),
                            name=AXIS_MODULE, emit_src=False, strip_internal_attrs=True)

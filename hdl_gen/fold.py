@@ -56,7 +56,8 @@ def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, in
     """``(lanes, kernel lanes)`` of a conv layer: of those whose mean stage time over the
     window pops ``pops`` stays within the interval, the fewest block RAMs for the weights,
     then the fewest lanes times kernel lanes; else the fastest."""
-    out_channels, in_channels, kh, kw = layer.weight.shape
+    out_channels, _, kh, kw = layer.weight.shape
+    in_channels = layer.in_channels  # a grouped conv's stage holds one-group weights
     positions = kh * kw
     options = []
     for lanes in sorted({max(1, out_channels // 2 ** n) for n in range(8)}):
@@ -124,8 +125,8 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
     while True:
         lanes = {**fixed, **{layer.name: -(-layer.out_features // groups[layer.name])
                              for layer in dense}}
-        candidate = dataclasses.replace(config, lanes=lanes, architecture="dataflow",
-                                        pixels_per_beat=beat, kernel_lanes=kernel or 1)
+        candidate = dataclasses.replace(config, lanes=lanes, pixels_per_beat=beat,
+                                        kernel_lanes=kernel or 1)
         plan = make_plan(network, candidate)
         times = times_of_scans(plan, scans)
         timing = chain_stages(plan, times)
@@ -147,7 +148,7 @@ def fold_to_fit(network, scans: dict, *, config: HwConfig, blocks: int) -> Foldi
     :data:`FIT_STEP`; the first design that fits is kept (the fewest lanes and pixels
     per beat for that target interval). Its ``target_interval`` is its own interval
     (``met``)."""
-    one_lane = dataclasses.replace(config, architecture="dataflow", lanes={
+    one_lane = dataclasses.replace(config, lanes={
         layer.name: 1 for layer in network.weighted_layers})
     least = dense_weight_blocks(make_plan(network, one_lane))
     if least > blocks:

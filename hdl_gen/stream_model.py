@@ -53,8 +53,6 @@ class StreamTiming:
 def stage_times(plan: NetworkPlan, result) -> dict:
     """``{stage name: [cycles per image]}`` of every layer stage, from a traced golden
     ``result`` (each stage plan's ``batch_cycles`` of its input spikes)."""
-    if plan.stream is None:
-        raise ValueError("the stream model is for dataflow designs; this plan is sequential")
     inputs = layer_inputs(plan.network, result)
     return {stage.layer.name: [int(c) for c in stage.batch_cycles(inputs[stage.layer.name])]
             for stage in plan.stream.stages}

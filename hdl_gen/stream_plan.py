@@ -11,7 +11,7 @@ released the previous one.
 
 A dense stage walks the input events of each step (a scan over the bitmap, one event or one
 empty chunk of :data:`SCAN_WIDTH` bits per cycle) once per lane group, adding one weight
-word (``lanes`` weights) per event: accumulator-only, as in the sequential core. Its
+word (``lanes`` weights) per event: accumulator-only. Its
 weights lie in banks of :data:`BANK_LANES` lanes, each addressed from its own register, and
 every path out of a block RAM ends in a register.
 
@@ -128,7 +128,7 @@ class EncoderStagePlan:
 @dataclass(frozen=True)
 class DenseStagePlan:
     """One dense layer as a stage: the lane layout of ``layer`` (weights, biases, thresholds
-    packed as in the sequential core) and a scan over ``in_bits`` input bits per step."""
+    packed by the layer plan) and a scan over ``in_bits`` input bits per step."""
     layer: object  # the DenseLayerPlan (.plan)
     in_bits: int
     in_stride: int  # bits per step of the producer's bitmap (in_bits, or more with padding)
@@ -143,6 +143,11 @@ class DenseStagePlan:
     def regenerates(self) -> bool:
         """ASG over more than one step (:func:`regenerates`)."""
         return regenerates(self.layer)
+
+    @property
+    def weight_bits(self) -> int:
+        """Bits of its weight memory (every lane group's word of every input)."""
+        return len(self.layer.weight_words) * self.layer.lanes * self.layer.weight_width
 
     @property
     def out_bits(self) -> int:
@@ -199,13 +204,22 @@ class ConvStagePlan:
     weight_memories: tuple  # [kernel lane][word]
     input_register: bool
     output_register: bool
-    lanes: int
     bias_words: tuple
     threshold_words: tuple
 
     @property
+    def lanes(self) -> int:
+        return self.layer.lanes
+
+    @property
     def lane_groups(self) -> int:
-        return -(-self.layer.out_shape[0] // self.lanes)
+        return self.layer.lane_groups
+
+    @property
+    def weight_bits(self) -> int:
+        """Bits of its weight memories (one per kernel lane)."""
+        return (sum(len(words) for words in self.weight_memories) * self.lanes
+                * self.layer.weight_width)
 
     @property
     def regenerates(self) -> bool:
@@ -343,14 +357,14 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool, following) -> ConvStag
     """The stage plan of conv ``layer`` (IR) with layer plan ``plan``."""
     weight = dense_conv_weight(layer)
     kernel_lanes = config.kernel_lanes_for(layer.name, weight.shape[2] * weight.shape[3])
-    lanes = config.lanes_for(layer.name, layer.out_channels)
+    lanes = plan.lanes
     scale = plan.timesteps if layer.neuron is Neuron.ASG else 1
     width = layer.membrane_width
     return ConvStagePlan(
         plan, kernel_lanes, _conv_weight_memories(weight, layer.weight_width, lanes,
                                                   kernel_lanes),
         input_register=first,
-        output_register=following is None or following.kind != "conv2d", lanes=lanes,
+        output_register=following is None or following.kind != "conv2d",
         bias_words=_lane_words(layer.bias, lanes, 0, width),
         threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width))
 
@@ -390,7 +404,7 @@ class StreamPlan:
 
 
 def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> StreamPlan:
-    """The dataflow plan of ``network`` from its layer plans and the
+    """The stage plans of ``network`` from its layer plans and the
     :class:`~.config.HwConfig` ``config`` (``spram``: ``{layer name: SpramLayout}`` of the
     layers whose weights lie in SPRAM); refuse a conv layer or a flatten after a dense
     layer (the IR's shapes rule them out, a hand-made plan might not)."""

@@ -1,8 +1,8 @@
 """The dataflow top: the stages of :mod:`.stream_plan` chained by hand-over registers, with
 a wide pixel stream in and a result stream out."""
 
-from amaranth import Cat, Const, Module, Mux, Signal, unsigned
-from amaranth.lib import memory, stream, wiring
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import TARGETS
@@ -10,9 +10,16 @@ from .plan import NetworkPlan
 from .spram import spram_stages, write_layout
 from .stream_conv import ConvStage
 from .stream_stages import ArgmaxStage, DenseStage, EncoderStage
-from .top import result_layout
 
-__all__ = ["StreamTop"]
+__all__ = ["StreamTop", "result_layout"]
+
+
+def result_layout(plan: NetworkPlan) -> data.StructLayout:
+    """The result payload: ``cls`` in the low bits, then ``logits[0..classes-1]``."""
+    return data.StructLayout({
+        "cls": plan.class_width,
+        "logits": data.ArrayLayout(signed(plan.logit_width), plan.classes),
+    })
 
 
 class StreamTop(wiring.Component):
@@ -46,9 +53,6 @@ class StreamTop(wiring.Component):
     """
 
     def __init__(self, plan: NetworkPlan):
-        if plan.stream is None:
-            raise ValueError("StreamTop needs a dataflow plan (HwConfig architecture "
-                             "'dataflow')")
         self._plan = plan
         stream_plan = plan.stream
         self.encoder = EncoderStage(stream_plan.encoder)

@@ -1,4 +1,4 @@
-"""The Amaranth bench: :class:`~spikewright.hdl_gen.top.NetworkTop` in Amaranth's own
+"""The Amaranth bench: :class:`~spikewright.hdl_gen.stream_top.StreamTop` in Amaranth's own
 simulator, in process (no HDL simulator needed; slow, so for small networks and tests).
 
 Drives the pixel stream (optionally with random gaps), takes results (optionally with random
@@ -14,7 +14,6 @@ from amaranth.sim import Simulator
 
 from spikewright.hdl_gen.plan import NetworkPlan
 from spikewright.hdl_gen.stream_top import StreamTop
-from spikewright.hdl_gen.top import NetworkTop
 
 from .recording import Recording
 
@@ -24,56 +23,8 @@ __all__ = ["record"]
 def record(plan: NetworkPlan, pixels: np.ndarray, *, seed: int = 0, input_gaps: float = 0.0,
            backpressure: float = 0.0, max_cycles: int = 10_000_000) -> Recording:
     """Stream ``pixels`` ``[N, C, H, W]`` (uint8) through the top built from ``plan``."""
-    if plan.stream is not None:
-        return _record_stream(plan, pixels, seed=seed, input_gaps=input_gaps,
-                              backpressure=backpressure, max_cycles=max_cycles)
-    dut = NetworkTop(plan)
-    rng = np.random.default_rng(seed)
-    recording = Recording(len(pixels))
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    taken = [0]
-
-    async def drive(ctx):
-        for image in pixels:
-            for value in image.reshape(-1):
-                while input_gaps and rng.random() < input_gaps:
-                    ctx.set(dut.pixels.valid, 0)
-                    await ctx.tick()
-                ctx.set(dut.pixels.payload, int(value))
-                ctx.set(dut.pixels.valid, 1)
-                await ctx.tick().until(dut.pixels.ready)
-        ctx.set(dut.pixels.valid, 0)
-
-    take = _taker(dut, taken, len(pixels), backpressure, rng)
-
-    async def monitor(ctx):
-        cycle, started, valid_seen = 0, None, False
-        async for _, _, pv, pr, rv, rr, payload, tv, tl, ts, ta, tiv, tis, tia in \
-                ctx.tick().sample(dut.pixels.valid, dut.pixels.ready, dut.result.valid,
-                                  dut.result.ready, dut.result.payload.as_value(),
-                                  dut.trace_valid, dut.trace_layer, dut.trace_step,
-                                  dut.trace_address, dut.trace_input_valid,
-                                  dut.trace_input_steps, dut.trace_input_address):
-            current = taken[0]
-            if current >= len(pixels) or cycle > max_cycles:
-                break
-            if pv and pr and started is None:
-                started = cycle
-            if tiv:
-                recording.inputs[current].append((int(tis), int(tia)))
-            if tv:
-                recording.hidden[current].add((int(tl), int(ts), int(ta)))
-            if rv and not valid_seen:
-                recording.cycles[current] = cycle - started
-                valid_seen = True
-            if rv and rr:
-                recording.payloads[current] = int(payload)
-                taken[0], started, valid_seen = current + 1, None, False
-            cycle += 1
-            recording.simulated_cycles = cycle
-
-    return _run(sim, recording, drive, take, monitor)
+    return _record_stream(plan, pixels, seed=seed, input_gaps=input_gaps,
+                          backpressure=backpressure, max_cycles=max_cycles)
 
 
 def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_gaps: float,

@@ -70,7 +70,6 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
     job = {"pixels": str(work / "pixels.npy"), "seed": int(seed),
            "input_gaps": float(input_gaps), "backpressure": float(backpressure),
            "recording": str(work / "recording.json"),
-           "architecture": manifest.get("architecture", "sequential"),
            "pixels_per_beat": manifest["pixels"].get("per_beat", 1),
            "traces": manifest.get("trace", {}), "interface": interface,
            "weights": (str((Path(rtl_dir) / manifest["spram"]["writes_file"]).resolve())

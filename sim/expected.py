@@ -1,4 +1,4 @@
-"""What the RTL must produce for a set of images, from the golden trace and the cycle model,
+"""What the RTL must produce for a set of images, from the golden trace and the stream model,
 and the one comparison of a bench's :class:`~.recording.Recording` with it: the first
 mismatch is named by image, layer, neuron and step."""
 
@@ -9,13 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikewright.golden import model
-from spikewright.hdl_gen.cycle_model import cycles_for_result
 from spikewright.hdl_gen.plan import NetworkPlan
 from spikewright.hdl_gen.stream_model import stream_timing
 
 from .recording import Recording
 
-__all__ = ["Expected", "expected_for", "input_spikes", "bitmap_spikes", "first_spike_mismatch",
+__all__ = ["Expected", "expected_for", "bitmap_spikes", "first_spike_mismatch",
            "decode_payload", "compare"]
 
 
@@ -23,8 +22,7 @@ __all__ = ["Expected", "expected_for", "input_spikes", "bitmap_spikes", "first_s
 class Expected:
     classes: np.ndarray
     logits: np.ndarray
-    cycles: np.ndarray
-    lower_bound: np.ndarray
+    cycles: np.ndarray  # each result's cycle, counted from the first beat of the first image
     result: object  # GoldenResult with trace
     plan: NetworkPlan
 
@@ -32,13 +30,9 @@ class Expected:
         return len(self.classes)
 
     def select(self, start: int, stop: int) -> "Expected":
-        """Images ``start`` to ``stop`` (exclusive); for a dataflow design, as a stream of
-        their own (its cycles count from image ``start``)."""
-        if self.plan.stream is not None:
-            return expected_for(self.plan, result=self.result.select(start, stop))
-        return Expected(self.classes[start:stop], self.logits[start:stop],
-                        self.cycles[start:stop], self.lower_bound[start:stop],
-                        self.result.select(start, stop), self.plan)
+        """Images ``start`` to ``stop`` (exclusive), as a stream of their own (its cycles
+        count from image ``start``)."""
+        return expected_for(self.plan, result=self.result.select(start, stop))
 
     def input_spikes(self, index: int) -> set:
         """``{(step, address)}`` of image ``index``'s input spikes."""
@@ -62,21 +56,9 @@ def expected_for(plan: NetworkPlan, pixels: np.ndarray | None = None, *,
     images, or (where none is given) from a golden run on ``pixels``."""
     if result is None:
         result = model.run(plan.network, pixels, trace=True)
-    breakdown = cycles_for_result(plan, result)
-    if plan.stream is not None:
-        # a stream's cycles count from its first image: a batch is a stream of its own
-        return Expected(result.predictions.copy(), result.logits.copy(),
-                        stream_timing(plan, result).results,
-                        np.array([b.lower_bound for b in breakdown]), result, plan)
+    # a stream's cycles count from its first image: a batch is a stream of its own
     return Expected(result.predictions.copy(), result.logits.copy(),
-                    np.array([b.total for b in breakdown], dtype=np.int64),
-                    np.array([b.lower_bound for b in breakdown]), result, plan)
-
-
-def input_spikes(traced: list, timesteps: int) -> set:
-    """``{(step, address)}`` from the ``(steps, address)`` pairs of the input trace ports."""
-    return {(t, int(address)) for steps, address in traced for t in range(timesteps)
-            if int(steps) >> t & 1}
+                    stream_timing(plan, result).results, result, plan)
 
 
 def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
@@ -145,7 +127,7 @@ def decode_payload(payload: int, layout: dict) -> tuple[int, list[int]]:
 def compare(expected: Expected, recording: Recording, layout: dict,
             check_cycles: bool) -> dict:
     """Compare what a bench recorded with ``expected``, image by image: class, every logit,
-    every input and hidden spike and (``check_cycles``) the cycles of the cycle model. The
+    every input and hidden spike and (``check_cycles``) the cycle of every result. The
     report counts mismatching images and names the first mismatch."""
     if recording.images != len(expected):
         raise ValueError(f"the recording has {recording.images} images, the expectation "
@@ -165,11 +147,7 @@ def compare(expected: Expected, recording: Recording, layout: dict,
                            "actual_class": result[0], "first_logit": diff[0] if diff else None,
                            "expected": expected.logits[i].tolist(), "actual": result[1]}
         classes.append(None if result is None else result[0])
-        if expected.plan.stream is not None:
-            got_input, got_hidden = bitmap_spikes(expected.plan, recording.bitmaps[i])
-        else:
-            got_input = input_spikes(recording.inputs[i], timesteps)
-            got_hidden = set(recording.hidden[i])
+        got_input, got_hidden = bitmap_spikes(expected.plan, recording.bitmaps[i])
         spike = first_spike_mismatch(expected, i, got_input, got_hidden)
         if spike is not None:
             if problem is None:
@@ -191,7 +169,6 @@ def compare(expected: Expected, recording: Recording, layout: dict,
                        "max": int(measured.max())},
             "cycles_per_image": [int(c) for c in recording.cycles],
             "model_cycles": expected.cycles.tolist(),
-            "lower_bound_mean": float(expected.lower_bound.mean()),
             "classes": classes,
             "golden_classes": expected.classes.tolist(),
             "simulated_cycles": recording.simulated_cycles,

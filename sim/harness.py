@@ -3,7 +3,7 @@ the simulator alone; the log becomes a :class:`~.recording.Recording`.
 
 The cocotb bench (:mod:`.testbench`) wakes Python on every traced cycle and its clock is
 scheduled through the simulator interface; on the seed CNN that costs about 10 s per image
-on Verilator and 90 s on Icarus. The harness (``templates/harness.v.j2``) keeps the clock,
+on Verilator and 90 s on Icarus. The harness (``templates/harness_stream.v.j2``) keeps the clock,
 the stimulus (with the same kinds of random input gaps and output stalls) and the logging
 inside the simulator, so the run costs what the simulator costs.
 """
@@ -28,8 +28,6 @@ __all__ = ["HARNESS_MODULE", "harness_verilog", "build_harness", "record", "pars
 
 HARNESS_MODULE = "spikewright_harness"
 HALF_PERIOD_NS = 5
-TRACE_PORTS = ("trace_layer", "trace_step", "trace_address", "trace_input_steps",
-               "trace_input_address")
 
 
 #: the longest file path the harness's plusargs hold (templates/harness*.v.j2)
@@ -39,29 +37,19 @@ MAX_PATH_CHARS = 1024
 def harness_verilog(manifest: dict) -> str:
     """The harness for the design ``manifest`` describes."""
     widths = {port["name"]: port["width"] for port in manifest["ports"]}
-    if manifest.get("architecture") == "dataflow":
-        traces = [{"index": k, "valid": t["valid"], "bits": t.get("bits"),
-                   "width": widths[t["bits"]] if "bits" in t else None,
-                   "word": t.get("word"), "word_width": widths.get(t.get("word")),
-                   "address": t.get("index"), "address_width": widths.get(t.get("index"))}
-                  for k, t in enumerate(manifest["trace"].values())]
-        pixels = manifest["pixels"]
-        return render("harness_stream.v.j2", top=TOP_MODULE, harness=HARNESS_MODULE,
-                      version=generator_version(), half_period_ns=HALF_PERIOD_NS,
-                      pixels_per_image=pixels["per_image"], pixels_per_beat=pixels["per_beat"],
-                      beats_per_image=pixels["per_image"] // pixels["per_beat"],
-                      payload_width=widths["result__payload"], traces=traces,
-                      weight_count=manifest.get("spram", {}).get("words_to_write", 0),
-                      weight_width=widths.get("weights__payload", 0))
-    missing = [name for name in TRACE_PORTS if name not in widths]
-    if missing:
-        raise ValueError(f"the design has no trace port(s) {', '.join(missing)}; generate it "
-                         f"again with this version of spikewright")
-    return render("harness.v.j2", top=TOP_MODULE, harness=HARNESS_MODULE,
+    traces = [{"index": k, "valid": t["valid"], "bits": t.get("bits"),
+               "width": widths[t["bits"]] if "bits" in t else None,
+               "word": t.get("word"), "word_width": widths.get(t.get("word")),
+               "address": t.get("index"), "address_width": widths.get(t.get("index"))}
+              for k, t in enumerate(manifest["trace"].values())]
+    pixels = manifest["pixels"]
+    return render("harness_stream.v.j2", top=TOP_MODULE, harness=HARNESS_MODULE,
                   version=generator_version(), half_period_ns=HALF_PERIOD_NS,
-                  pixels_per_image=manifest["pixels"]["per_image"],
-                  payload_width=widths["result__payload"],
-                  **{f"{name}_width": widths[name] for name in TRACE_PORTS})
+                  pixels_per_image=pixels["per_image"], pixels_per_beat=pixels["per_beat"],
+                  beats_per_image=pixels["per_image"] // pixels["per_beat"],
+                  payload_width=widths["result__payload"], traces=traces,
+                  weight_count=manifest.get("spram", {}).get("words_to_write", 0),
+                  weight_width=widths.get("weights__payload", 0))
 
 
 def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
@@ -91,11 +79,11 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
                         extra=harness.encode())
 
 
-def parse_log(text: str, images: int, traces: dict | None = None) -> tuple[Recording, str | None]:
+def parse_log(text: str, images: int, traces: dict) -> tuple[Recording, str | None]:
     """The recording in a harness log, and a problem (None if the log is complete and well
-    formed). ``traces``: a dataflow design's trace layout (the manifest's ``trace``), whose
-    order numbers them in ``B`` (bitmap) and ``W`` (word) lines."""
-    names = list(traces) if traces is not None else None
+    formed). ``traces``: the design's trace layout (the manifest's ``trace``), whose order
+    numbers them in ``B`` (bitmap) and ``W`` (word) lines."""
+    names = list(traces)
     recording = Recording(images)
     image, problem, ended = 0, None, False
     for line in text.splitlines():
@@ -105,14 +93,14 @@ def parse_log(text: str, images: int, traces: dict | None = None) -> tuple[Recor
         if fields[0] == "E":
             recording.simulated_cycles, ended = int(fields[1]), True
             break
-        if fields[0] == "B" and names is not None and len(fields) == 3:
+        if fields[0] == "B" and len(fields) == 3:
             try:
                 recording.add_bitmap(names[int(fields[1])], int(fields[2], 16))
             except (IndexError, ValueError) as error:
                 problem = f"bad harness bitmap line {line[:60]!r}: {error}"
                 break
             continue
-        if fields[0] == "W" and names is not None and len(fields) == 4:
+        if fields[0] == "W" and len(fields) == 4:
             try:
                 name = names[int(fields[1])]
                 recording.add_word(name, int(fields[2]), int(fields[3], 16),
@@ -124,11 +112,7 @@ def parse_log(text: str, images: int, traces: dict | None = None) -> tuple[Recor
         if image >= images:
             problem = f"the harness logged more than {images} results"
             break
-        if fields[0] == "H":
-            recording.hidden[image].add((int(fields[1]), int(fields[2]), int(fields[3])))
-        elif fields[0] == "I":
-            recording.inputs[image].append((int(fields[1]), int(fields[2])))
-        elif fields[0] == "R":
+        if fields[0] == "R":
             recording.cycles[image], recording.payloads[image] = int(fields[1]), int(fields[2], 16)
             image += 1
         elif fields[0] == "TIMEOUT":
@@ -177,7 +161,7 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
     if result.returncode != 0 or not log.is_file():
         raise RuntimeError(f"the {simulator} harness run failed (exit {result.returncode}); "
                            f"its output:\n{(result.stdout + result.stderr)[-3000:]}")
-    traces = manifest["trace"] if manifest.get("architecture") == "dataflow" else None
+    traces = manifest["trace"]
     recording, problem = parse_log(log.read_text(), len(pixels), traces)
     if problem is not None:
         raise RuntimeError(f"the {simulator} harness run went wrong: {problem} (log: {log})")

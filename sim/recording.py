@@ -12,19 +12,15 @@ class Recording:
     """The raw observations of one bench run over ``images`` images.
 
     payloads[i]: the result payload of image ``i`` as an integer (None: no result);
-    cycles[i]:   cycles from its first pixel accepted to its result valid (-1: none);
-    inputs[i]:   ``(steps, address)`` of every traced input neuron (bit ``t`` of ``steps``:
-                 a spike in step ``t``), as the ``trace_input_*`` ports show it;
-    hidden[i]:   ``(layer, global step, neuron)`` of every traced hidden spike;
-    bitmaps[i]:  dataflow designs: ``{trace name: bitmap}``, the spikes each stage handed
-                 over for image ``i`` (``"input"`` and each hidden layer), as integers;
+    cycles[i]:   cycles from the first beat of the run's first image to image ``i``'s
+                 result valid (-1: none);
+    bitmaps[i]:  ``{trace name: bitmap}``, the spikes each stage handed over for image
+                 ``i`` (``"input"`` and each hidden layer), as integers;
     simulated_cycles: clock cycles of the whole run; facts: the bench, simulator and build.
     """
     images: int
     payloads: list = field(default_factory=list)
     cycles: list = field(default_factory=list)
-    inputs: list = field(default_factory=list)
-    hidden: list = field(default_factory=list)
     bitmaps: list = field(default_factory=list)
     simulated_cycles: int = 0
     facts: dict = field(default_factory=dict)
@@ -33,8 +29,6 @@ class Recording:
         n = self.images
         self.payloads = self.payloads or [None] * n
         self.cycles = self.cycles or [-1] * n
-        self.inputs = self.inputs or [[] for _ in range(n)]
-        self.hidden = self.hidden or [set() for _ in range(n)]
         self.bitmaps = self.bitmaps or [{} for _ in range(n)]
         self._words = {}
 
@@ -60,15 +54,13 @@ class Recording:
     def to_json(self) -> dict:
         return {"images": self.images,
                 "payloads": [None if p is None else format(p, "x") for p in self.payloads],
-                "cycles": self.cycles, "inputs": [[list(e) for e in i] for i in self.inputs],
-                "hidden": [sorted(list(e) for e in h) for h in self.hidden],
+                "cycles": self.cycles,
                 "bitmaps": [{k: format(v, "x") for k, v in b.items()} for b in self.bitmaps],
                 "simulated_cycles": self.simulated_cycles, "facts": self.facts}
 
     @classmethod
     def from_json(cls, doc: dict) -> "Recording":
         return cls(doc["images"], [None if p is None else int(p, 16) for p in doc["payloads"]],
-                   list(doc["cycles"]), [[tuple(e) for e in i] for i in doc["inputs"]],
-                   [{tuple(e) for e in h} for h in doc["hidden"]],
+                   list(doc["cycles"]),
                    [{k: int(v, 16) for k, v in b.items()} for b in doc.get("bitmaps", [])],
                    doc["simulated_cycles"], dict(doc["facts"]))

@@ -33,14 +33,12 @@ def random_case(seed: int):
         network = random_dense_network(rng, max_width=12, timesteps=timesteps)
         positions = network.input.shape[1] * network.input.shape[2]
         beat = int(rng.choice([b for b in (1, 2, 4) if positions % b == 0]))
-        config = HwConfig(lanes=int(rng.integers(1, 6)), architecture="dataflow",
-                          pixels_per_beat=beat)
+        config = HwConfig(lanes=int(rng.integers(1, 6)), pixels_per_beat=beat)
         return network, config, random_pixels(rng, network, int(rng.integers(2, 6)))
     network = random_conv_network(rng, timesteps=timesteps, grouped=True, pooling=True)
     names = [layer.name for layer in network.weighted_layers]
     config = HwConfig(lanes={n: int(rng.integers(1, 5)) for n in names},
-                      kernel_lanes={n: int(rng.integers(1, 5)) for n in names[:-1]},
-                      architecture="dataflow")
+                      kernel_lanes={n: int(rng.integers(1, 5)) for n in names[:-1]})
     return network, config, random_pixels(rng, network, int(rng.integers(2, 5)))
 
 
@@ -71,7 +69,6 @@ def run_case(job: RegressJob) -> dict:
             images += report["images"]
             if report["mismatches"] or report["cycle_mismatches"]:
                 failures.append({"seed": job.seed, "simulator": simulator, "gaps": gaps,
-                                 "architecture": config.architecture,
                                  "first_mismatch": report["first_mismatch"]})
     return {"images": images, "failures": failures}
 

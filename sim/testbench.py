@@ -27,72 +27,6 @@ from .recording import Recording
 PERIOD_NS = 10
 
 
-class Bench:
-    def __init__(self, dut, job):
-        self.dut, self.job = dut, job
-        self.clk, self.scope = dut.clk, dut  # the clock; where the trace ports are
-        self.pixels = np.load(job["pixels"])
-        self.rng = np.random.default_rng(job["seed"])
-        self.recording = Recording(len(self.pixels))
-        self.taken = 0
-        self.accepted_at = None
-
-    async def drive_pixels(self):
-        dut, gaps = self.dut, self.job["input_gaps"]
-        for image in self.pixels:
-            for position, value in enumerate(image.reshape(-1).tolist()):
-                while gaps and self.rng.random() < gaps:
-                    dut.pixels__valid.value = 0
-                    await FallingEdge(dut.clk)
-                dut.pixels__payload.value = value
-                dut.pixels__valid.value = 1
-                while not int(dut.pixels__ready.value):
-                    await FallingEdge(dut.clk)
-                if position == 0:
-                    self.accepted_at = get_sim_time("ns")
-                await FallingEdge(dut.clk)
-        dut.pixels__valid.value = 0
-
-    async def take_results(self):
-        dut, pressure = self.dut, self.job["backpressure"]
-        while self.taken < len(self.pixels):
-            if not int(dut.result__valid.value):
-                await RisingEdge(dut.result__valid)
-                await FallingEdge(dut.clk)
-            index = self.taken
-            self.recording.cycles[index] = round((get_sim_time("ns") - self.accepted_at)
-                                                 / PERIOD_NS)
-            while pressure and self.rng.random() < pressure:
-                dut.result__ready.value = 0
-                await FallingEdge(dut.clk)
-            self.recording.payloads[index] = int(dut.result__payload.value)
-            dut.result__ready.value = 1
-            await FallingEdge(dut.clk)
-            dut.result__ready.value = 0
-            self.taken += 1
-
-    async def watch_hidden(self):
-        scope, clk = self.scope, self.clk
-        while True:
-            await RisingEdge(scope.trace_valid)
-            await FallingEdge(clk)
-            while int(scope.trace_valid.value):
-                self.recording.hidden[self.taken].add(
-                    (int(scope.trace_layer.value), int(scope.trace_step.value),
-                     int(scope.trace_address.value)))
-                await FallingEdge(clk)
-
-    async def watch_inputs(self):
-        scope, clk = self.scope, self.clk
-        while True:
-            await RisingEdge(scope.trace_input_valid)
-            await FallingEdge(clk)
-            while int(scope.trace_input_valid.value):
-                self.recording.inputs[self.taken].append(
-                    (int(scope.trace_input_steps.value), int(scope.trace_input_address.value)))
-                await FallingEdge(clk)
-
-
 async def write_weights(clk, payload, valid, ready, path):
     """Every SPRAM write of the design (one payload per line of ``path``), one per cycle
     while ``ready``; before the first image, so no result cycle counts them."""
@@ -112,10 +46,19 @@ def weight_ports(dut, job):
     return dut.weights__payload, dut.weights__valid, dut.weights__ready
 
 
-class StreamBench(Bench):
-    """The dataflow top: beats of several pixels, results taken as they come (``ready``
+class StreamBench:
+    """The network top: beats of several pixels, results taken as they come (``ready``
     held high without backpressure), and each stage's hand-over bitmaps; a result's cycle
     counts from the first beat of the first image."""
+
+    def __init__(self, dut, job):
+        self.dut, self.job = dut, job
+        self.clk, self.scope = dut.clk, dut  # the clock; where the trace ports are
+        self.pixels = np.load(job["pixels"])
+        self.rng = np.random.default_rng(job["seed"])
+        self.recording = Recording(len(self.pixels))
+        self.taken = 0
+        self.accepted_at = None
 
     async def drive_pixels(self):
         dut, gaps, beat = self.dut, self.job["input_gaps"], self.job["pixels_per_beat"]
@@ -169,16 +112,15 @@ class StreamBench(Bench):
 
 
 class AxisBench(StreamBench):
-    """The AXI4-Stream top (``spikewright_axis``) around either design: pixel beats with
+    """The AXI4-Stream top (``spikewright_axis``) around the design: pixel beats with
     ``tlast`` on each image's last, results taken from ``m_axis``; the spikes are read from
     the trace ports of the design inside (instance ``core.network``). A result's cycle
-    counts as for the design itself (dataflow: from the first beat of the first image;
-    sequential: from the image's first pixel); ``tlast_error`` must stay low."""
+    counts as for the design itself (from the first beat of the first image);
+    ``tlast_error`` must stay low."""
 
     def __init__(self, dut, job):
         super().__init__(dut, job)
         self.clk, self.scope = dut.aclk, dut.core.network  # module spikewright_axis.core
-        self.per_image_start = job.get("architecture") != "dataflow"
 
     async def drive_pixels(self):
         dut, gaps = self.dut, self.job["input_gaps"]
@@ -194,7 +136,7 @@ class AxisBench(StreamBench):
             dut.s_axis_tvalid.value = 1
             while not int(dut.s_axis_tready.value):
                 await FallingEdge(self.clk)
-            if self.accepted_at is None or (self.per_image_start and first % per_image == 0):
+            if self.accepted_at is None:
                 self.accepted_at = get_sim_time("ns")
             await FallingEdge(self.clk)
         dut.s_axis_tvalid.value = 0
@@ -248,21 +190,15 @@ async def record_network(dut):
     """Stream every image through the design and record its results and spikes."""
     job = json.loads(Path(cocotb.plusargs["spikewright_job"]).read_text())
     start = time.time()
-    stream = job.get("architecture") == "dataflow"
-    kind = AxisBench if job.get("interface") == "axis" else StreamBench if stream else Bench
-    bench = kind(dut, job)
+    bench = (AxisBench if job.get("interface") == "axis" else StreamBench)(dut, job)
     await reset_top(dut, bench, job)
     if job.get("weights"):
         await write_weights(bench.clk, *weight_ports(dut, job), job["weights"])
-    if stream:
-        for name, trace in job["traces"].items():
-            if "bits" in trace:
-                cocotb.start_soon(bench.watch_trace(name, trace["valid"], trace["bits"]))
-            else:
-                cocotb.start_soon(bench.watch_words(name, trace))
-    else:
-        cocotb.start_soon(bench.watch_hidden())
-        cocotb.start_soon(bench.watch_inputs())
+    for name, trace in job["traces"].items():
+        if "bits" in trace:
+            cocotb.start_soon(bench.watch_trace(name, trace["valid"], trace["bits"]))
+        else:
+            cocotb.start_soon(bench.watch_words(name, trace))
     cocotb.start_soon(bench.drive_pixels())
     await bench.take_results()
     bench.recording.simulated_cycles = int(get_sim_time("ns") / PERIOD_NS)

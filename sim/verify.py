@@ -154,19 +154,14 @@ def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
     """One report of the batches ``reports`` (images counted from the first batch)."""
     cycles = np.concatenate([r["cycles_per_image"] for r in reports])
     done = len(cycles)
-    if expected.plan.stream is not None:
-        # a dataflow design's cycles are result cycles, counted from each batch's start
-        gaps = np.concatenate([np.diff(r["cycles_per_image"]) for r in reports
-                               if len(r["cycles_per_image"]) > 1] or [np.zeros(0)])
-        summary = {"interval_mean": float(gaps.mean()) if len(gaps) else None,
-                   "first_result": int(cycles[0]),
-                   "model_interval_mean": float(np.mean(np.concatenate(
-                       [np.diff(r["model_cycles"]) for r in reports
-                        if len(r["model_cycles"]) > 1] or [np.zeros(1)])))}
-    else:
-        summary = {"mean": float(cycles.mean()), "min": int(cycles.min()),
-                   "max": int(cycles.max()),
-                   "model_mean": float(expected.cycles[:done].mean())}
+    # result cycles, counted from each batch's start
+    gaps = np.concatenate([np.diff(r["cycles_per_image"]) for r in reports
+                           if len(r["cycles_per_image"]) > 1] or [np.zeros(0)])
+    summary = {"interval_mean": float(gaps.mean()) if len(gaps) else None,
+               "first_result": int(cycles[0]),
+               "model_interval_mean": float(np.mean(np.concatenate(
+                   [np.diff(r["model_cycles"]) for r in reports
+                    if len(r["model_cycles"]) > 1] or [np.zeros(1)])))}
     checked = reports[0]["cycle_mismatches"] is not None
     simulated = sum(r["simulated_cycles"] for r in reports)
     sim_seconds = sum(r.get("run_wall_s", r.get("wall_s", 0)) for r in reports)
@@ -180,7 +175,6 @@ def _merge(reports: list, expected: Expected, *, simulator: str, bench: str,
                                None),
         "cycles": summary,
         "cycles_per_image": cycles.tolist(),
-        "lower_bound_mean": float(expected.lower_bound[:done].mean()),
         "classes": [c for r in reports for c in r["classes"]],
         "golden_classes": expected.classes[:done].tolist(),
         "simulator": simulator if bench != "amaranth" else "amaranth",

@@ -7,7 +7,7 @@ The Python API is the flow's steps (:mod:`spikewright.flow`), each taking and re
 
     build = sw.load("mnist_mlp_t1")                      # a shipped model, or an IR folder
     sw.images(build, limit=1000)                         # its dataset's test images
-    sw.plan(build, sw.HwConfig(architecture="dataflow", lanes={"fc1": 384, "fc2": 10}))
+    sw.plan(build, sw.HwConfig(lanes={"fc1": 384, "fc2": 10}))
     sw.run_golden(build, traced=20)                      # bit-exact integer SNN
     sw.evaluate(build)                                   # build.results["eval"]
     sw.generate(build, "rtl/")                           # Verilog + manifest

@@ -49,7 +49,7 @@ def parse_lanes(text: str, option: str = "--lanes"):
 
 #: The HwConfig options' defaults (``generate``); ``run`` takes its model's instead.
 HW_DEFAULTS = {"lanes": "1", "memory_style": "auto", "clock_mhz": 50.0, "target": "ecp5-85k",
-               "architecture": "dataflow", "pixels_per_beat": 1, "kernel_lanes": "1",
+               "pixels_per_beat": 1, "kernel_lanes": "1",
                "input_buffers": 2}
 
 
@@ -58,7 +58,7 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
     """The HwConfig options; ``defaults=None`` leaves them unset (``note`` says where
     their defaults come from); ``shipped_first`` leaves them unset too, and each option's
     help names a shipped model's ``hw_config.json``, then its :data:`HW_DEFAULTS` value."""
-    from spikewright.hdl_gen.config import ARCHITECTURES, TARGETS
+    from spikewright.hdl_gen.config import TARGETS
     default = (lambda key: defaults[key]) if defaults and not shipped_first else (lambda key: None)
     if shipped_first:
         add_argument = p.add_argument
@@ -79,19 +79,14 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
                    help="clock target in MHz" + note)
     p.add_argument("--target", choices=sorted(TARGETS), default=default("target"),
                    help="FPGA part whose block RAM must hold the weights" + note)
-    p.add_argument("--architecture", choices=list(ARCHITECTURES),
-                   default=default("architecture"),
-                   help="dataflow: every layer a pipeline stage on its own image (every "
-                        "layer kind and neuron of the IR); sequential (to be retired): one "
-                        "image, one layer-step at a time" + note)
     p.add_argument("--pixels-per-beat", type=at_least(1), default=default("pixels_per_beat"),
-                   help="pixels per beat of the input stream (dataflow; 1 to 16)" + note)
+                   help="pixels per beat of the input stream (1 to 16)" + note)
     p.add_argument("--input-buffers", type=int, choices=[1, 2],
                    default=default("input_buffers"),
-                   help="dataflow: input bitmaps the encoder holds (1 waits for the first "
+                   help="input bitmaps the encoder holds (1 waits for the first "
                         "layer and saves flip-flops)" + note)
     p.add_argument("--kernel-lanes", default=default("kernel_lanes"),
-                   help="dataflow conv layers: kernel positions added per cycle, K for every "
+                   help="conv layers: kernel positions added per cycle, K for every "
                         "conv layer or NAME=K,... (others 1)" + note)
 
 
@@ -110,8 +105,9 @@ def add_parallel_arguments(p, work: str):
 
 def hw_config_from_args(args, base: dict | None = None):
     """The HwConfig of the options; those left unset take ``base`` (a HwConfig's JSON)."""
-    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.hdl_gen.config import HwConfig, check_architecture
     base = base or {}
+    check_architecture(base)
 
     def pick(key):
         value = getattr(args, key)
@@ -121,7 +117,7 @@ def hw_config_from_args(args, base: dict | None = None):
     config = dict(lanes=parse_lanes(lanes) if lanes is not None else
                   base.get("lanes", parse_lanes(HW_DEFAULTS["lanes"])),
                   memory_style=pick("memory_style"), clock_mhz=pick("clock_mhz"),
-                  target=pick("target"), architecture=pick("architecture"),
+                  target=pick("target"),
                   pixels_per_beat=pick("pixels_per_beat"),
                   input_buffers=pick("input_buffers") if hasattr(args, "input_buffers")
                   else base.get("input_buffers", 2))

@@ -7,9 +7,9 @@ from an 8 KB array 10 pJ.
 
 Models (estimates; the report says so):
 
-- SNN: one add (of the layer's state width) per synaptic operation, one weight word read
-  per (input event, lane group), counted from the golden trace; bias/threshold work per
-  neuron update is small and counted as one add and one compare.
+- SNN: one add (of the layer's state width) and one weight read (its ``weight_width``
+  bits) per synaptic operation, counted from the golden trace; each neuron's update per
+  step (bias and threshold) as one add and one compare.
 - ANN, int8: every multiply-accumulate of the dense network as an 8x8 multiply and a 32-bit
   add, every weight read once.
 - ANN, float32: the same MACs as float32 multiply and add.
@@ -60,26 +60,17 @@ def _macs(layer) -> int:
     return _weights(layer)
 
 
-def energy_report(plan, synops: dict, breakdowns) -> dict:
+def energy_report(plan, synops: dict) -> dict:
     """Energy per image (pJ) for the SNN (from the golden synaptic operations per layer and
-    image, and the cycle model's per-entry event counts) and for the ANN baselines of the
-    same network."""
+    image) and for the ANN baselines of the same network."""
     timesteps = plan.network.timesteps
     layers = {layer.name: layer for layer in plan.layers}
     synops = {name: float(np.mean(v)) for name, v in synops.items()}
     snn_add = sum(synops[name] * add_energy(layers[name].state_width) for name in synops)
-    weight_bits_read = []
-    updates = []
-    for breakdown in breakdowns:
-        bits, neuron_updates = 0.0, 0.0
-        for name, _, _, _, _, words, _ in breakdown.per_entry:
-            layer = layers[name]
-            bits += words * layer.lanes * layer.weight_width
-            neuron_updates += layer.groups * layer.lanes
-        weight_bits_read.append(bits)
-        updates.append(neuron_updates)
-    snn_memory = float(np.mean(weight_bits_read)) / 64 * ENERGY_PJ["sram_read_64b"]
-    snn_neuron = float(np.mean(updates)) * 2 * ENERGY_PJ["add16"]
+    weight_bits_read = sum(synops[name] * layers[name].weight_width for name in synops)
+    snn_memory = weight_bits_read / 64 * ENERGY_PJ["sram_read_64b"]
+    updates = timesteps * sum(layer.neurons for layer in plan.layers)
+    snn_neuron = updates * 2 * ENERGY_PJ["add16"]
     macs = sum(_macs(layer) for layer in plan.layers)
     weight_bits = sum(_weights(layer) * layer.weight_width for layer in plan.layers)
     weights_read = weight_bits / 64 * ENERGY_PJ["sram_read_64b"]

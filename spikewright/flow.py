@@ -6,8 +6,7 @@
 Each step takes the record, does one thing, stores its result on it and returns it
 (``step(build, ...) -> build``), in the manner of FINN's build steps. A step never repeats
 what an earlier one did: the dataset is loaded once, the plan made once, golden run once
-per image set (with its trace, which the cycle model, the energy estimate and verification
-all read). The command line is a set of thin parsers over these steps, and they are the
+per image set (its stage times feed the stream model; its trace, verification). The command line is a set of thin parsers over these steps, and they are the
 Python API.
 """
 
@@ -28,7 +27,6 @@ from spikewright.golden import model as golden_model
 from spikewright.golden.ir import Network
 from spikewright.hdl_gen import plan as plan_module
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.cycle_model import cycles_for_result
 from spikewright.hdl_gen.stream_model import chain_stages, stage_times, times_of_scans
 from spikewright.hdl_gen.stream_plan import layer_scans
 from spikewright.shipped import MODELS_DIR
@@ -106,8 +104,7 @@ def file_sha256(path) -> str:
 class ImageSet:
     """Images of one dataset split, and what golden computed for them.
 
-    ``golden`` keeps the spike trace of the first ``traced`` images (those to verify);
-    ``cycles`` is the cycle model's breakdown of every image (where a plan existed)."""
+    ``golden`` keeps the spike trace of the first ``traced`` images (those to verify)."""
     dataset: str
     split: str
     first: int
@@ -115,9 +112,8 @@ class ImageSet:
     labels: np.ndarray
     golden: object = None
     traced: int = 0
-    cycles: list | None = None
     scans: dict | None = None  # {layer: scan cycles or window pops} (stream_plan.layer_scans)
-    stage_times: tuple | None = None  # (plan, {stage: [cycles per image]}) of a dataflow plan
+    stage_times: tuple | None = None  # (plan, {stage: [cycles per image]})
 
 
 @dataclass
@@ -355,15 +351,13 @@ def plan(build: Build, config: HwConfig | None = None) -> Build:
 def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 500,
            scans: bool = False) -> Build:
     """Run golden once over the build's images: classes, logits, spikes and synaptic
-    operations of every image, the cycle model of every image (where a plan exists), each
-    dataflow stage's cycles per image (for a dataflow plan), what every layer's stage
-    cycles depend on for any lanes (``scans``: dense scan cycles and conv window pops, for
-    folding), and the spike trace of the first ``traced`` images (for verification)."""
+    operations of every image, each stage's cycles per image (where a plan exists), what
+    every layer's stage cycles depend on for any lanes (``scans``: dense scan cycles and conv
+    window pops, for folding), and the spike trace of the first ``traced`` images (for
+    verification)."""
     image_set = build.images
-    cycles = [] if build.plan is not None else None
     scanned = {} if scans else None
-    dataflow = build.plan is not None and build.plan.stream is not None
-    timed = {} if dataflow else None
+    timed = {} if build.plan is not None else None
 
     def on_batch(first, result):
         if scanned is not None:
@@ -372,14 +366,12 @@ def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 50
         if timed is not None:
             for name, rows in stage_times(build.plan, result).items():
                 timed.setdefault(name, []).extend(rows)
-        if cycles is not None:
-            cycles.extend(cycles_for_result(build.plan, result))
 
     image_set.golden = golden_model.run(
         build.network, image_set.pixels, trace=traced > 0, keep_trace=traced,
         batch_size=batch_size, progress=progress,
-        on_batch=on_batch if scans or dataflow or cycles is not None else None)
-    image_set.traced, image_set.cycles = min(traced, len(image_set.pixels)), cycles
+        on_batch=on_batch if scans or timed is not None else None)
+    image_set.traced = min(traced, len(image_set.pixels))
     if scanned is not None:
         image_set.scans = {name: np.concatenate(parts) for name, parts in scanned.items()}
     image_set.stage_times = (build.plan, timed) if timed is not None else None
@@ -478,41 +470,31 @@ def evaluate(build: Build, *, ann: bool = True) -> Build:
 
 
 def cycles_and_energy(build: Build) -> Build:
-    """The exact cycles of every image and the energy estimate: ``results["cycles"]`` (for a
-    dataflow design each image's latency from the stream model, ``results["stream"]`` the
-    interval and the stages; else the cycle model) and ``results["energy"]``."""
+    """The stream model's timing of the build's images streamed back to back and the energy
+    estimate: ``results["stream"]`` (the interval, each image's latency and result cycle,
+    each stage's mean cycles, the part's limits), ``results["cycles"]`` (each image's
+    latency) and ``results["energy"]``."""
     from spikewright.energy import energy_report
-    breakdowns = build.images.cycles
-    if breakdowns is None:
-        raise ValueError("make the plan before running golden: the cycle model needs both")
-    stream = stream_timing(build) if build.plan.stream is not None else None
-    if stream is not None:
-        limits = bandwidth_limits(build.plan, build.images.golden)
-        build.results["stream"] = {
-            "interval_cycles": stream.interval,
-            "latency_cycles": [int(v) for v in stream.latencies],
-            "result_cycles": [int(v) for v in stream.results],
-            "stage_cycles_mean": {name: float(np.mean(v)) for name, v in stream.stages.items()},
-            **limits,
-            "interval_to_weight_limit": stream.interval / limits["weight_limit_cycles"],
-            "interval_to_pixel_limit": stream.interval / limits["pixel_limit_cycles"],
-            "source": "stream model (hdl_gen.stream_model) on the golden trace"}
-        build.results["cycles"] = {
-            "cycles": [int(v) for v in stream.latencies],
-            "lower_bounds": [b.lower_bound for b in breakdowns],
-            "interval_cycles": stream.interval,
-            "stage_cycles_mean": build.results["stream"]["stage_cycles_mean"],
-            "source": "stream model (hdl_gen.stream_model) on the golden trace: each image's "
-                      "latency, images streamed back to back"}
-    else:
-        build.results["cycles"] = {
-            "cycles": [b.total for b in breakdowns],
-            "lower_bounds": [b.lower_bound for b in breakdowns],
-            "per_layer_mean": {name: float(np.mean([b.per_layer()[name] for b in breakdowns]))
-                               for name in breakdowns[0].per_layer()},
-            "load_cycles": breakdowns[0].load, "argmax_cycles": breakdowns[0].argmax,
-            "source": "cycle model (hdl_gen.cycle_model) on the golden trace"}
-    build.results["energy"] = energy_report(build.plan, build.images.golden.synops, breakdowns)
+    if build.plan is None or build.images is None or build.images.golden is None:
+        raise ValueError("make the plan and run golden first: the stream model needs both")
+    stream = stream_timing(build)
+    limits = bandwidth_limits(build.plan, build.images.golden)
+    build.results["stream"] = {
+        "interval_cycles": stream.interval,
+        "latency_cycles": [int(v) for v in stream.latencies],
+        "result_cycles": [int(v) for v in stream.results],
+        "stage_cycles_mean": {name: float(np.mean(v)) for name, v in stream.stages.items()},
+        **limits,
+        "interval_to_weight_limit": stream.interval / limits["weight_limit_cycles"],
+        "interval_to_pixel_limit": stream.interval / limits["pixel_limit_cycles"],
+        "source": "stream model (hdl_gen.stream_model) on the golden trace"}
+    build.results["cycles"] = {
+        "cycles": [int(v) for v in stream.latencies],
+        "interval_cycles": stream.interval,
+        "stage_cycles_mean": build.results["stream"]["stage_cycles_mean"],
+        "source": "stream model (hdl_gen.stream_model) on the golden trace: each image's "
+                  "latency, images streamed back to back"}
+    build.results["energy"] = energy_report(build.plan, build.images.golden.synops)
     return build
 
 

@@ -37,7 +37,7 @@ def add_parser(sub):
     # --fps can refuse them
     add_hw_arguments(p, shipped_first=True)
     p.add_argument("--fps", type=frame_rate, default=None,
-                   help="dataflow: choose the lanes per layer, the kernel lanes of conv "
+                   help="choose the lanes per layer, the kernel lanes of conv "
                         "layers and the pixels per beat (folding) for this many images per "
                         "second at --clock-mhz, from the stream model on --fold-images test "
                         "images (replaces --lanes, --kernel-lanes and --pixels-per-beat); "

@@ -19,12 +19,11 @@ def _read(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def cycle_summary(cycles, lower_bounds) -> dict:
+def cycle_summary(cycles) -> dict:
     cycles = np.asarray(cycles, dtype=float)
     return {"mean": float(cycles.mean()), "p50": float(np.percentile(cycles, 50)),
             "p99": float(np.percentile(cycles, 99)), "max": float(cycles.max()),
-            "min": float(cycles.min()), "lower_bound_mean": float(np.mean(lower_bounds)),
-            "images": int(len(cycles))}
+            "min": float(cycles.min()), "images": int(len(cycles))}
 
 
 def _figure(value, source):
@@ -38,7 +37,6 @@ def build_report(run_dir) -> dict:
     if evaluation is None:
         raise FileNotFoundError(f"{run / 'eval.json'} does not exist; is {run} a run directory "
                                 f"written by `spikewright run`?")
-    cycles = _read(run / "cycles.json")
     verify = _read(run / "verify.json")
     energy = _read(run / "energy.json")
     sweep = _read(run / "sweep.json")
@@ -85,15 +83,9 @@ def build_report(run_dir) -> dict:
         # with each image's latency; the cycle of each result stays in stream.json
         report["stream"] = {key: value for key, value in stream.items()
                             if key != "result_cycles"}
-    if cycles is not None and stream is not None:
-        summary = cycle_summary(stream["latency_cycles"], cycles["lower_bounds"])
+    if stream is not None:
+        summary = cycle_summary(stream["latency_cycles"])
         interval = stream["interval_cycles"]
-    elif cycles is not None:
-        summary = cycle_summary(cycles["cycles"], cycles["lower_bounds"])
-        # one image at a time: the next image's first pixel is accepted the cycle after the
-        # result is taken
-        interval = summary["mean"] + 1
-    if cycles is not None:
         timing = {}
         for target, result in synthesis.items():
             pnr = result.get("place_and_route") or {}
@@ -107,12 +99,11 @@ def build_report(run_dir) -> dict:
                 "interval_cycles": round(interval, 2),
                 "images_per_s": _figure(round(fmax * 1e6 / interval, 1),
                                         "stream model: mean cycles between results, images "
-                                        "back to back, at the achieved Fmax" if stream else
-                                        "cycle model mean cycles + 1 at the achieved Fmax"),
+                                        "back to back, at the achieved Fmax"),
             }
-        model = "stream model" if stream else "cycle model"
-        report["latency"] = {"cycles": _figure(summary, f"{model} on {golden} "
-                                                        f"(RTL matches it cycle for cycle)"),
+        report["latency"] = {"cycles": _figure(summary, f"stream model on {golden}: each "
+                                                        f"image's latency (RTL matches every "
+                                                        f"result's cycle)"),
                              "by_target": timing}
     return report
 
@@ -150,11 +141,6 @@ def _plots(report, run) -> list[tuple[str, str]]:
             "Mean cycles per image of each stage (stream model; the slowest sets the "
             "interval)", list(stages), list(stages.values()), "cycles", lo=0.0,
             fmt="{:.0f}".format)))
-    else:
-        cycles = _read(run / "cycles.json")
-        if cycles:
-            plots.append(("Cycles per image", svg.histogram(
-                "Cycles per image (cycle model)", cycles["cycles"], "cycles")))
     sweep = report.get("sweep")
     if sweep and sweep.get("points") and any("fps_target" in p for p in sweep["points"]):
         chart = folded_sweep_chart(sweep)
@@ -163,9 +149,8 @@ def _plots(report, run) -> list[tuple[str, str]]:
     elif sweep and sweep.get("points"):
         points = sweep["points"]
         plots.append(("Latency against lanes", svg.line_chart(
-            "Mean cycles per image against lanes P",
-            {"cycles": [(p["lanes"], p["mean_cycles"]) for p in points],
-             "lower bound": [(p["lanes"], p["lower_bound"]) for p in points]},
+            "Mean cycles between results against lanes P",
+            {"cycles": [(p["lanes"], p["mean_cycles"]) for p in points]},
             "lanes P", "cycles", log_x=True)))
         with_luts = [p for p in points if p.get("luts")]
         if with_luts:

@@ -1,5 +1,5 @@
-"""A design-space sweep: the exact cycle model and synthesis for each lane count, and the
-Pareto front of resources against cycles."""
+"""A design-space sweep: the exact stream model and synthesis for each lane count or frame
+rate, and the Pareto front of resources against cycles."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 
 from spikewright import flow
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.cycle_model import cycles_for_result
 from spikewright.sim.batches import run_batches
 
 __all__ = ["pareto_front", "sweep", "SynthJob", "run_synth_job"]
@@ -43,16 +42,14 @@ def pareto_front(points: list[dict]) -> None:
 def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool = True,
           progress=None, fps_list=None, clock_mhz: float = 100.0, place: bool = False,
           jobs: int = 1, scheduler: str | None = None) -> dict:
-    """For each lane count (sequential designs), or each frame rate ``fps_list`` (dataflow
-    designs folded for it at ``clock_mhz``): the mean cycles per result of the build's
-    images (``mean_cycles``: the cycle model's cycles per image plus one, or the stream
-    model's interval) and, with ``synthesize``, Yosys resources (and with ``place`` the
+    """For each lane count (every layer), or each frame rate ``fps_list`` (designs folded for
+    it at ``clock_mhz``): the mean cycles between results of the build's images streamed
+    back to back (``mean_cycles``: the stream model's interval) and, with ``synthesize``, Yosys resources (and with ``place`` the
     placed Fmax and images/s). Golden runs once; the designs are generated here, then
     synthesized ``jobs`` at a time in local processes (or on the Dask cluster at
     ``scheduler``); ``progress(done)`` counts the points finished."""
     if build.images.golden is None or build.images.traced < len(build.images.pixels):
         flow.golden(build, traced=len(build.images.pixels), scans=bool(fps_list))
-    result = build.images.golden
     points, synth_jobs = [], []
     designs = ([("fps", f) for f in fps_list] if fps_list else [("lanes", p) for p in lanes_list])
     for kind, value in designs:
@@ -65,10 +62,7 @@ def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool =
             name = f"rtl_fps{int(value)}"
         else:
             flow.plan(build, HwConfig(lanes=value, target=target))
-            breakdown = cycles_for_result(build.plan, result)
-            point = {"lanes": value,
-                     "mean_cycles": float(np.mean([b.total for b in breakdown])) + 1,
-                     "lower_bound": float(np.mean([b.lower_bound for b in breakdown]))}
+            point = {"lanes": value, "mean_cycles": flow.stream_timing(build).interval}
             name = f"rtl_p{value}"
         point.update(luts=None, ffs=None, brams=None)
         if synthesize:
@@ -94,5 +88,5 @@ def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool =
             progress(done)
     pareto_front(points)
     return {"target": target, "images": int(len(build.images.pixels)),
-            "source": "cycle or stream model (exact) and Yosys synthesis"
+            "source": "stream model (exact) and Yosys synthesis"
                       + (" and nextpnr" if place else ""), "points": points}

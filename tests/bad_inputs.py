@@ -146,6 +146,16 @@ def _verify_other(folder):
     return ["verify", str(folder / "other"), str(design), "--bench", "amaranth", "-q"]
 
 
+def _verify_sequential(folder):
+    """A design folder written by an earlier spikewright for the sequential architecture."""
+    ir = saved_ir(folder)
+    design = rtl(folder, ir)
+    manifest = json.loads((design / "manifest.json").read_text())
+    manifest["hw_config"]["architecture"] = "sequential"
+    (design / "manifest.json").write_text(json.dumps(manifest))
+    return ["verify", str(ir), str(design), "--bench", "amaranth", "-q"]
+
+
 def _same_names(doc):
     doc["layers"][2]["name"] = "fc1"
 
@@ -291,24 +301,21 @@ CASES = [
          lambda folder: ["generate", str(saved_ir(folder)), "--lanes", "many", "--out",
                          str(folder / "rtl")],
          r"--lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'many'"),
-    Case("--kernel-lanes without the dataflow architecture",
-         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "sequential",
-                         "--kernel-lanes", "3", "--out", str(folder / "rtl")],
-         r"kernel_lanes 3 needs the dataflow architecture; the sequential conv core adds "
-         r"one kernel position per cycle"),
+    Case("verify a design of the retired sequential architecture", _verify_sequential,
+         r"the hardware configuration names architecture 'sequential', which spikewright no "
+         r"longer builds: every network is built as the dataflow design; remove "
+         r"\"architecture\" from the configuration \(lanes and kernel lanes keep their "
+         r"meaning\)"),
     Case("--kernel-lanes that is not a number",
-         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
-                         "--kernel-lanes", "wide", "--out", str(folder / "rtl")],
+         lambda folder: ["generate", str(saved_ir(folder)), "--kernel-lanes", "wide", "--out", str(folder / "rtl")],
          r"--kernel-lanes must be a number or NAME=P\[,NAME=P\.\.\.\], not 'wide'"),
     Case("generate --fps max for a part whose block RAM is not modelled",
-         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
-                         "--fps", "max", "--target", "ice40-up5k", "--fold-images", "20",
+         lambda folder: ["generate", str(saved_ir(folder)), "--fps", "max", "--target", "ice40-up5k", "--fold-images", "20",
                          "--out", str(folder / "rtl")],
          r"folding to fit the part models the ECP5's block RAM, not 'ice40-up5k'; give --fps "
          r"a number of images per second"),
     Case("--memory-style spram on a part without SPRAM",
-         lambda folder: ["generate", str(saved_ir(folder)), "--architecture", "dataflow",
-                         "--memory-style", "spram", "--out", str(folder / "rtl")],
+         lambda folder: ["generate", str(saved_ir(folder)), "--memory-style", "spram", "--out", str(folder / "rtl")],
          r"memory_style 'spram' needs a part with single-port RAM banks \(ice40-up5k\), not "
          r"'ecp5-85k'"),
     Case("generate into a folder holding other files", _generate_beside,

@@ -56,7 +56,7 @@ def test_a_small_design_becomes_a_bitstream(tmp_path, name):
     from spikewright.hdl_gen.plan import make_plan
     spec = board(name)
     net = random_dense_network(np.random.default_rng(8), max_width=8, neuron="if")
-    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow", target=spec.target))
+    plan = make_plan(net, HwConfig(lanes=2, target=spec.target))
     write_files(generate(net, plan=plan), tmp_path / "rtl")
     result = build_bitstream(spec, plan, tmp_path / "rtl", tmp_path / "out",
                              log=lambda message: None)

@@ -88,7 +88,7 @@ def test_rtl_for_another_part_is_refused_before_any_tool_runs(tmp_path):
     from spikewright.hdl_gen.emit import generate, write_files
     network = random_dense_network(np.random.default_rng(8), max_width=8, neuron="if")
     save(network, tmp_path / "ir")
-    write_files(generate(network, HwConfig(lanes=2, architecture="dataflow",
+    write_files(generate(network, HwConfig(lanes=2,
                                            target="ecp5-85k")), tmp_path / "rtl")
     with pytest.raises(ValueError, match=rf"^{tmp_path / 'rtl'} was generated for ecp5-85k, "
                                          r"not for icebreaker's ice40-up5k; generate it with "

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.sim
 def test_the_host_code_drives_the_simulated_link(tmp_path):
     rng = np.random.default_rng(8)
     net = random_dense_network(rng, max_width=8, neuron="if")
-    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow"))
+    plan = make_plan(net, HwConfig(lanes=2))
     write_files(generate(net, plan=plan), tmp_path / "rtl")
     pixels = random_pixels(rng, net, 12)
     golden = model.run(net, pixels)
@@ -53,7 +53,7 @@ def test_board_run_simulate_compares_every_result_with_golden(tmp_path):
     from bad_inputs import run_command, saved_ir
     ir = saved_ir(tmp_path)
     status, _, err = run_command(["generate", str(ir), "--out", str(tmp_path / "rtl"),
-                                  "--architecture", "dataflow", "--lanes", "4"])
+                                  "--lanes", "4"])
     assert status == 0, err
     status, out, err = run_command(["board", "run", str(ir), "--board", "icebreaker",
                                     "--simulate", "--rtl", str(tmp_path / "rtl"), "--images",
@@ -79,7 +79,7 @@ def test_weights_loaded_through_the_simulated_link_into_spram_give_golden_result
     from spikewright.hdl_gen.spram import bank_contents
     rng = np.random.default_rng(12)
     net = random_dense_network(rng, max_width=8, neuron="if", weight_width=4)
-    plan = make_plan(net, HwConfig(lanes=4, architecture="dataflow", target="ice40-up5k",
+    plan = make_plan(net, HwConfig(lanes=4, target="ice40-up5k",
                                    memory_style="spram", input_buffers=1))
     write_files(generate(net, plan=plan), tmp_path / "rtl")
     pixels = random_pixels(rng, net, 6)

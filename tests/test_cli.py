@@ -137,7 +137,7 @@ def test_generate_folds_the_fastest_design_whose_weights_fit_the_part(tmp_path, 
     from bad_inputs import digits_network
     from spikewright.golden import save
     save(digits_network(), tmp_path / "ir")
-    assert main(["generate", str(tmp_path / "ir"), "--architecture", "dataflow", "--fps", "max",
+    assert main(["generate", str(tmp_path / "ir"), "--fps", "max",
                  "--fold-images", "50", "--out", str(tmp_path / "rtl")]) == 0
     manifest = json.loads((tmp_path / "rtl" / "manifest.json").read_text())
     folding = manifest["folding"]
@@ -161,14 +161,13 @@ def test_generate_folds_a_dataflow_design_for_a_frame_rate(tmp_path, capsys):
     from bad_inputs import digits_network
     from spikewright.golden import save
     save(digits_network(), tmp_path / "ir")
-    assert main(["generate", str(tmp_path / "ir"), "--architecture", "dataflow", "--fps",
+    assert main(["generate", str(tmp_path / "ir"), "--fps",
                  "1e6", "--clock-mhz", "100", "--fold-images", "50", "--out",
                  str(tmp_path / "rtl")]) == 0
     manifest = json.loads((tmp_path / "rtl" / "manifest.json").read_text())
     folding = manifest["folding"]
     assert folding["target_interval_cycles"] == 100.0 and folding["sample_images"] == 50
     assert folding["met"] == (folding["predicted_interval_cycles"] <= 100.0)
-    assert manifest["architecture"] == "dataflow"
     assert manifest["lanes_used"] == folding["lanes"]
     assert manifest["pixels"]["per_beat"] == folding["pixels_per_beat"]
 

@@ -70,13 +70,13 @@ def test_weight_words_pack_lanes_group_major():
     assert layer.threshold_words[1] >> layer.state_width == 1  # padding lane threshold 1
 
 
-def test_schedule_places_asg_regeneration_in_the_next_window():
-    net = random_dense_network(np.random.default_rng(5), timesteps=2, depth=2, neuron="asg")
-    plan = make_plan(net)
-    entries = [(e.step, e.layer, e.phase, e.first) for e in plan.schedule]
-    assert entries == [(0, 0, 0, True), (1, 0, 0, False),
-                       (2, 0, 1, True), (2, 1, 0, True), (3, 0, 1, False), (3, 1, 0, False),
-                       (4, 1, 1, True), (4, 2, 0, True), (5, 1, 1, False), (5, 2, 0, False)]
+def test_a_configuration_of_the_retired_sequential_architecture_is_refused_in_one_line():
+    doc = {**HwConfig(lanes=4).to_json(), "architecture": "sequential"}
+    with pytest.raises(ValueError, match=r"^the hardware configuration names architecture "
+                                         r"'sequential', which spikewright no longer builds"):
+        HwConfig.from_json(doc)
+    assert HwConfig.from_json({**doc, "architecture": "dataflow"}) == HwConfig(lanes=4)
+    assert "architecture" not in HwConfig().to_json()
 
 
 def test_lanes_naming_no_layer_are_refused_and_the_lanes_used_are_recorded():
@@ -97,13 +97,9 @@ def test_lanes_naming_no_layer_are_refused_and_the_lanes_used_are_recorded():
 def test_spram_and_input_buffers_are_refused_where_they_cannot_be_built():
     with pytest.raises(ValueError, match=r"memory_style 'spram' needs a part with single-port "
                                          r"RAM banks \(ice40-up5k\), not 'ecp5-85k'"):
-        HwConfig(memory_style="spram", architecture="dataflow")
-    with pytest.raises(ValueError, match="memory_style 'spram' needs the dataflow architecture"):
-        HwConfig(memory_style="spram", target="ice40-up5k")
+        HwConfig(memory_style="spram")
     with pytest.raises(ValueError, match="input_buffers must be 1 or 2, not 3"):
-        HwConfig(architecture="dataflow", input_buffers=3)
-    with pytest.raises(ValueError, match="input_buffers 1 needs the dataflow architecture"):
-        HwConfig(input_buffers=1)
+        HwConfig(input_buffers=3)
 
 
 def test_a_layer_too_deep_for_an_spram_bank_is_refused_with_its_sizes():
@@ -113,7 +109,7 @@ def test_a_layer_too_deep_for_an_spram_bank_is_refused_with_its_sizes():
     from spikewright.golden import load
     from spikewright.shipped import model_dir
     net = load(model_dir("mnist_mlp_t1") / "ir")
-    config = HwConfig(lanes=16, target="ice40-up5k", architecture="dataflow",
+    config = HwConfig(lanes=16, target="ice40-up5k",
                       memory_style="spram")
     with pytest.raises(CapacityError, match=r"^the weights need 2408448 bits of memory \(fc1 "
                                             r"2408448\) besides those in SPRAM \(fc2; fc1 not: "

@@ -36,7 +36,7 @@ def test_manifest_describes_the_top(small_design):
                                         "width": 8,
                                         "description": "pixel value 0..255, C, H, W order"}
     assert ports["result__valid"]["direction"] == "output"
-    assert {p["name"] for p in manifest["ports"]} >= {"clk", "rst", "trace_input_steps"}
+    assert {p["name"] for p in manifest["ports"]} >= {"clk", "rst", "trace_input_bits"}
     payload = manifest["result_payload"]
     assert ports["result__payload"]["width"] == payload["cls"]["width"] + \
         payload["logits"]["count"] * payload["logits"]["width"]
@@ -61,7 +61,7 @@ def test_the_dataflow_design_is_lint_clean_and_deterministic(tmp_path, timesteps
     net = dense_chain(timesteps, rng.integers(-8, 8, (80, 8)), rng.integers(-3, 3, 80),
                       rng.integers(1, 9, 80), "if", rng.integers(-8, 8, (3, 80)),
                       rng.integers(-3, 3, 3), 8)
-    config = HwConfig(lanes=80, architecture="dataflow", pixels_per_beat=beat)  # two banks
+    config = HwConfig(lanes=80, pixels_per_beat=beat)  # two banks
     files = generate(net, config)
     assert "weights_1" in files[f"{TOP_MODULE}.v"]
     assert files_digest(generate(net, config)) == files_digest(files)
@@ -81,7 +81,7 @@ def test_the_dataflow_conv_design_is_lint_clean_and_deterministic(tmp_path, time
     from spikewright.golden.random_network import random_conv_network
     net = random_conv_network(np.random.default_rng(41), neuron="if", timesteps=timesteps,
                               depthwise=False, depth=2)
-    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2, "conv2": 3}, architecture="dataflow")
+    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2, "conv2": 3})
     files = generate(net, config)
     assert "bitmap_conv1" in files[f"{TOP_MODULE}.v"]
     assert files_digest(generate(net, config)) == files_digest(files)
@@ -109,7 +109,7 @@ def test_asg_grouped_and_pooling_stages_are_lint_clean_and_deterministic(tmp_pat
                                   weight=rng.integers(-4, 4, (net.layers[-1].out_features, 5)))
     net = dataclasses.replace(net, layers=(conv, pool, Flatten("flatten"), hidden, readout))
     assert {layer.neuron for layer in net.weighted_layers[:-1]} == {Neuron.ASG}
-    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2}, architecture="dataflow")
+    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2})
     files = generate(net, config)
     assert "potential" in files[f"{TOP_MODULE}.v"]
     assert files_digest(generate(net, config)) == files_digest(files)

@@ -106,7 +106,8 @@ def test_steps_share_one_plan_and_one_golden_run(tmp_path):
     verified = build.results["verify"]
     assert verified["images"] == 3 and verified["mismatches"] == 0
     assert verified["cycle_mismatches"] == 0
-    assert build.results["cycles"]["cycles"][:3] == verified["cycles_per_image"]
+    # each result's cycle, streamed back to back: the first three as verify streamed them
+    assert build.results["stream"]["result_cycles"][:3] == verified["cycles_per_image"]
     assert len(build.results["cycles"]["cycles"]) == 6
 
 

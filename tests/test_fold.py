@@ -75,7 +75,7 @@ def test_the_block_ram_model_gives_yosys_count_for_the_shipped_mlp():
     from spikewright.hdl_gen.fold import dense_weight_blocks
     from spikewright.shipped import model_dir
     net = load(model_dir("mnist_mlp_t1") / "ir")
-    shipped = make_plan(net, HwConfig(lanes={"fc1": 384, "fc2": 10}, architecture="dataflow"))
+    shipped = make_plan(net, HwConfig(lanes={"fc1": 384, "fc2": 10}))
     # 6 banks of 64 lanes, 256 bits x 1,568 words, 29 blocks each (9 x 2048); fc2 40 x 768: 3;
     # Yosys maps the generated design to 177 DP16KD (docs/results.md)
     assert dense_weight_blocks(shipped) == 177
@@ -85,7 +85,7 @@ def test_the_block_ram_model_gives_yosys_count_for_the_shipped_mlp():
 def test_folding_to_fit_keeps_the_fastest_design_within_the_block_rams(sample, share):
     from spikewright.hdl_gen.fold import FIT_STEP, dense_weight_blocks, fold_to_fit
     net, result, scans = sample
-    config = HwConfig(architecture="dataflow")
+    config = HwConfig()
     fastest = fold(net, scans, interval_cycles=1, config=config)
     most = dense_weight_blocks(make_plan(net, fastest.config))
     least = dense_weight_blocks(make_plan(net, dataclasses.replace(
@@ -111,7 +111,7 @@ def test_the_block_ram_model_refuses_conv_layers():
     from spikewright.hdl_gen.fold import dense_weight_blocks
     net = random_conv_network(np.random.default_rng(2), neuron="if", depthwise=False, depth=1,
                               timesteps=1)
-    plan = make_plan(net, HwConfig(architecture="dataflow"))
+    plan = make_plan(net, HwConfig())
     conv = next(layer.name for layer in plan.layers if layer.kind == "conv2d")
     with pytest.raises(ValueError, match=rf"^the block RAM model covers dense layers only, not "
                                          rf"conv2d layer '{conv}'; fold for a number of "

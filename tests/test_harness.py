@@ -6,21 +6,25 @@ import pytest
 from spikewright.sim.harness import parse_log
 
 
-def test_spikes_belong_to_the_image_of_the_next_result():
-    log = "I 3 5\nH 1 0 7\nR 120 2a\nH 1 1 4\nR 98 1\nE 260\n"
-    recording, problem = parse_log(log, images=2)
+TRACES = {"input": {"bits": "trace_input_bits"},
+          "conv1": {"index": "i", "word": "w", "word_width": 2, "words": 2}}
+
+
+def test_bitmaps_and_words_belong_to_the_images_in_order():
+    log = ("B 0 5\nW 1 0 3\nW 1 1 1\nB 0 a\nR 120 2a\nW 1 1 2\nW 1 0 0\nR 98 1\nE 260\n")
+    recording, problem = parse_log(log, images=2, traces=TRACES)
     assert problem is None and recording.simulated_cycles == 260
     assert recording.payloads == [0x2a, 0x1] and recording.cycles == [120, 98]
-    assert recording.inputs == [[(3, 5)], []]
-    assert recording.hidden == [{(1, 0, 7)}, {(1, 1, 4)}]
+    assert recording.bitmaps == [{"input": 0x5, "conv1": 0b0111},
+                                 {"input": 0xa, "conv1": 0b1000}]
 
 
 def test_a_short_or_garbled_log_is_a_problem_not_a_pass():
-    assert parse_log("R 1 0\n", images=2)[1] == "the log ends after 1 of 2 results"
-    assert parse_log("R 1 0\n", images=1)[1] == "the log ends after 1 of 1 results"
-    assert parse_log("TIMEOUT 500\n", images=1)[1] == ("no result for 500 cycles (timeout) "
+    assert parse_log("R 1 0\n", images=2, traces={})[1] == "the log ends after 1 of 2 results"
+    assert parse_log("R 1 0\n", images=1, traces={})[1] == "the log ends after 1 of 1 results"
+    assert parse_log("TIMEOUT 500\n", images=1, traces={})[1] == ("no result for 500 cycles (timeout) "
                                                        "after image 0")
-    assert parse_log("X\n", images=1)[1] == "unexpected harness log line 'X'"
+    assert parse_log("X\n", images=1, traces={})[1] == "unexpected harness log line 'X'"
 
 
 @pytest.mark.parametrize("bench", ["cocotb", "harness", "amaranth"])

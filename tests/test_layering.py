@@ -108,6 +108,6 @@ def test_golden_integer_model_imports_neither_torch_nor_amaranth():
 
 
 def test_hdl_gen_and_sim_import_no_torch():
-    loaded = imported_after("spikewright.hdl_gen.emit, spikewright.hdl_gen.cycle_model, "
+    loaded = imported_after("spikewright.hdl_gen.emit, spikewright.hdl_gen.stream_model, "
                             "spikewright.sim.verify")
     assert "torch" not in loaded and "amaranth" in loaded

@@ -43,3 +43,8 @@ def test_the_pytorch_example_runs(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out.split("\n")
     assert float(printed[1]) > 0.9  # the integer SNN at T = 1 on the 10,000 test images
     assert (tmp_path / "mlp.nir").is_file()
+
+
+def test_the_readme_is_a_users_page_of_at_most_12_kb():
+    """Details and tables belong in docs/ (results.md, boards.md, architecture.md)."""
+    assert len(README.read_bytes()) <= 12 * 1024

@@ -48,11 +48,15 @@ def test_report_plots_a_sweep_and_names_every_source(tmp_path):
                   "accuracy": {"ann_float": 0.9, "ann_quant": 0.95, "snn_golden": 0.94},
                   "spikes_per_image": {"total": 100.0}, "synops_per_image": {"total": 1000.0}}
     (tmp_path / "eval.json").write_text(json.dumps(evaluation))
-    (tmp_path / "cycles.json").write_text(json.dumps({"cycles": [100, 120, 140],
-                                                       "lower_bounds": [80, 90, 100]}))
-    points = [{"lanes": 1, "mean_cycles": 400.0, "lower_bound": 300.0, "luts": 100},
-              {"lanes": 4, "mean_cycles": 150.0, "lower_bound": 90.0, "luts": 300},
-              {"lanes": 8, "mean_cycles": 160.0, "lower_bound": 50.0, "luts": 500}]
+    (tmp_path / "stream.json").write_text(json.dumps({
+        "latency_cycles": [100, 120, 140], "interval_cycles": 90.0,
+        "stage_cycles_mean": {"encoder": 64.0, "fc1": 85.0, "argmax": 11.0},
+        "result_cycles": [100, 190, 280], "weight_limit_cycles": 30.0,
+        "pixel_limit_cycles": 64.0, "interval_to_weight_limit": 3.0,
+        "interval_to_pixel_limit": 90 / 64, "source": "stream model"}))
+    points = [{"lanes": 1, "mean_cycles": 400.0, "luts": 100},
+              {"lanes": 4, "mean_cycles": 150.0, "luts": 300},
+              {"lanes": 8, "mean_cycles": 160.0, "luts": 500}]
     pareto_front(points)
     (tmp_path / "sweep.json").write_text(json.dumps({"target": "ecp5-85k", "points": points}))
     json_path, html_path = write_report(tmp_path)
@@ -61,7 +65,9 @@ def test_report_plots_a_sweep_and_names_every_source(tmp_path):
                                                 "source": "golden model, 10 mnist test images"}
     assert report["latency"]["cycles"]["value"]["mean"] == 120
     html = html_path.read_text()
-    for title in ("Accuracy at each level", "Cycles per image", "Latency against lanes",
+    assert "result_cycles" not in report["stream"]
+    for title in ("Accuracy at each level", "Latency per image", "Mean cycles per stage",
+                  "Latency against lanes",
                   "Resources against lanes", "Pareto front"):
         assert f"<figcaption>{title}</figcaption><svg" in html
     assert [p["pareto"] for p in points] == [True, True, False]
@@ -74,8 +80,6 @@ def test_report_plots_images_per_second_against_luts_for_a_dataflow_sweep(tmp_pa
                   "accuracy": {"ann_float": 0.9, "ann_quant": 0.95, "snn_golden": 0.94},
                   "spikes_per_image": {"total": 100.0}, "synops_per_image": {"total": 1000.0}}
     (tmp_path / "eval.json").write_text(json.dumps(evaluation))
-    (tmp_path / "cycles.json").write_text(json.dumps({"cycles": [100, 120],
-                                                       "lower_bounds": [80, 90]}))
     points = [{"fps_target": 1e5, "mean_cycles": 900.0, "luts": 2000, "images_per_s": 1e5},
               {"fps_target": 2e5, "mean_cycles": 450.0, "luts": 3500, "images_per_s": 2e5},
               {"fps_target": 3e5, "mean_cycles": 460.0, "luts": 6000, "images_per_s": 1.9e5}]

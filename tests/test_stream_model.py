@@ -13,7 +13,7 @@ from spikewright.hdl_gen.stream_model import stage_times, stream_timing
 def case(images, seed=5):
     rng = np.random.default_rng(seed)
     net = random_dense_network(rng, max_width=8, neuron="if", depth=2, timesteps=2)
-    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow"))
+    plan = make_plan(net, HwConfig(lanes=2))
     return plan, model.run(net, random_pixels(rng, net, images), trace=True)
 
 

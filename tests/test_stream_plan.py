@@ -11,7 +11,7 @@ from spikewright.hdl_gen.stream_plan import PASS_OVERHEAD, SCAN_WIDTH
 
 
 def dataflow(net, **options):
-    return make_plan(net, HwConfig(architecture="dataflow", **options))
+    return make_plan(net, HwConfig(**options))
 
 
 def test_a_scan_costs_one_cycle_per_event_and_per_empty_chunk():
@@ -83,18 +83,15 @@ def test_asg_costs_one_cycle_per_step_and_lane_group_more_than_if(timesteps):
         assert (stage.batch_cycles(spikes) == if_stage.batch_cycles(spikes) + added).all()
 
 
-def test_pixels_per_beat_must_divide_a_channel_and_needs_the_dataflow_design():
+def test_pixels_per_beat_must_divide_a_channel():
     net = random_dense_network(np.random.default_rng(4), neuron="if", depth=1)
     positions = net.input.shape[1] * net.input.shape[2]
     odd = next(b for b in range(2, 17) if positions % b)
     with pytest.raises(ValueError, match=rf"^pixels_per_beat must divide the {positions} "
                                          rf"pixels of an image channel, not {odd}$"):
         dataflow(net, pixels_per_beat=odd)
-    with pytest.raises(ValueError, match=r"^pixels_per_beat 2 needs the dataflow "
-                                         r"architecture"):
-        HwConfig(pixels_per_beat=2)
     with pytest.raises(ValueError, match=r"^pixels_per_beat must be an integer from 1 to 16"):
-        HwConfig(architecture="dataflow", pixels_per_beat=17)
+        HwConfig(pixels_per_beat=17)
 
 
 def test_a_conv_position_costs_its_window_and_the_fullest_kernel_lane_of_each_group():
@@ -115,12 +112,10 @@ def test_a_conv_position_costs_its_window_and_the_fullest_kernel_lane_of_each_gr
     assert stage.stage_cycles(np.zeros((1, 9), bool)) == 4 * (5 + 1) + CONV_DRAIN_CYCLES
 
 
-def test_kernel_lanes_need_the_dataflow_design_and_name_conv_layers():
-    with pytest.raises(ValueError, match=r"^kernel_lanes 3 needs the dataflow architecture"):
-        HwConfig(kernel_lanes=3)
+def test_kernel_lanes_name_conv_layers():
     with pytest.raises(ValueError, match=r"^kernel_lanes of layer 'conv1' must be an integer "
                                          r"of at least 1, not 0$"):
-        HwConfig(architecture="dataflow", kernel_lanes={"conv1": 0})
+        HwConfig(kernel_lanes={"conv1": 0})
     net = random_conv_network(np.random.default_rng(0), neuron="if", depthwise=False)
     with pytest.raises(ValueError, match=r"name layer\(s\) 'nope'"):
         dataflow(net, kernel_lanes={"nope": 2})

@@ -17,7 +17,7 @@ from spikewright.sim.expected import compare, expected_for
 
 
 def dataflow(net, lanes, beat=1):
-    return make_plan(net, HwConfig(lanes=lanes, architecture="dataflow", pixels_per_beat=beat))
+    return make_plan(net, HwConfig(lanes=lanes, pixels_per_beat=beat))
 
 
 def check(plan, pixels, **options):
@@ -47,7 +47,7 @@ def conv_case(seed, **network_options):
     names = [layer.name for layer in net.weighted_layers]
     lanes = {name: int(rng.integers(1, 4)) for name in names}
     kernel = {name: int(rng.integers(1, 5)) for name in names if name != "readout"}
-    plan = make_plan(net, HwConfig(lanes=lanes, kernel_lanes=kernel, architecture="dataflow"))
+    plan = make_plan(net, HwConfig(lanes=lanes, kernel_lanes=kernel))
     return plan, random_pixels(rng, net, 4)
 
 
@@ -57,13 +57,13 @@ def test_one_input_buffer_waits_for_the_first_layer_and_equals_the_stream_model(
     next image's beats wait until the first layer releases it (dense and conv first)."""
     if seed % 2:
         net, lanes, beat, pixels = random_case(300 + seed)
-        config = HwConfig(lanes=lanes, architecture="dataflow", pixels_per_beat=beat,
+        config = HwConfig(lanes=lanes, pixels_per_beat=beat,
                           input_buffers=1)
     else:
         rng = np.random.default_rng(300 + seed)
         net = random_conv_network(rng, neuron="if", depthwise=False)
         pixels = random_pixels(rng, net, 4)
-        config = HwConfig(lanes=2, architecture="dataflow", input_buffers=1)
+        config = HwConfig(lanes=2, input_buffers=1)
     single = check(make_plan(net, config), pixels)
     double = check(make_plan(net, dataclasses.replace(config, input_buffers=2)), pixels)
     assert single.cycles[-1] >= double.cycles[-1]  # equal where a later stage is slowest
@@ -91,8 +91,7 @@ def test_grouped_pooling_and_asg_conv_networks_equal_golden_and_the_stream_model
     net = random_conv_network(rng, timesteps=1 + seed, grouped=True, pooling=True)
     names = [layer.name for layer in net.weighted_layers]
     plan = make_plan(net, HwConfig(lanes={n: int(rng.integers(1, 4)) for n in names},
-                                   kernel_lanes={n: int(rng.integers(1, 5)) for n in names[:-1]},
-                                   architecture="dataflow"))
+                                   kernel_lanes={n: int(rng.integers(1, 5)) for n in names[:-1]}))
     pixels = random_pixels(rng, net, 3)
     check(plan, pixels)
     if seed < 2:
@@ -119,7 +118,7 @@ def test_slow_clock_designs_equal_golden_and_the_fast_ones_cycle_for_cycle(seed)
     the same cycles (one stream model for both)."""
     from spikewright.hdl_gen.stream_plan import PREFETCH_FROM_MHZ
     net, lanes, beat, pixels = random_case(400 + seed, timesteps=1 + seed % 3)
-    slow = make_plan(net, HwConfig(lanes=lanes, architecture="dataflow", pixels_per_beat=beat,
+    slow = make_plan(net, HwConfig(lanes=lanes, pixels_per_beat=beat,
                                    clock_mhz=PREFETCH_FROM_MHZ / 2))
     assert not slow.stream.prefetch and not any(s.prefetch for s in slow.stream.stages)
     fast = dataflow(net, lanes, beat)
@@ -189,3 +188,78 @@ def test_at_most_one_is_set_exactly_where_at_most_one_bit_is(width):
     sim = Simulator(m)
     sim.add_testbench(bench)
     sim.run()
+
+
+def _flipped(layer, index):
+    """``layer`` with the weight at flat ``index`` changed in its sign bit (still in width)."""
+    import dataclasses
+    weight = layer.weight.copy()
+    flat = weight.reshape(-1)
+    width = layer.weight_width
+    low = -(1 << (width - 1))
+    value = int(flat[index])
+    flat[index] = value - (1 << (width - 1)) if value >= 0 else value + (1 << (width - 1))
+    assert low <= flat[index] < -low and flat[index] != value
+    return dataclasses.replace(layer, weight=weight)
+
+
+def _mutation_case(kind):
+    """A network, the name of the layer to flip and a weight index whose flip changes some
+    image's output: a dense bank past the first (lanes 80: banks of 64), a conv weight
+    memory, an ASG average pooling stage."""
+    from helpers import dense_chain
+    rng = np.random.default_rng(77)
+    if kind == "dense bank 1":
+        net = dense_chain(2, rng.integers(-8, 8, (80, 8)), rng.integers(-3, 3, 80),
+                          rng.integers(1, 9, 80), "if", rng.integers(-8, 8, (3, 80)),
+                          rng.integers(-3, 3, 3), 8)
+        return net, {"fc1": 80}, "fc1", 70 * 8 + 3  # neuron 70: lane 70, bank 1
+    if kind == "conv memory":
+        net = random_conv_network(rng, neuron="if", timesteps=2, depthwise=False, depth=1)
+        return net, {}, "conv1", 0
+    net = random_conv_network(np.random.default_rng(9), neuron="asg", timesteps=3,
+                              depthwise=False, depth=1, pooling=False)
+    from spikewright.golden.random_network import _pooling
+    import dataclasses
+    from spikewright.golden.ir import Flatten
+    conv = net.layers[0]
+    shape = conv.output_shape(net.input.encoded_shape)
+    pool = _pooling(np.random.default_rng(3), "pool1", shape[0], shape[1], shape[2], "asg", 3)
+    features = int(np.prod(pool.output_shape(shape)))
+    readout = dataclasses.replace(net.layers[-1], in_features=features, weight=rng.integers(
+        -4, 4, (net.layers[-1].out_features, features)), membrane_width=None)
+    net = dataclasses.replace(net, layers=(conv, pool, Flatten("flatten"), readout))
+    return net, {}, "pool1", 0
+
+
+@pytest.mark.parametrize("kind", ["dense bank 1", "conv memory", "asg pooling"])
+def test_a_weight_differing_from_golden_in_any_stage_is_caught_and_named(kind):
+    """The design of a network with one weight's sign bit flipped, checked against golden of
+    the original: the first mismatch names the first image golden changes for, the flipped
+    layer and one of its neurons whose spikes change."""
+    import dataclasses
+    from spikewright.golden import model
+    net, lanes, name, first_index = _mutation_case(kind)
+    pixels = random_pixels(np.random.default_rng(5), net, 6)
+    config = HwConfig(lanes=lanes or 2)
+    want = model.run(net, pixels, trace=True)
+    size = next(layer for layer in net.layers if layer.name == name).weight.size
+    for index in range(first_index, size):  # the first flip that changes a spike
+        mutated = dataclasses.replace(net, layers=tuple(
+            _flipped(layer, index) if layer.name == name else layer for layer in net.layers))
+        got = model.run(mutated, pixels, trace=True)
+        changed = [i for i in range(len(pixels))
+                   if not np.array_equal(want.trace[name][i], got.trace[name][i])]
+        if changed:
+            break
+    assert changed, "a flip must change some spike for the test to mean anything"
+    recording = amaranth_bench.record(make_plan(mutated, config), pixels)
+    report = compare(expected_for(make_plan(net, config), pixels), recording,
+                     result_payload_layout(make_plan(net, config)), check_cycles=False)
+    first = report["first_mismatch"]
+    assert report["mismatches"] > 0 and first["image"] == changed[0]
+    spike = first if first["what"] == "spike" else first["first_spike"]
+    assert spike["layer"] == name
+    differs = (want.trace[name][changed[0]] != got.trace[name][changed[0]]).reshape(
+        net.timesteps, -1).any(axis=0)
+    assert differs[spike["neuron"]]

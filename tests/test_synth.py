@@ -63,9 +63,9 @@ def test_synthesis_and_place_and_route_of_a_small_design(small_rtl, tmp_path, ta
 def test_memories_of_the_generated_verilog_are_found_with_their_sizes(small_rtl):
     verilog = (small_rtl / "rtl" / "spikewright_top.v").read_text()
     found = {f"{m['module']}/{m['name']}": m for m in memories(verilog)}
-    weights = found["spikewright_top.core_fc1/weights"]
+    weights = found["spikewright_top.stage_fc1/weights_0"]
     assert not weights["written"] and weights["bits"] == weights["depth"] * weights["width"]
-    assert found["spikewright_top.core_fc1/state"]["written"]
+    assert found["spikewright_top.stage_fc1/state"]["written"]
     _, chosen = distributed_memories_script(verilog, 10**9)
     assert chosen == sorted(name for name, m in found.items() if m["written"])
     smallest = min(m["bits"] for m in found.values() if m["written"])
@@ -77,7 +77,7 @@ def test_written_memories_can_be_asked_into_lut_ram(small_rtl, tmp_path):
     result = synthesize(small_rtl / "rtl", "ecp5-85k", tmp_path, place=False,
                         lutram_max_bits=10**9)
     assert result["fits"] and result["resources"]["brams"] == 0
-    assert "spikewright_top.core_fc1/state" in result["lutram_memories"]["memories"]
+    assert "spikewright_top.stage_fc1/state" in result["lutram_memories"]["memories"]
 
 
 def test_a_design_too_large_for_the_part_says_by_how_much(small_rtl, tmp_path):

@@ -14,7 +14,6 @@ from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.core_instance import core_signature
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.hdl_gen.stream_top import StreamTop
-from spikewright.hdl_gen.top import NetworkTop
 from spikewright.hdl_gen.uart import UartRx, UartTx, divisor_for
 from spikewright.hdl_gen.uart_link import UartLink
 
@@ -97,13 +96,12 @@ def case():
     return net, pixels, golden
 
 
-@pytest.mark.parametrize("architecture", ["dataflow", "sequential"])
-def test_images_answered_with_golden_results_and_errors_in_order(case, architecture):
+def test_images_answered_with_golden_results_and_errors_in_order(case):
     net, pixels, golden = case
     positions = net.input.shape[1] * net.input.shape[2]
-    beat = 1 if architecture == "sequential" else next(b for b in (3, 2, 1) if positions % b == 0)
-    plan = make_plan(net, HwConfig(lanes=2, architecture=architecture, pixels_per_beat=beat))
-    core = StreamTop(plan) if architecture == "dataflow" else NetworkTop(plan)
+    beat = next(b for b in (3, 2, 1) if positions % b == 0)
+    plan = make_plan(net, HwConfig(lanes=2, pixels_per_beat=beat))
+    core = StreamTop(plan)
     damaged = bytearray(proto.image_frame(11, pixels[1].reshape(-1)))
     damaged[5] ^= 0x10  # a pixel bit flipped: the checksum no longer matches
     truncated = proto.image_frame(12, pixels[2].reshape(-1))[:-3]
@@ -191,7 +189,7 @@ def test_weight_frames_write_their_words_and_damaged_ones_are_answered():
     (and then hunts for a frame inside the words, as after any unknown frame)."""
     rng = np.random.default_rng(9)
     net = random_dense_network(rng, max_width=8, neuron="if")
-    plan = make_plan(net, HwConfig(lanes=2, architecture="dataflow", target="ice40-up5k",
+    plan = make_plan(net, HwConfig(lanes=2, target="ice40-up5k",
                                    memory_style="spram"))
     words = [[int(w) for w in rng.integers(0, 1 << 16, proto.WEIGHT_WORDS)] for _ in range(3)]
     good = proto.weights_frame(1, 2, 128, words[0])
@@ -212,7 +210,7 @@ def test_weight_frames_write_their_words_and_damaged_ones_are_answered():
     assert [(b, a) for b, a, _ in writes[proto.WEIGHT_WORDS:]] == [
         (0, 64 + i) for i in range(proto.WEIGHT_WORDS)]
 
-    other = make_plan(net, HwConfig(lanes=2, architecture="dataflow"))
+    other = make_plan(net, HwConfig(lanes=2))
     refused = frames(run_link(other, StreamTop(other), [good]), other)
     assert refused[0] == (proto.ERROR, 1, bytes([proto.UNKNOWN_TYPE]))
 

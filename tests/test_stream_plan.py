@@ -119,3 +119,20 @@ def test_kernel_lanes_name_conv_layers():
     net = random_conv_network(np.random.default_rng(0), neuron="if", depthwise=False)
     with pytest.raises(ValueError, match=r"name layer\(s\) 'nope'"):
         dataflow(net, kernel_lanes={"nope": 2})
+
+
+def test_the_shipped_fashion_cnn_uses_the_whole_method_and_plans_with_its_config():
+    """fmnist_cnn_t4: ICE (three encoded channels of the one pixel channel), average pooling
+    (depthwise convs of weights 1), ASG neurons, T = 4, built by its hw_config.json."""
+    from spikewright.golden import load
+    from spikewright.golden.ir import Neuron
+    from spikewright.shipped import model_dir, shipped_hw_config
+    net = load(model_dir("fmnist_cnn_t4") / "ir")
+    assert net.timesteps == 4 and len(net.input.channels) == 3 * net.input.shape[0]
+    pools = [layer for layer in net.weighted_layers if layer.name.startswith("pool")]
+    assert pools and all(layer.groups == layer.in_channels and (layer.weight == 1).all()
+                         for layer in pools)
+    assert {layer.neuron for layer in net.weighted_layers[:-1]} == {Neuron.ASG}
+    plan = make_plan(net, HwConfig.from_json({**HwConfig().to_json(),
+                                              **shipped_hw_config("fmnist_cnn_t4")}))
+    assert all(stage.regenerates for stage in plan.stream.stages[:-1])

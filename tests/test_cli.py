@@ -110,13 +110,15 @@ def test_help_lists_the_commands(capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mnist_mlp_t1", "mnist_cnn_t1", "mnist_mlp_up5k"])
+@pytest.mark.parametrize("name", ["mnist_mlp_t1", "mnist_cnn_t1", "mnist_mlp_up5k",
+                                  "fmnist_cnn_t4"])
 def test_shipped_models_convert_reproducibly_from_their_checkpoints(name, tmp_path):
     from spikewright import flow
     from spikewright.shipped import model_dir
     shipped = load(model_dir(name) / "ir")
     again = flow.convert(model_dir(name) / "checkpoint.pt", tmp_path / "ir",
                          weight_width=shipped.metadata["weight_width"],
+                         neuron=shipped.metadata["hidden_neuron"],
                          exact_thresholds=shipped.metadata.get("exact_thresholds", False))
     assert again.network.digest() == shipped.digest()
 
@@ -200,3 +202,19 @@ def test_a_folding_target_beside_the_options_it_chooses_is_refused(tmp_path):
         main(["generate", "mnist_mlp_t1", "--out", str(tmp_path / "rtl"), "--fps", "1000",
               "--lanes", "8", "--pixels-per-beat", "2"])
     assert not (tmp_path / "rtl").exists()
+
+
+def test_generate_on_a_shipped_model_takes_its_hw_config_and_options_override_it():
+    """As `run` does: `generate mnist_cnn_t1` builds the model's own design, not 1 lane."""
+    from spikewright import flow
+    from spikewright.cli import build_parser
+    from spikewright.cli_args import hw_config_from_args
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.shipped import shipped_hw_config
+    shipped = shipped_hw_config("mnist_cnn_t1")
+    args = build_parser().parse_args(["generate", "mnist_cnn_t1", "--out", "rtl"])
+    model = flow.load(args.network).model
+    config = hw_config_from_args(args, base=shipped_hw_config(model))
+    assert config == HwConfig.from_json({**HwConfig().to_json(), **shipped})
+    args = build_parser().parse_args(["generate", "mnist_cnn_t1", "--out", "rtl", "-P", "4"])
+    assert hw_config_from_args(args, base=shipped).lanes == 4

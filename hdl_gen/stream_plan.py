@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikewright.golden.ir import Conv2d, Dense, Flatten, Neuron
+from spikewright.golden.ir import Conv2d, Dense, Neuron
 
 from .errors import UnsupportedLayerError
 from .packing import pack_words

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from spikewright import flow
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.sim.batches import run_batches

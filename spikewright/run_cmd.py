@@ -93,7 +93,7 @@ def run(args) -> int:
     count = len(build.images.pixels)
     verify_images = min(args.verify_images, count)
     flow.plan(build, hw_config_from_args(args, base=shipped_hw_config(args.model)))
-    flow.log(f"2/6 golden, cycle model and ANN on {count} {build.dataset} test images")
+    flow.log(f"2/6 golden, stream model and ANN on {count} {build.dataset} test images")
     with step("golden_and_models"), progress_bar(count, "golden", quiet=args.quiet) as bar:
         flow.golden(build, traced=verify_images, progress=bar)
         flow.evaluate(build)

@@ -13,13 +13,13 @@ __all__ = ["add_parser"]
 def add_parser(sub):
     from spikewright.synth import FLOWS
     p = sub.add_parser("sweep", help="cycles and synthesis against lanes P (Pareto front)",
-                       description="For each lane count: the exact cycle model over test "
+                       description="For each lane count: the exact stream model over test "
                                    "images and Yosys synthesis; marks the Pareto front of LUTs "
                                    "against mean cycles.")
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("--lanes", default="1,2,4,8,16,32", help="comma-separated lane counts")
     p.add_argument("--target", choices=list(FLOWS), default="ecp5-85k", help="FPGA part")
-    p.add_argument("--images", type=at_least(1), default=1000, help="test images for the cycle model")
+    p.add_argument("--images", type=at_least(1), default=1000, help="test images for the stream model")
     p.add_argument("--fps", default=None,
                    help="comma-separated frame rates: sweep dataflow designs folded for each "
                         "(at --clock-mhz) instead of lane counts")
@@ -27,7 +27,7 @@ def add_parser(sub):
                    help="clock the dataflow designs are folded for")
     p.add_argument("--place", action="store_true",
                    help="also place and route each design (Fmax, images/s)")
-    p.add_argument("--no-synth", action="store_true", help="cycle model only")
+    p.add_argument("--no-synth", action="store_true", help="stream model only")
     add_parallel_arguments(p, "syntheses")
     p.add_argument("--out", "-o", required=True,
                    help="directory for sweep.json, the RTL and (placed folded designs) "

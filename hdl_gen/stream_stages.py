@@ -469,12 +469,7 @@ class DenseStage(wiring.Component):
                         m.d.comb += [reset[p].eq(Mux(spikes[p], total[p] - threshold[p],
                                                      total[p])) for p in range(lanes)]
                         m.d.comb += [state_write.en.eq(1), state_write.data.eq(Cat(*reset))]
-                    with m.Switch(Cat(group, t)):
-                        for s in range(timesteps):
-                            for g in range(groups):
-                                with m.Case(g | (s << len(group))):
-                                    low = s * plan.out_bits + g * lanes
-                                    m.d.sync += out_work[low:low + lanes].eq(spikes)
+                    self._write_spikes(m, out_work, group, t, spikes)
                 if regenerate:
                     with m.If(t == timesteps - 1):
                         m.next = "REGENERATE"
@@ -483,19 +478,30 @@ class DenseStage(wiring.Component):
                 else:
                     next_pass()
             if regenerate:
-                self._regeneration(m, total, threshold, out_work, group, t, next_pass)
+                self._regeneration(m, total, threshold, out_work, group, next_pass)
             hand_over_states(m, self, hand_over)
         return m
 
-    def _regeneration(self, m, total, threshold, out_work, group, t, next_pass) -> None:
+    def _write_spikes(self, m, out_work, group, step, spikes) -> None:
+        """Lane group ``group``'s ``spikes`` of step ``step`` into the output bitmap being
+        built (bits ``step * G*P + group*P ..``)."""
+        plan, layer = self._plan, self._plan.layer
+        with m.Switch(Cat(group, step)):
+            for s in range(layer.timesteps):
+                for g in range(layer.groups):
+                    with m.Case(g | (s << len(group))):
+                        low = s * plan.out_bits + g * layer.lanes
+                        m.d.sync += out_work[low:low + layer.lanes].eq(spikes)
+
+    def _regeneration(self, m, total, threshold, out_work, group, next_pass) -> None:
         """The ASG regeneration of lane group ``group`` after its last step's pass (``total``
         holds ``A``), one output step ``s`` per cycle::
 
             U = (0 if s == 0 else U) + A;  spike = U >= T*theta;  U = U - T*theta if spike
 
         ``spike`` goes to bit ``s * G*P + g*P + p`` of the output bitmap."""
-        plan, layer = self._plan, self._plan.layer
-        lanes, sw, groups, timesteps = layer.lanes, layer.state_width, layer.groups, layer.timesteps
+        layer = self._plan.layer
+        lanes, sw, timesteps = layer.lanes, layer.state_width, layer.timesteps
         step = Signal(range(timesteps), name="regenerate_step")
         held = [Signal(signed(sw), name=f"potential_{p}") for p in range(lanes)]
         potentials = [Signal(signed(sw), name=f"next_potential_{p}") for p in range(lanes)]
@@ -505,12 +511,7 @@ class DenseStage(wiring.Component):
         with m.State("REGENERATE"):
             m.d.sync += [held[p].eq(Mux(spikes[p], potentials[p] - threshold[p],
                                         potentials[p])) for p in range(lanes)]
-            with m.Switch(Cat(group, step)):
-                for s in range(timesteps):
-                    for g in range(groups):
-                        with m.Case(g | (s << len(group))):
-                            low = s * plan.out_bits + g * lanes
-                            m.d.sync += out_work[low:low + lanes].eq(spikes)
+            self._write_spikes(m, out_work, group, step, spikes)
             with m.If(step == timesteps - 1):
                 m.d.sync += step.eq(0)
                 next_pass()

@@ -132,7 +132,6 @@ def compare(expected: Expected, recording: Recording, layout: dict,
     if recording.images != len(expected):
         raise ValueError(f"the recording has {recording.images} images, the expectation "
                          f"{len(expected)}")
-    timesteps = expected.plan.network.timesteps
     mismatches, cycle_mismatches, first, classes = 0, 0, None, []
     for i, payload in enumerate(recording.payloads):
         problem, result = None, None

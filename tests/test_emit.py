@@ -20,6 +20,17 @@ def small_design(tmp_path_factory):
     return net, files, directory
 
 
+def lint_clean_and_deterministic(net, config, directory) -> dict:
+    """The files of ``net`` laid out by ``config``: the same twice over, and (written into
+    ``directory``) clean under ``verilator --lint-only -Wall``."""
+    files = generate(net, config)
+    assert files_digest(generate(net, config)) == files_digest(files)
+    write_files(files, directory)
+    result = verilator_lint(directory / f"{TOP_MODULE}.v", directory / f"{TOP_MODULE}.vlt")
+    assert result.returncode == 0, result.stderr
+    return files
+
+
 def test_generation_is_deterministic(small_design):
     net, files, _ = small_design
     assert files_digest(generate(net, HwConfig(lanes=3))) == files_digest(files)
@@ -62,12 +73,8 @@ def test_the_dataflow_design_is_lint_clean_and_deterministic(tmp_path, timesteps
                       rng.integers(1, 9, 80), "if", rng.integers(-8, 8, (3, 80)),
                       rng.integers(-3, 3, 3), 8)
     config = HwConfig(lanes=80, pixels_per_beat=beat)  # two banks
-    files = generate(net, config)
+    files = lint_clean_and_deterministic(net, config, tmp_path)
     assert "weights_1" in files[f"{TOP_MODULE}.v"]
-    assert files_digest(generate(net, config)) == files_digest(files)
-    write_files(files, tmp_path)
-    result = verilator_lint(tmp_path / f"{TOP_MODULE}.v", tmp_path / f"{TOP_MODULE}.vlt")
-    assert result.returncode == 0, result.stderr
     result = verilator_lint(tmp_path / AXIS_FILE, tmp_path / f"{TOP_MODULE}.vlt",
                             extra=[tmp_path / f"{TOP_MODULE}.v"], top="spikewright_axis")
     assert result.returncode == 0, result.stderr
@@ -81,41 +88,23 @@ def test_the_dataflow_conv_design_is_lint_clean_and_deterministic(tmp_path, time
     from spikewright.golden.random_network import random_conv_network
     net = random_conv_network(np.random.default_rng(41), neuron="if", timesteps=timesteps,
                               depthwise=False, depth=2)
-    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2, "conv2": 3})
-    files = generate(net, config)
+    files = lint_clean_and_deterministic(
+        net, HwConfig(lanes=2, kernel_lanes={"conv1": 2, "conv2": 3}), tmp_path)
     assert "bitmap_conv1" in files[f"{TOP_MODULE}.v"]
-    assert files_digest(generate(net, config)) == files_digest(files)
-    write_files(files, tmp_path)
-    result = verilator_lint(tmp_path / f"{TOP_MODULE}.v", tmp_path / f"{TOP_MODULE}.vlt")
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.sim
 def test_asg_grouped_and_pooling_stages_are_lint_clean_and_deterministic(tmp_path):
     """An ASG conv, an ASG average pooling (depthwise, its regeneration and potential memory)
     and an ASG dense layer at T = 3."""
-    import dataclasses
-    from spikewright.golden.ir import Dense, Flatten, Neuron
-    from spikewright.golden.random_network import _pooling, random_conv_network
+    from helpers import conv_then_asg_pooling
+    from spikewright.golden.ir import Neuron
     rng = np.random.default_rng(7)
-    net = random_conv_network(rng, neuron="asg", timesteps=3, depthwise=False, depth=1)
-    conv = net.layers[0]
-    shape = conv.output_shape(net.input.encoded_shape)
-    pool = _pooling(rng, "pool1", shape[0], shape[1], shape[2], "asg", 3)
-    features = int(np.prod(pool.output_shape(shape)))
-    hidden = Dense("fc1", features, 5, "asg", rng.integers(-4, 4, (5, features)),
-                   rng.integers(-2, 2, 5), rng.integers(1, 6, 5))
-    readout = dataclasses.replace(net.layers[-1], in_features=5,
-                                  weight=rng.integers(-4, 4, (net.layers[-1].out_features, 5)))
-    net = dataclasses.replace(net, layers=(conv, pool, Flatten("flatten"), hidden, readout))
+    net = conv_then_asg_pooling(rng, rng, rng, hidden=5)
     assert {layer.neuron for layer in net.weighted_layers[:-1]} == {Neuron.ASG}
-    config = HwConfig(lanes=2, kernel_lanes={"conv1": 2})
-    files = generate(net, config)
+    files = lint_clean_and_deterministic(net, HwConfig(lanes=2, kernel_lanes={"conv1": 2}),
+                                         tmp_path)
     assert "potential" in files[f"{TOP_MODULE}.v"]
-    assert files_digest(generate(net, config)) == files_digest(files)
-    write_files(files, tmp_path)
-    result = verilator_lint(tmp_path / f"{TOP_MODULE}.v", tmp_path / f"{TOP_MODULE}.vlt")
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.synth

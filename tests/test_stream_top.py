@@ -217,18 +217,8 @@ def _mutation_case(kind):
     if kind == "conv memory":
         net = random_conv_network(rng, neuron="if", timesteps=2, depthwise=False, depth=1)
         return net, {}, "conv1", 0
-    net = random_conv_network(np.random.default_rng(9), neuron="asg", timesteps=3,
-                              depthwise=False, depth=1, pooling=False)
-    from spikewright.golden.random_network import _pooling
-    import dataclasses
-    from spikewright.golden.ir import Flatten
-    conv = net.layers[0]
-    shape = conv.output_shape(net.input.encoded_shape)
-    pool = _pooling(np.random.default_rng(3), "pool1", shape[0], shape[1], shape[2], "asg", 3)
-    features = int(np.prod(pool.output_shape(shape)))
-    readout = dataclasses.replace(net.layers[-1], in_features=features, weight=rng.integers(
-        -4, 4, (net.layers[-1].out_features, features)), membrane_width=None)
-    net = dataclasses.replace(net, layers=(conv, pool, Flatten("flatten"), readout))
+    from helpers import conv_then_asg_pooling
+    net = conv_then_asg_pooling(np.random.default_rng(9), np.random.default_rng(3), rng)
     return net, {}, "pool1", 0
 
 

@@ -1,10 +1,13 @@
 """The conv layer stage of the dataflow design (:class:`~.stream_plan.ConvStagePlan`)."""
 
+from types import SimpleNamespace
+
 from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .lanes import lowest_pending
+from .neuron import charge, fire, lanes_of, regenerate, reset
 from .stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan
 from .stream_stages import hand_over_states
 
@@ -74,16 +77,31 @@ class ConvStage(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        plan, layer = self._plan, self._plan.layer
-        lanes, groups, sw, ww = plan.lanes, plan.lane_groups, layer.state_width, layer.weight_width
-        timesteps = layer.timesteps
-        channels, height, width = layer.in_shape
-        out_channels, out_h, out_w = layer.out_shape
-        (kh, kw), (sh, sx), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-        positions = plan.kernel_positions
-        kernel_lanes, kernel_groups = plan.kernel_lanes, plan.kernel_groups
+        s = SimpleNamespace()
+        self._memories(m, s)
+        self._window(m, s)
+        self._items(m, s)
+        self._pipeline(m, s)
+        self._neurons(m, s)
+        self._output(m, s)
+        s.drain = Signal(range(CONV_DRAIN_CYCLES + 1), name="drain")
+        with m.If(self.out_release):
+            m.d.sync += self.out_full.eq(0)
+        with m.FSM():
+            self._control_states(m, s)
+            if self._plan.regenerates:
+                s.regeneration(s.drain)
+            hand_over_states(m, self, lambda: self._hand_over(m, s))
+        with m.If(self.in_release):
+            m.d.sync += s.in_bank.eq(~s.in_bank)
+        return m
 
-        # weights: per kernel lane, banks of BANK_LANES lanes, each with its own address
+    def _memories(self, m, s) -> None:
+        """The weights (per kernel lane, banks of BANK_LANES lanes), the bias and threshold
+        words of each lane group and (T > 1) the state ``V`` or ``A`` of each (position,
+        lane group)."""
+        plan, layer = self._plan, self._plan.layer
+        lanes, sw, ww = plan.lanes, layer.state_width, layer.weight_width
         weight_reads = []
         for j, words in enumerate(plan.weight_memories):
             banks = []
@@ -96,16 +114,27 @@ class ConvStage(wiring.Component):
                 banks.append(bank.read_port())
             weight_reads.append(banks)
         m.submodules.bias = bias_rom = memory.Memory(
-            shape=unsigned(lanes * sw), depth=groups, init=plan.bias_words)
+            shape=unsigned(lanes * sw), depth=plan.lane_groups, init=plan.bias_words)
         m.submodules.threshold = threshold_rom = memory.Memory(
-            shape=unsigned(lanes * sw), depth=groups, init=plan.threshold_words)
+            shape=unsigned(lanes * sw), depth=plan.lane_groups, init=plan.threshold_words)
         bias_read, threshold_read = bias_rom.read_port(), threshold_rom.read_port()
-        if timesteps > 1:
+        s.weight_reads, s.bias_read, s.threshold_read = weight_reads, bias_read, threshold_read
+        s.state_read = s.state_write = None
+        if layer.timesteps > 1:
             m.submodules.state = state_mem = memory.Memory(
-                shape=unsigned(lanes * sw), depth=groups * layer.positions, init=[])
+                shape=unsigned(lanes * sw), depth=plan.lane_groups * layer.positions, init=[])
             state_read, state_write = state_mem.read_port(), state_mem.write_port()
+            s.state_read, s.state_write = state_read, state_write
 
-        # position counters and the window's input addresses (no multiplier: running sums)
+    def _window(self, m, s) -> None:
+        """Position counters and the input address of kernel position ``k`` of the window
+        (no multiplier: running sums); ``s.window`` collects the window's words."""
+        plan, layer = self._plan, self._plan.layer
+        timesteps = layer.timesteps
+        channels, height, width = layer.in_shape
+        _, out_h, out_w = layer.out_shape
+        kh, kw = layer.kernel_size
+        positions = plan.kernel_positions
         coordinate = signed(max(height, width, 2).bit_length() + 2)
         t = Signal(range(max(timesteps, 2)))
         oy, ox = Signal(range(max(out_h, 2))), Signal(range(max(out_w, 2)))
@@ -132,11 +161,19 @@ class ConvStage(wiring.Component):
             m.d.comb += self.in_addr.eq(flat + Mux(in_bank, plan.in_words, 0))
         asked_inside = Signal()
         window = Signal(positions * channels)
-        captured = Mux(asked_inside, self.in_data, 0)
+        s.__dict__.update(t=t, oy=oy, ox=ox, origin_y=origin_y, origin_x=origin_x,
+                          row_base=row_base, step_base=step_base, in_bank=in_bank, k=k,
+                          inside=inside, asked_inside=asked_inside, window=window,
+                          captured=Mux(asked_inside, self.in_data, 0))
 
-        # the work of one (lane group, kernel group): the pending channels of each kernel lane
-        group = Signal(range(max(groups, 2)))
-        kgroup = Signal(range(max(kernel_groups, 2)))
+    def _items(self, m, s) -> None:
+        """The work of one (lane group, kernel group): the pending channels of each kernel
+        lane, the lowest of each taken per cycle."""
+        plan = self._plan
+        channels = self._plan.layer.in_shape[0]
+        positions, kernel_lanes = plan.kernel_positions, plan.kernel_lanes
+        group = Signal(range(max(plan.lane_groups, 2)))
+        kgroup = Signal(range(max(plan.kernel_groups, 2)))
         weight_base = Signal(range(max(len(plan.weight_memories[0]), 2)))
         item_start = Signal()
         pending = [Signal(channels, name=f"pending_{j}") for j in range(kernel_lanes)]
@@ -144,42 +181,51 @@ class ConvStage(wiring.Component):
         for j in range(kernel_lanes):
             fresh = Signal(channels, name=f"fresh_{j}")
             with m.Switch(kgroup):
-                for g in range(kernel_groups):
+                for g in range(plan.kernel_groups):
                     index = g * kernel_lanes + j
                     if index < positions:
                         with m.Case(g):
-                            m.d.comb += fresh.eq(window[index * channels:(index + 1) * channels])
+                            m.d.comb += fresh.eq(
+                                s.window[index * channels:(index + 1) * channels])
             now = Signal(channels, name=f"current_{j}")
             m.d.comb += now.eq(Mux(item_start, fresh, pending[j]))
             low, rest = lowest_pending(m, now, channels)
             current.append(now)
             lowest.append(low)
             remaining.append(rest)
-        item_done = Cat(*(rest == 0 for rest in remaining)).all()
-
+        s.__dict__.update(group=group, kgroup=kgroup, weight_base=weight_base,
+                          item_start=item_start, pending=pending, current=current,
+                          lowest=lowest, remaining=remaining,
+                          item_done=Cat(*(rest == 0 for rest in remaining)).all())
         # output and state indices: a running count of positions and of (position, group)
         out_index = Signal(range(max(plan.out_words, 2)))
-        state_index = Signal(range(max(groups * layer.positions, 2)))
+        state_index = Signal(range(max(plan.lane_groups * plan.layer.positions, 2)))
+        s.out_index, s.state_index = out_index, state_index
 
-        # the pipeline, stage by stage: a (addresses) -> b (block RAM) -> c (weights) ->
-        # d (sum of kernel lanes) -> e (accumulator) -> f (fire) -> g (write)
-        issue = Signal()
+    def _pipeline(self, m, s) -> None:
+        """The pipeline, stage by stage: a (addresses) -> b (block RAM) -> c (weights) ->
+        d (sum of kernel lanes) -> e (accumulator ``acc``, the item's ``total`` at its end)."""
+        plan, layer = self._plan, self._plan.layer
+        lanes, sw, ww, kernel_lanes = plan.lanes, layer.state_width, layer.weight_width, \
+            plan.kernel_lanes
+        s.issue = issue = Signal(name="issue")
         valid_a = Signal(kernel_lanes)
         tags = ["end", "first", "last_group"]
         tag_a = {name: Signal(name=f"{name}_a") for name in tags}
-        group_a = Signal.like(group)
-        index_a, state_a = Signal.like(out_index), Signal.like(state_index)
-        for j, banks in enumerate(weight_reads):
+        group_a = Signal.like(s.group)
+        index_a, state_a = Signal.like(s.out_index), Signal.like(s.state_index)
+        for j, banks in enumerate(s.weight_reads):
             for b, bank in enumerate(banks):
                 address = Signal(len(bank.addr), name=f"address_{j}_{b}", attrs={"keep": 1})
-                m.d.sync += address.eq(weight_base + lowest[j])
+                m.d.sync += address.eq(s.weight_base + s.lowest[j])
                 m.d.comb += bank.addr.eq(address)
-        m.d.sync += valid_a.eq(Cat(*((now != 0) & issue for now in current)))
+        m.d.sync += valid_a.eq(Cat(*((now != 0) & issue for now in s.current)))
         with m.If(issue):
-            m.d.sync += [tag_a["end"].eq(item_done & (kgroup == kernel_groups - 1)),
-                         tag_a["first"].eq(t == 0),
-                         tag_a["last_group"].eq(group == groups - 1),
-                         group_a.eq(group), index_a.eq(out_index), state_a.eq(state_index)]
+            m.d.sync += [tag_a["end"].eq(s.item_done & (s.kgroup == plan.kernel_groups - 1)),
+                         tag_a["first"].eq(s.t == 0),
+                         tag_a["last_group"].eq(s.group == plan.lane_groups - 1),
+                         group_a.eq(s.group), index_a.eq(s.out_index),
+                         state_a.eq(s.state_index)]
         with m.Else():
             m.d.sync += tag_a["end"].eq(0)
 
@@ -193,7 +239,7 @@ class ConvStage(wiring.Component):
         stage_a = {"valid": valid_a, **tag_a, "group": group_a, "index": index_a,
                    "state": state_a}
         stage_b = delay(stage_a, "b")
-        words = [Cat(*(bank.data for bank in banks)) for banks in weight_reads]
+        words = [Cat(*(bank.data for bank in banks)) for banks in s.weight_reads]
         weights_c = [[Signal(signed(ww), name=f"w_{j}_{p}") for p in range(lanes)]
                      for j in range(kernel_lanes)]
         for j in range(kernel_lanes):
@@ -212,130 +258,152 @@ class ConvStage(wiring.Component):
             m.d.sync += [a.eq(0) for a in acc]
         with m.Else():
             m.d.sync += [acc[p].eq(acc[p] + sums[p]) for p in range(lanes)]
-        m.d.comb += [bias_read.addr.eq(stage_d["group"]),
-                     threshold_read.addr.eq(stage_d["group"])]
-        stage_e = delay({name: stage_d[name] for name in
-                         ("end", "first", "last_group", "group", "index", "state")}, "e")
-        bias = [bias_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
-        threshold = [threshold_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
+        m.d.comb += [s.bias_read.addr.eq(stage_d["group"]),
+                     s.threshold_read.addr.eq(stage_d["group"])]
+        s.stage_d, s.total = stage_d, total
+        s.stage_e = delay({name: stage_d[name] for name in
+                           ("end", "first", "last_group", "group", "index", "state")}, "e")
+
+    def _neurons(self, m, s) -> None:
+        """At an item's end: charge ``V = acc + b + (0 if t == 0 else V)``, then IF fires,
+        resets and collects the lane group's spikes into the output word; ASG keeps ``A``
+        (its spikes come from the regeneration)."""
+        plan, layer = self._plan, self._plan.layer
+        lanes, groups, sw, timesteps = plan.lanes, plan.lane_groups, layer.state_width, \
+            layer.timesteps
+        stage_e = s.stage_e
+        bias = lanes_of(s.bias_read.data, lanes, sw)
+        threshold = lanes_of(s.threshold_read.data, lanes, sw)
         if timesteps > 1:
-            m.d.comb += state_read.addr.eq(stage_d["state"])  # the regeneration's, below
-            previous = [Mux(stage_e["first"], 0, state_read.data[p * sw:(p + 1) * sw].as_signed())
-                        for p in range(lanes)]
+            m.d.comb += s.state_read.addr.eq(s.stage_d["state"])  # the regeneration's, below
+            previous = [Mux(stage_e["first"], 0, v)
+                        for v in lanes_of(s.state_read.data, lanes, sw)]
         else:
             previous = [Const(0, signed(sw))] * lanes
         charged = [Signal(signed(sw), name=f"charged_{p}") for p in range(lanes)]
-        m.d.comb += [charged[p].eq(total[p] + bias[p] + previous[p]) for p in range(lanes)]
-        spikes = Cat(*(charged[p] >= threshold[p] for p in range(lanes)))
+        m.d.comb += [c.eq(v) for c, v in zip(charged, charge(s.total, bias, previous))]
+        spikes = fire(charged, threshold)
         spike_word = Signal(groups * lanes)
-        write_pending, write_index = Signal(), Signal.like(out_index)
+        write_pending, write_index = Signal(), Signal.like(s.out_index)
         m.d.sync += write_pending.eq(0)
-        regenerate = plan.regenerates
+        regenerates = plan.regenerates
         with m.If(stage_e["end"]):
             if timesteps > 1:
-                kept = charged if regenerate else [
-                    Mux(spikes[p], charged[p] - threshold[p], charged[p]) for p in range(lanes)]
-                m.d.comb += [state_write.addr.eq(stage_e["state"]), state_write.en.eq(1),
-                             state_write.data.eq(Cat(*(v[:sw] for v in kept)))]
-            if not regenerate:
+                kept = charged if regenerates else reset(charged, spikes, threshold)
+                m.d.comb += [s.state_write.addr.eq(stage_e["state"]), s.state_write.en.eq(1),
+                             s.state_write.data.eq(Cat(*(v[:sw] for v in kept)))]
+            if not regenerates:
                 self._collect(m, spike_word, stage_e["group"], spikes, lanes, groups)
                 m.d.sync += [write_pending.eq(stage_e["last_group"]),
                              write_index.eq(stage_e["index"])]
-        if regenerate:
-            regeneration = self._regeneration(m, state_read, threshold_read, threshold,
-                                              spike_word, write_pending, write_index)
+        if regenerates:
+            s.regeneration = self._regeneration(m, s.state_read, s.threshold_read, threshold,
+                                                spike_word, write_pending, write_index)
+        s.spike_word, s.write_pending, s.write_index = spike_word, write_pending, write_index
+
+    def _output(self, m, s) -> None:
+        """Each finished output word into the output bitmap register, or onto the word
+        memory's write port (in buffer ``out_bank``)."""
+        plan, layer = self._plan, self._plan.layer
+        out_channels = layer.out_shape[0]
         out_bank = Signal()
+        bitmap = None
         if plan.output_register:
-            bitmap = Signal(timesteps * plan.out_bits)
+            bitmap = Signal(layer.timesteps * plan.out_bits)
             per_step = layer.positions
-            with m.If(write_pending):
-                with m.Switch(write_index):
-                    for step in range(timesteps):
+            with m.If(s.write_pending):
+                with m.Switch(s.write_index):
+                    for step in range(layer.timesteps):
                         for position in range(per_step):
                             with m.Case(step * per_step + position):
                                 m.d.sync += [
                                     bitmap[step * plan.out_bits + o * per_step + position]
-                                    .eq(spike_word[o]) for o in range(out_channels)]
+                                    .eq(s.spike_word[o]) for o in range(out_channels)]
         else:
-            m.d.comb += [self.out_en.eq(write_pending), self.out_index.eq(write_index),
-                         self.out_data.eq(spike_word[:out_channels]),
+            m.d.comb += [self.out_en.eq(s.write_pending), self.out_index.eq(s.write_index),
+                         self.out_data.eq(s.spike_word[:out_channels]),
                          self.out_bank.eq(out_bank)]
+        s.out_bank, s.bitmap = out_bank, bitmap
 
-        # control: window, then the (lane group, kernel group) items of each position
-        drain = Signal(range(CONV_DRAIN_CYCLES + 1))
-        with m.If(self.out_release):
-            m.d.sync += self.out_full.eq(0)
+    def _hand_over(self, m, s) -> None:
+        if self._plan.output_register:
+            m.d.sync += self.out_bits.eq(s.bitmap)
+        else:
+            m.d.sync += s.out_bank.eq(~s.out_bank)
+        m.d.sync += self.out_full.eq(1)
 
-        def hand_over():
-            if plan.output_register:
-                m.d.sync += self.out_bits.eq(bitmap)
-            else:
-                m.d.sync += out_bank.eq(~out_bank)
-            m.d.sync += self.out_full.eq(1)
-
-        def next_position():
-            """Advance (ox, oy, t) and the running sums that follow them."""
-            m.d.sync += [k.eq(0), out_index.eq(out_index + 1)]
-            with m.If(ox == out_w - 1):
-                m.d.sync += [ox.eq(0), origin_x.eq(-pw)]
-                with m.If(oy == out_h - 1):
-                    m.d.sync += [oy.eq(0), origin_y.eq(-ph), t.eq(t + 1), state_index.eq(0),
-                                 step_base.eq(step_base + height * width),
-                                 row_base.eq(step_base + height * width - ph * width)]
-                with m.Else():
-                    m.d.sync += [oy.eq(oy + 1), origin_y.eq(origin_y + sh),
-                                 row_base.eq(row_base + sh * width)]
+    def _next_position(self, m, s) -> None:
+        """Advance (ox, oy, t) and the running sums that follow them."""
+        layer = self._plan.layer
+        _, height, width = layer.in_shape
+        _, out_h, out_w = layer.out_shape
+        (sh, sx), (ph, pw) = layer.stride, layer.padding
+        m.d.sync += [s.k.eq(0), s.out_index.eq(s.out_index + 1)]
+        with m.If(s.ox == out_w - 1):
+            m.d.sync += [s.ox.eq(0), s.origin_x.eq(-pw)]
+            with m.If(s.oy == out_h - 1):
+                m.d.sync += [s.oy.eq(0), s.origin_y.eq(-ph), s.t.eq(s.t + 1),
+                             s.state_index.eq(0),
+                             s.step_base.eq(s.step_base + height * width),
+                             s.row_base.eq(s.step_base + height * width - ph * width)]
             with m.Else():
-                m.d.sync += [ox.eq(ox + 1), origin_x.eq(origin_x + sx)]
+                m.d.sync += [s.oy.eq(s.oy + 1), s.origin_y.eq(s.origin_y + sh),
+                             s.row_base.eq(s.row_base + sh * width)]
+        with m.Else():
+            m.d.sync += [s.ox.eq(s.ox + 1), s.origin_x.eq(s.origin_x + sx)]
 
-        last_position = (t == timesteps - 1) & (oy == out_h - 1) & (ox == out_w - 1)
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.in_full):
-                    m.d.sync += [t.eq(0), oy.eq(0), ox.eq(0), origin_y.eq(-ph),
-                                 origin_x.eq(-pw), step_base.eq(0), row_base.eq(-ph * width),
-                                 k.eq(0), out_index.eq(0), state_index.eq(0)]
-                    m.next = "WINDOW"
-            with m.State("WINDOW"):
-                m.d.sync += [asked_inside.eq(inside), k.eq(k + 1)]
-                with m.If(k != 0):
-                    m.d.sync += window.eq(Cat(window[channels:], captured)
-                                          if positions > 1 else captured)
-                with m.If(k == positions):
-                    m.d.sync += [group.eq(0), kgroup.eq(0), weight_base.eq(0),
-                                 item_start.eq(1)]
-                    m.next = "ITEM"
-            with m.State("ITEM"):
-                m.d.comb += issue.eq(1)
-                m.d.sync += [pending[j].eq(remaining[j]) for j in range(kernel_lanes)]
-                m.d.sync += item_start.eq(0)
-                with m.If(item_done):
-                    m.d.sync += item_start.eq(1)
-                    with m.If((kgroup == kernel_groups - 1) & (group == groups - 1)):
-                        m.d.sync += state_index.eq(state_index + 1)
-                        next_position()
-                        with m.If(last_position):
-                            m.d.sync += drain.eq(0)
-                            m.next = "DRAIN"
-                        with m.Else():
-                            m.next = "WINDOW"
+    def _control_states(self, m, s) -> None:
+        """``IDLE``, ``WINDOW`` (read the window, one kernel position per cycle), ``ITEM``
+        (the (lane group, kernel group) items of the position, one cycle per pending channel
+        of the busiest kernel lane) and ``DRAIN`` (the pipeline empties)."""
+        plan, layer = self._plan, self._plan.layer
+        channels, width = layer.in_shape[0], layer.in_shape[2]
+        _, out_h, out_w = layer.out_shape
+        ph, pw = layer.padding
+        positions, kernel_groups = plan.kernel_positions, plan.kernel_groups
+        last_position = ((s.t == layer.timesteps - 1) & (s.oy == out_h - 1)
+                         & (s.ox == out_w - 1))
+        with m.State("IDLE"):
+            with m.If(self.in_full):
+                m.d.sync += [s.t.eq(0), s.oy.eq(0), s.ox.eq(0), s.origin_y.eq(-ph),
+                             s.origin_x.eq(-pw), s.step_base.eq(0),
+                             s.row_base.eq(-ph * width), s.k.eq(0), s.out_index.eq(0),
+                             s.state_index.eq(0)]
+                m.next = "WINDOW"
+        with m.State("WINDOW"):
+            m.d.sync += [s.asked_inside.eq(s.inside), s.k.eq(s.k + 1)]
+            with m.If(s.k != 0):
+                m.d.sync += s.window.eq(Cat(s.window[channels:], s.captured)
+                                        if positions > 1 else s.captured)
+            with m.If(s.k == positions):
+                m.d.sync += [s.group.eq(0), s.kgroup.eq(0), s.weight_base.eq(0),
+                             s.item_start.eq(1)]
+                m.next = "ITEM"
+        with m.State("ITEM"):
+            m.d.comb += s.issue.eq(1)
+            m.d.sync += [p.eq(r) for p, r in zip(s.pending, s.remaining)]
+            m.d.sync += s.item_start.eq(0)
+            with m.If(s.item_done):
+                m.d.sync += s.item_start.eq(1)
+                with m.If((s.kgroup == kernel_groups - 1) & (s.group == plan.lane_groups - 1)):
+                    m.d.sync += s.state_index.eq(s.state_index + 1)
+                    self._next_position(m, s)
+                    with m.If(last_position):
+                        m.d.sync += s.drain.eq(0)
+                        m.next = "DRAIN"
                     with m.Else():
-                        m.d.sync += weight_base.eq(weight_base + channels)
-                        with m.If(kgroup == kernel_groups - 1):
-                            m.d.sync += [kgroup.eq(0), group.eq(group + 1),
-                                         state_index.eq(state_index + 1)]
-                        with m.Else():
-                            m.d.sync += kgroup.eq(kgroup + 1)
-            with m.State("DRAIN"):
-                m.d.sync += drain.eq(drain + 1)
-                with m.If(drain == CONV_DRAIN_CYCLES - 1):
-                    m.next = "REGENERATE" if regenerate else "DONE"
-            if regenerate:
-                regeneration(drain)
-            hand_over_states(m, self, hand_over)
-        with m.If(self.in_release):
-            m.d.sync += in_bank.eq(~in_bank)
-        return m
+                        m.next = "WINDOW"
+                with m.Else():
+                    m.d.sync += s.weight_base.eq(s.weight_base + channels)
+                    with m.If(s.kgroup == kernel_groups - 1):
+                        m.d.sync += [s.kgroup.eq(0), s.group.eq(s.group + 1),
+                                     s.state_index.eq(s.state_index + 1)]
+                    with m.Else():
+                        m.d.sync += s.kgroup.eq(s.kgroup + 1)
+        with m.State("DRAIN"):
+            m.d.sync += s.drain.eq(s.drain + 1)
+            with m.If(s.drain == CONV_DRAIN_CYCLES - 1):
+                m.next = "REGENERATE" if plan.regenerates else "DONE"
 
     @staticmethod
     def _collect(m, spike_word, group, spikes, lanes: int, groups: int) -> None:
@@ -376,17 +444,15 @@ class ConvStage(wiring.Component):
                          tags["last_group"].eq(group == groups - 1), tags["group"].eq(group),
                          tags["item"].eq(item), tags["word"].eq(word)]
         m.d.comb += potential_read.addr.eq(item)
-        total = [state_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
         potentials = [Signal(signed(sw), name=f"potential_{p}") for p in range(lanes)]
-        m.d.comb += [potentials[p].eq(
-            Mux(tags["first"], 0, potential_read.data[p * sw:(p + 1) * sw].as_signed())
-            + total[p]) for p in range(lanes)]
-        spikes = Cat(*(potentials[p] >= threshold[p] for p in range(lanes)))
+        m.d.comb += [u.eq(value) for u, value in zip(potentials, regenerate(
+            lanes_of(potential_read.data, lanes, sw), lanes_of(state_read.data, lanes, sw),
+            tags["first"]))]
+        spikes = fire(potentials, threshold)
         with m.If(tags["valid"]):
             m.d.comb += [potential_write.addr.eq(tags["item"]), potential_write.en.eq(1),
                          potential_write.data.eq(Cat(*(
-                             Mux(spikes[p], potentials[p] - threshold[p], potentials[p])[:sw]
-                             for p in range(lanes))))]
+                             u[:sw] for u in reset(potentials, spikes, threshold))))]
             self._collect(m, spike_word, tags["group"], spikes, lanes, groups)
             m.d.sync += [write_pending.eq(tags["last_group"]), write_index.eq(tags["word"])]
 

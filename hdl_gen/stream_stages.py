@@ -6,12 +6,15 @@ no longer needs them; the producer clears ``out_full`` the cycle after and may h
 next image from then on.
 """
 
+from types import SimpleNamespace
+
 from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from spikewright.golden.ir import Neuron
 
+from .neuron import charge, fire, lanes_of, regenerate, reset
 from .spram import spram_instance, write_layout
 from .stream_plan import BANK_LANES, DRAIN_CYCLES, SCAN_WIDTH, DenseStagePlan, EncoderStagePlan
 
@@ -283,16 +286,49 @@ class DenseStage(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan, layer = self._plan, self._plan.layer
-        lanes, groups, sw, ww = layer.lanes, layer.groups, layer.state_width, layer.weight_width
         timesteps, chunks = layer.timesteps, plan.chunks
-
-        # the weights in banks of BANK_LANES lanes (or SPRAM banks), each read at its own
-        # address register (copies, kept apart, so that no one register drives every RAM;
-        # one register for all where the clock target does not need the copies)
         base = Signal(range(max(len(layer.weight_words), 2)))
         event_valid, event_address = Signal(), Signal(range(max(chunks * SCAN_WIDTH, 2)))
-        bank_data, idle = [], Signal()
-        spram = plan.spram
+        idle = Signal()
+        bank_data = self._weight_banks(m, base, event_address, idle)
+        bias_read, threshold_read, state = self._lane_memories(m)
+        t = Signal(range(max(timesteps, 2)))
+        group = Signal(range(max(layer.groups, 2)))
+        chunk = Signal(range(max(chunks, 2)))
+        scan = (PrefetchScan if plan.prefetch else PlainScan)(chunk, chunks)
+        total = [Signal(signed(layer.state_width), name=f"total_{p}")
+                 for p in range(layer.lanes)]
+        lowest = self._lowest_event(m, scan, t)
+        acc = self._accumulate(m, event_valid, bank_data)
+        m.d.comb += bias_read.addr.eq(group)
+        work, previous, threshold, out_work = self._neuron_inputs(m, group, threshold_read,
+                                                                  state)
+        s = SimpleNamespace(
+            t=t, group=group, chunk=chunk, base=base, scan=scan, lowest=lowest, idle=idle,
+            event_valid=event_valid, event_address=event_address, acc=acc, total=total,
+            bias=lanes_of(bias_read.data, layer.lanes, layer.state_width), previous=previous,
+            threshold=threshold, work=work, out_work=out_work, state=state,
+            last_pass=(t == timesteps - 1) & (group == layer.groups - 1),
+            drain=Signal(range(DRAIN_CYCLES + 1), name="drain"))
+        with m.If(self.out_release):
+            m.d.sync += self.out_full.eq(0)
+        scan.between_passes(m)
+        with m.FSM():
+            self._scan_states(m, s)
+            self._neuron_states(m, s)
+            if plan.regenerates:
+                self._regeneration(m, s)
+            hand_over_states(m, self, lambda: self._hand_over(m, s))
+        return m
+
+    def _weight_banks(self, m, base, event_address, idle) -> list:
+        """The weights in banks of BANK_LANES lanes (or SPRAM banks), each read at its own
+        address register (copies, kept apart, so that no one register drives every RAM;
+        one register for all where the clock target does not need the copies). Returns
+        each bank's read data."""
+        plan, layer = self._plan, self._plan.layer
+        lanes, ww, spram = layer.lanes, layer.weight_width, plan.spram
+        bank_data = []
         lanes_per_bank = BANK_LANES if spram is None else spram.lanes_per_bank
         for index, first in enumerate(range(0, lanes, lanes_per_bank)):
             width = min(lanes_per_bank, lanes - first) * ww
@@ -319,26 +355,32 @@ class DenseStage(wiring.Component):
             bank_data.append(data_out[:width])
         if spram is not None:
             m.d.comb += self.weights.ready.eq(idle)
+        return bank_data
+
+    def _lane_memories(self, m):
+        """``(bias, threshold, state)``: read ports on the bias and threshold words of each
+        lane group (no threshold for the readout) and the (read, write) ports of the
+        membrane (IF) or accumulation (ASG) state of each lane group (T > 1 only)."""
+        layer, width = self._plan.layer, self._plan.layer.lanes * self._plan.layer.state_width
         m.submodules.bias = bias_rom = memory.Memory(
-            shape=unsigned(lanes * sw), depth=groups, init=layer.bias_words)
+            shape=unsigned(width), depth=layer.groups, init=layer.bias_words)
         bias_read = bias_rom.read_port()
+        threshold_read = state = None
         if not self._readout:
             m.submodules.threshold = threshold_rom = memory.Memory(
-                shape=unsigned(lanes * sw), depth=groups, init=layer.threshold_words)
+                shape=unsigned(width), depth=layer.groups, init=layer.threshold_words)
             threshold_read = threshold_rom.read_port()
-        if not self._readout and timesteps > 1:
+        if not self._readout and layer.timesteps > 1:
             m.submodules.state = state_mem = memory.Memory(
-                shape=unsigned(lanes * sw), depth=groups, init=[])
+                shape=unsigned(width), depth=layer.groups, init=[])
             state_read, state_write = state_mem.read_port(), state_mem.write_port()
+            state = (state_read, state_write)
+        return bias_read, threshold_read, state
 
-        t = Signal(range(max(timesteps, 2)))
-        group = Signal(range(max(groups, 2)))
-        chunk = Signal(range(max(chunks, 2)))
-        scan = (PrefetchScan if plan.prefetch else PlainScan)(chunk, chunks)
-        mask = scan.mask
-        word_valid, word = Signal(), Signal(lanes * ww)
-        acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
-        total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
+    def _lowest_event(self, m, scan, t):
+        """The lowest pending event of the scan's chunk (``scan.mask``); the scan's chunk
+        multiplexers over step ``t``'s input bitmap."""
+        plan, timesteps, chunks = self._plan, self._plan.layer.timesteps, self._plan.chunks
 
         def bits_of(s, c):
             low = s * plan.in_stride + c * SCAN_WIDTH
@@ -362,23 +404,36 @@ class DenseStage(wiring.Component):
                     m.d.comb += value.eq(0)
             return value
 
-        lowest = Signal(range(SCAN_WIDTH))
+        lowest = Signal(range(SCAN_WIDTH), name="lowest")
         for bit in reversed(range(SCAN_WIDTH)):
-            with m.If(mask[bit]):
+            with m.If(scan.mask[bit]):
                 m.d.comb += lowest.eq(bit)
         scan.connect(m, lambda index, name: chunk_of(t, index, name))
+        return lowest
 
-        # the pipeline: event register -> weight read (block RAM) -> weight register -> add
-        address_valid, read_valid = Signal(), Signal()
+    def _accumulate(self, m, event_valid, bank_data) -> list:
+        """The pipeline event register -> weight read (block RAM) -> weight register ->
+        add: ``acc_p += W[.., e]`` for each event; returns the lanes' accumulators."""
+        layer = self._plan.layer
+        lanes, ww = layer.lanes, layer.weight_width
+        word_valid, word = Signal(name="word_valid"), Signal(lanes * ww, name="word")
+        acc = [Signal(signed(layer.state_width), name=f"acc_{p}") for p in range(lanes)]
+        address_valid, read_valid = Signal(name="address_valid"), Signal(name="read_valid")
         m.d.sync += [event_valid.eq(0), address_valid.eq(event_valid),
                      read_valid.eq(address_valid), word_valid.eq(read_valid),
                      word.eq(Cat(*bank_data))]
-        m.d.comb += bias_read.addr.eq(group)
         with m.If(word_valid):
             m.d.sync += [acc[p].eq(acc[p] + word[p * ww:(p + 1) * ww].as_signed())
                          for p in range(lanes)]
+        return acc
 
-        bias = [bias_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
+    def _neuron_inputs(self, m, group, threshold_read, state):
+        """``(work, previous, threshold, out_work)`` of lane group ``group``: the readout's
+        logits (``work``), each lane's value before this step (the logit, the state memory's
+        word, or 0 at T = 1), its threshold and the output bitmap being built."""
+        layer = self._plan.layer
+        lanes, groups, sw = layer.lanes, layer.groups, layer.state_width
+        work = threshold = out_work = None
         if self._readout:
             work = [Signal(signed(sw), name=f"logit_{n}") for n in range(layer.out_features)]
             previous = [Signal(signed(sw), name=f"previous_{p}") for p in range(lanes)]
@@ -388,99 +443,103 @@ class DenseStage(wiring.Component):
                         for p in range(lanes):
                             if g * lanes + p < layer.out_features:
                                 m.d.comb += previous[p].eq(work[g * lanes + p])
-        elif timesteps > 1:
-            m.d.comb += [state_read.addr.eq(group), state_write.addr.eq(group)]
-            previous = [state_read.data[p * sw:(p + 1) * sw].as_signed() for p in range(lanes)]
+        elif state is not None:
+            m.d.comb += [state[0].addr.eq(group), state[1].addr.eq(group)]
+            previous = lanes_of(state[0].data, lanes, sw)
         else:
             previous = [Const(0, signed(sw))] * lanes
         if not self._readout:
             m.d.comb += threshold_read.addr.eq(group)
-            threshold = [threshold_read.data[p * sw:(p + 1) * sw].as_signed()
-                         for p in range(lanes)]
-            out_work = Signal(timesteps * plan.out_bits)
+            threshold = lanes_of(threshold_read.data, lanes, sw)
+            out_work = Signal(layer.timesteps * self._plan.out_bits, name="out_work")
+        return work, previous, threshold, out_work
 
-        last_pass = (t == timesteps - 1) & (group == groups - 1)
-        drain = Signal(range(DRAIN_CYCLES + 1))
-        regenerate = plan.regenerates
-        with m.If(self.out_release):
-            m.d.sync += self.out_full.eq(0)
+    def _hand_over(self, m, s) -> None:
+        if self._readout:
+            m.d.sync += [self.logits[n].eq(s.work[n])
+                         for n in range(self._plan.layer.out_features)]
+        else:
+            m.d.sync += self.out_bits.eq(s.out_work)
+        m.d.sync += self.out_full.eq(1)
 
-        def hand_over():
-            if self._readout:
-                m.d.sync += [self.logits[n].eq(work[n]) for n in range(layer.out_features)]
-            else:
-                m.d.sync += self.out_bits.eq(out_work)
-            m.d.sync += self.out_full.eq(1)
-
-        def next_pass():
-            with m.If(last_pass):
-                m.next = "DONE"
+    def _next_pass(self, m, s) -> None:
+        """After a pass: the next lane group (or the next step's first), or ``DONE``."""
+        layer = self._plan.layer
+        with m.If(s.last_pass):
+            m.next = "DONE"
+        with m.Else():
+            with m.If(s.group == layer.groups - 1):
+                m.d.sync += [s.group.eq(0), s.base.eq(0), s.t.eq(s.t + 1)]
             with m.Else():
-                with m.If(group == groups - 1):
-                    m.d.sync += [group.eq(0), base.eq(0), t.eq(t + 1)]
-                with m.Else():
-                    m.d.sync += [group.eq(group + 1), base.eq(base + layer.in_features)]
-                m.next = "LOAD"
+                m.d.sync += [s.group.eq(s.group + 1), s.base.eq(s.base + layer.in_features)]
+            m.next = "LOAD"
 
-        scan.between_passes(m)
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += idle.eq(1)
-                writing = self.weights.valid if spram is not None else Const(0, 1)
-                with m.If(self.in_full & ~writing):
-                    m.d.sync += [t.eq(0), group.eq(0), base.eq(0)]
-                    m.next = "LOAD"
-            with m.State("LOAD"):
-                m.d.sync += [*scan.load(), *(a.eq(0) for a in acc)]
-                m.next = "SCAN"
-            with m.State("SCAN"):
-                m.d.sync += [event_valid.eq(mask != 0), event_address.eq(Cat(lowest, chunk))]
-                with m.If(scan.advance):  # this chunk's last event (or none): on to the next
-                    with m.If(chunk == chunks - 1):
-                        m.d.sync += drain.eq(0)
-                        m.next = "DRAIN"
-                    with m.Else():
-                        m.d.sync += [chunk.eq(chunk + 1), *scan.on_advance()]
+    def _scan_states(self, m, s) -> None:
+        """``IDLE`` (wait for an input), ``LOAD`` (a pass's first chunk), ``SCAN`` (one event
+        per cycle into the pipeline) and ``DRAIN`` (the pipeline empties)."""
+        spram, chunks = self._plan.spram, self._plan.chunks
+        with m.State("IDLE"):
+            m.d.comb += s.idle.eq(1)
+            writing = self.weights.valid if spram is not None else Const(0, 1)
+            with m.If(self.in_full & ~writing):
+                m.d.sync += [s.t.eq(0), s.group.eq(0), s.base.eq(0)]
+                m.next = "LOAD"
+        with m.State("LOAD"):
+            m.d.sync += [*s.scan.load(), *(a.eq(0) for a in s.acc)]
+            m.next = "SCAN"
+        with m.State("SCAN"):
+            m.d.sync += [s.event_valid.eq(s.scan.mask != 0),
+                         s.event_address.eq(Cat(s.lowest, s.chunk))]
+            with m.If(s.scan.advance):  # this chunk's last event (or none): on to the next
+                with m.If(s.chunk == chunks - 1):
+                    m.d.sync += s.drain.eq(0)
+                    m.next = "DRAIN"
                 with m.Else():
-                    m.d.sync += scan.on_stay()
-            with m.State("DRAIN"):
-                m.d.sync += drain.eq(drain + 1)
-                with m.If(drain == DRAIN_CYCLES - 1):
-                    m.next = "SUM"
-            with m.State("SUM"):
-                first = t == 0
-                m.d.sync += [total[p].eq(Mux(first, 0, previous[p]) + acc[p] + bias[p])
-                             for p in range(lanes)]
-                m.next = "FIRE"
-            with m.State("FIRE"):
-                if self._readout:
-                    with m.Switch(group):
-                        for g in range(groups):
-                            with m.Case(g):
-                                for p in range(lanes):
-                                    if g * lanes + p < layer.out_features:
-                                        m.d.sync += work[g * lanes + p].eq(total[p])
-                elif regenerate:  # accumulate A; its spikes come in REGENERATE
-                    m.d.comb += [state_write.en.eq(1), state_write.data.eq(Cat(*total))]
-                else:
-                    spikes = Cat(*(total[p] >= threshold[p] for p in range(lanes)))
-                    if timesteps > 1:
-                        reset = [Signal(signed(sw), name=f"reset_{p}") for p in range(lanes)]
-                        m.d.comb += [reset[p].eq(Mux(spikes[p], total[p] - threshold[p],
-                                                     total[p])) for p in range(lanes)]
-                        m.d.comb += [state_write.en.eq(1), state_write.data.eq(Cat(*reset))]
-                    self._write_spikes(m, out_work, group, t, spikes)
-                if regenerate:
-                    with m.If(t == timesteps - 1):
-                        m.next = "REGENERATE"
-                    with m.Else():
-                        next_pass()
-                else:
-                    next_pass()
-            if regenerate:
-                self._regeneration(m, total, threshold, out_work, group, next_pass)
-            hand_over_states(m, self, hand_over)
-        return m
+                    m.d.sync += [s.chunk.eq(s.chunk + 1), *s.scan.on_advance()]
+            with m.Else():
+                m.d.sync += s.scan.on_stay()
+        with m.State("DRAIN"):
+            m.d.sync += s.drain.eq(s.drain + 1)
+            with m.If(s.drain == DRAIN_CYCLES - 1):
+                m.next = "SUM"
+
+    def _neuron_states(self, m, s) -> None:
+        """``SUM`` (charge: ``total = V + acc + b``) and ``FIRE`` (the readout keeps its
+        logits; ASG keeps ``A`` for the regeneration; IF fires, resets and writes the step's
+        spikes)."""
+        layer = self._plan.layer
+        lanes, groups, timesteps = layer.lanes, layer.groups, layer.timesteps
+        with m.State("SUM"):
+            first = s.t == 0
+            m.d.sync += [total.eq(value) for total, value in zip(s.total, charge(
+                [Mux(first, 0, v) for v in s.previous], s.acc, s.bias))]
+            m.next = "FIRE"
+        with m.State("FIRE"):
+            if self._readout:
+                with m.Switch(s.group):
+                    for g in range(groups):
+                        with m.Case(g):
+                            for p in range(lanes):
+                                if g * lanes + p < layer.out_features:
+                                    m.d.sync += s.work[g * lanes + p].eq(s.total[p])
+            elif self._plan.regenerates:  # accumulate A; its spikes come in REGENERATE
+                m.d.comb += [s.state[1].en.eq(1), s.state[1].data.eq(Cat(*s.total))]
+            else:
+                spikes = fire(s.total, s.threshold)
+                if timesteps > 1:
+                    kept = [Signal(signed(layer.state_width), name=f"reset_{p}")
+                            for p in range(lanes)]
+                    m.d.comb += [k.eq(v) for k, v in
+                                 zip(kept, reset(s.total, spikes, s.threshold))]
+                    m.d.comb += [s.state[1].en.eq(1), s.state[1].data.eq(Cat(*kept))]
+                self._write_spikes(m, s.out_work, s.group, s.t, spikes)
+            if self._plan.regenerates:
+                with m.If(s.t == timesteps - 1):
+                    m.next = "REGENERATE"
+                with m.Else():
+                    self._next_pass(m, s)
+            else:
+                self._next_pass(m, s)
 
     def _write_spikes(self, m, out_work, group, step, spikes) -> None:
         """Lane group ``group``'s ``spikes`` of step ``step`` into the output bitmap being
@@ -493,9 +552,9 @@ class DenseStage(wiring.Component):
                         low = s * plan.out_bits + g * layer.lanes
                         m.d.sync += out_work[low:low + layer.lanes].eq(spikes)
 
-    def _regeneration(self, m, total, threshold, out_work, group, next_pass) -> None:
+    def _regeneration(self, m, s) -> None:
         """The ASG regeneration of lane group ``group`` after its last step's pass (``total``
-        holds ``A``), one output step ``s`` per cycle::
+        holds ``A``), one output step ``s`` per cycle (:func:`.neuron.regenerate`)::
 
             U = (0 if s == 0 else U) + A;  spike = U >= T*theta;  U = U - T*theta if spike
 
@@ -505,16 +564,16 @@ class DenseStage(wiring.Component):
         step = Signal(range(timesteps), name="regenerate_step")
         held = [Signal(signed(sw), name=f"potential_{p}") for p in range(lanes)]
         potentials = [Signal(signed(sw), name=f"next_potential_{p}") for p in range(lanes)]
-        m.d.comb += [potentials[p].eq(Mux(step == 0, 0, held[p]) + total[p])
-                     for p in range(lanes)]
-        spikes = Cat(*(potentials[p] >= threshold[p] for p in range(lanes)))
+        m.d.comb += [u.eq(value) for u, value in
+                     zip(potentials, regenerate(held, s.total, step == 0))]
+        spikes = fire(potentials, s.threshold)
         with m.State("REGENERATE"):
-            m.d.sync += [held[p].eq(Mux(spikes[p], potentials[p] - threshold[p],
-                                        potentials[p])) for p in range(lanes)]
-            self._write_spikes(m, out_work, group, step, spikes)
+            m.d.sync += [u.eq(value) for u, value in
+                         zip(held, reset(potentials, spikes, s.threshold))]
+            self._write_spikes(m, s.out_work, s.group, step, spikes)
             with m.If(step == timesteps - 1):
                 m.d.sync += step.eq(0)
-                next_pass()
+                self._next_pass(m, s)
             with m.Else():
                 m.d.sync += step.eq(step + 1)
 

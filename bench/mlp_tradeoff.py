@@ -11,7 +11,7 @@ from spikewright.golden import model
 from spikewright.golden.convert import convert
 from spikewright.golden.datasets import load_dataset
 from spikewright.golden.train import evaluate, load_checkpoint
-from spikewright.hdl_gen.config import TARGETS
+from spikewright.hdl_gen.parts import TARGETS
 
 
 def main():

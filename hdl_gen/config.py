@@ -6,7 +6,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["MemoryStyle", "Target", "TARGETS", "HwConfig", "check_architecture"]
+from .parts import TARGETS
+
+__all__ = ["MemoryStyle", "HwConfig", "check_architecture"]
 
 
 class MemoryStyle(enum.Enum):
@@ -17,36 +19,6 @@ class MemoryStyle(enum.Enum):
     #: dense-stage weights in the part's single-port RAM (the iCE40 UP5K's SPRAM), written
     #: at run time through the design's weight port: :mod:`.spram`
     SPRAM = "spram"
-
-
-@dataclass(frozen=True)
-class Target:
-    """An FPGA part: name, block RAM bits, logic cells, the block RAM's read width per
-    cycle (every block at its widest port), and its single-port RAM banks (words of
-    ``spram_width`` bits, ``spram_depth`` each; none on most parts)."""
-    name: str
-    family: str
-    block_ram_bits: int
-    luts: int
-    block_ram_read_bits: int
-    spram_banks: int = 0
-    spram_depth: int = 0
-    spram_width: int = 0
-
-    @property
-    def spram_bits(self) -> int:
-        return self.spram_banks * self.spram_depth * self.spram_width
-
-
-TARGETS = {
-    # Lattice iCE40 UP5K: 30 EBR x 4 kbit, 16 bits wide, and 4 SPRAM of 16,384 x 16 bits
-    # (SB_SPRAM256KA; used for weights with memory_style "spram").
-    "ice40-up5k": Target("ice40-up5k", "ice40", 30 * 4096, 5280, 30 * 16, 4, 16384, 16),
-    # Lattice ECP5 LFE5U-85F: 208 EBR x 18 kbit, 36 bits wide.
-    "ecp5-85k": Target("ecp5-85k", "ecp5", 208 * 18432, 83640, 208 * 36),
-    # Xilinx Artix-7 XC7A35T: 50 RAMB36 x 36 kbit, 72 bits wide.
-    "xc7a35t": Target("xc7a35t", "xilinx", 50 * 36864, 20800, 50 * 72),
-}
 
 
 def check_architecture(doc: dict) -> None:

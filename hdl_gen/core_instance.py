@@ -5,7 +5,7 @@ from amaranth import ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import TARGETS
+from .parts import TARGETS
 from .plan import NetworkPlan
 from .spram import spram_stages, write_layout
 from .stream_top import result_layout

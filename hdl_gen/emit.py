@@ -15,10 +15,11 @@ from amaranth import Shape
 from amaranth.back import verilog
 
 from .axis_top import AXIS_MODULE, AxisTop, result_bytes
-from .config import TARGETS, HwConfig
+from .config import HwConfig
+from .parts import TARGETS
 from .core_instance import CoreInstance
 from .plan import NetworkPlan, make_plan
-from .spram import (SIMULATION_MODEL, bank_contents, simulation_model, spram_stages,
+from .spram import (PRIMITIVE, SIMULATION_MODEL, bank_contents, simulation_model, spram_stages,
                     spram_writes, write_layout)
 from .stream_top import StreamTop
 
@@ -197,7 +198,7 @@ def generate(network, config: HwConfig | None = None, *,
         files[SIMULATION_MODEL] = simulation_model()
         files[SPRAM_WRITES] = "".join(f"{payload:08x}\n" for payload in spram_writes(plan))
         manifest["spram"] = {
-            "primitive": "SB_SPRAM256KA", "simulation_model": SIMULATION_MODEL,
+            "primitive": PRIMITIVE, "simulation_model": SIMULATION_MODEL,
             "write_payload": {name: {"lsb": field.offset, "width": Shape.cast(field.shape).width}
                               for name, field in write_layout(TARGETS[config.target])},
             "layers": {s.layer.name: {"first_bank": s.spram.first_bank, "banks": s.spram.banks,

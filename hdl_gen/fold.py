@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import HwConfig
+from .parts import TARGETS, block_rams
 from .plan import make_plan
 from .stream_model import StreamTiming, chain_stages, times_of_scans
 from .stream_plan import BANK_LANES, PASS_OVERHEAD, conv_cycles, group_cycles
@@ -20,19 +21,12 @@ from .stream_plan import BANK_LANES, PASS_OVERHEAD, conv_cycles, group_cycles
 __all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
            "dense_weight_blocks"]
 
-#: The shapes (width, depth) of an ECP5 DP16KD block RAM.
-BLOCK_SHAPES = ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))
-#: Bits of one DP16KD.
-BLOCK_BITS = 18432
+#: Bits of one ECP5 DP16KD, the block RAM folding counts.
+BLOCK_BITS = TARGETS["ecp5-85k"].block_bits
 #: Cycles of the hand-overs between stages that the folding leaves as margin.
 HANDOVER_MARGIN = 4
 #: The ratio between the target intervals :func:`fold_to_fit` tries.
 FIT_STEP = 1.02
-
-
-def block_rams(width: int, depth: int) -> int:
-    """Block RAMs of a memory of ``depth`` words of ``width`` bits, in its best shape."""
-    return min(-(-width // w) * -(-depth // d) for w, d in BLOCK_SHAPES)
 
 
 def dense_weight_blocks(plan) -> int:

@@ -13,7 +13,8 @@ import numpy as np
 
 from spikewright.golden.ir import Conv2d, Flatten, Network, Neuron
 
-from .config import TARGETS, HwConfig, MemoryStyle
+from .config import HwConfig, MemoryStyle
+from .parts import TARGETS
 from .counters import counter_width
 from .errors import CapacityError, UnsupportedLayerError
 from .packing import pack_words

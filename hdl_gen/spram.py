@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from amaranth import ClockSignal, Const, Instance
 from amaranth.lib import data
 
-from .config import TARGETS
+from .parts import TARGETS
 from .errors import CapacityError
 
 __all__ = ["SpramLayout", "spram_layouts", "left_out", "spram_stages", "spram_writes",
@@ -23,7 +23,7 @@ __all__ = ["SpramLayout", "spram_layouts", "left_out", "spram_stages", "spram_wr
            "simulation_model", "PRIMITIVE"]
 
 #: the iCE40 single-port RAM primitive
-PRIMITIVE = "SB_SPRAM256KA"
+PRIMITIVE = TARGETS["ice40-up5k"].spram_primitive
 #: the file the simulation model is written to, beside the design
 SIMULATION_MODEL = "sb_spram256ka_sim.v"
 

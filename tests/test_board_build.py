@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from spikewright.board_build import build_bitstream, ecp5_pll_parameters
-from spikewright.boards import BOARDS, board
+from spikewright.board_build import build_bitstream
+from spikewright.hdl_gen.board_top import ecp5_pll_parameters
+from spikewright.hdl_gen.parts import BOARDS, board
 
 
 @pytest.mark.parametrize("wanted", [75.0, 50.0, 100.0, 60.0])
@@ -24,7 +25,7 @@ def test_a_clock_the_pll_cannot_make_is_refused():
 
 
 def test_every_board_names_its_platform_part_and_a_baud_its_clock_makes():
-    from spikewright.hdl_gen.config import TARGETS
+    from spikewright.hdl_gen.parts import TARGETS
     from spikewright.hdl_gen.uart import divisor_for
     for spec in BOARDS.values():
         assert spec.target in TARGETS

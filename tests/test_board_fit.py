@@ -11,7 +11,7 @@ import pytest
 
 from spikewright.board_build import board_fit
 from spikewright.board_flow import board_config
-from spikewright.boards import board
+from spikewright.hdl_gen.parts import board
 from spikewright.hdl_gen.tools import ToolError
 
 #: the share of a part's logic cells a shipped board design may fill: nextpnr's placer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spikewright.hdl_gen.config import TARGETS
+from spikewright.hdl_gen.parts import TARGETS
 from spikewright.synth import (FLOWS, distributed_memories_script, memories,
                                parse_nextpnr_report, parse_stat, synthesize)
 

@@ -31,7 +31,7 @@ FIT_STEP = 1.02
 
 def dense_weight_blocks(plan) -> int:
     """Block RAMs the weights of ``plan``'s dense layers take: each bank of
-    :data:`.stream_plan.BANK_LANES` lanes (as :class:`.stream_stages.DenseStage` lays them
+    :data:`.stream_plan.BANK_LANES` lanes (as :class:`.stages.dense.DenseStage` lays them
     out) in its best shape. (The shipped MLP: 177, as Yosys maps it; the small bias and
     threshold memories go to logic.)"""
     blocks = 0

@@ -8,8 +8,10 @@ from amaranth.lib.wiring import In, Out
 from .parts import TARGETS
 from .plan import NetworkPlan
 from .spram import spram_stages, write_layout
-from .stream_conv import ConvStage
-from .stream_stages import ArgmaxStage, DenseStage, EncoderStage
+from .stages.argmax import ArgmaxStage
+from .stages.conv import ConvStage
+from .stages.dense import DenseStage
+from .stages.encoder import EncoderStage
 
 __all__ = ["StreamTop", "result_layout"]
 

@@ -1,5 +1,5 @@
 """The board's UART link in Verilator, reached through a pseudo-terminal: the host code that
-talks to a real board's serial port (:mod:`spikewright.board_link`) opens the terminal this
+talks to a real board's serial port (:mod:`spikewright.board.host`) opens the terminal this
 simulation makes and drives the link's pins through it, bit by bit at the board's divisor.
 """
 
@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from spikewright.hdl_gen.uart_link import LINK_MODULE
+from spikewright.hdl_gen.board.uart_link import LINK_MODULE
 from spikewright.templates import render
 
 from .build import (VERILATOR_FLAGS, BuildInfo, cached_build, run_logged,

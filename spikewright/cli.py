@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spikewright import (__version__, board_cmd, build_cmd, convert_cmd, eval_cmd, generate_cmd,
-                         import_torch_cmd, nir_cmd, regress_cmd, report_cmd, run_cmd, sweep_cmd,
-                         synth_cmd, train_cmd, verify_cmd)
+from spikewright import __version__
+from spikewright.commands import (board, build, convert, evaluate, generate, import_torch, nir,
+                                  regress, report, run, sweep, synth, train, verify)
 
 __all__ = ["main", "build_parser", "entry", "failure"]
 
-COMMANDS = (train_cmd, import_torch_cmd, convert_cmd, eval_cmd, generate_cmd, verify_cmd,
-            synth_cmd, report_cmd, sweep_cmd, regress_cmd, run_cmd, nir_cmd, build_cmd,
-            board_cmd)
+COMMANDS = (train, import_torch, convert, evaluate, generate, verify, synth, report, sweep, regress,
+            run, nir, build, board)
 
 
 class _DefaultsFormatter(argparse.HelpFormatter):

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from spikewright.board_build import build_bitstream
-from spikewright.hdl_gen.board_top import ecp5_pll_parameters
+from spikewright.board.build import build_bitstream
+from spikewright.hdl_gen.board.top import ecp5_pll_parameters
 from spikewright.hdl_gen.parts import BOARDS, board
 
 
@@ -26,7 +26,7 @@ def test_a_clock_the_pll_cannot_make_is_refused():
 
 def test_every_board_names_its_platform_part_and_a_baud_its_clock_makes():
     from spikewright.hdl_gen.parts import TARGETS
-    from spikewright.hdl_gen.uart import divisor_for
+    from spikewright.hdl_gen.board.uart import divisor_for
     for spec in BOARDS.values():
         assert spec.target in TARGETS
         divisor_for(spec.clock_mhz * 1e6, spec.baud)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from spikewright.board_build import board_fit
-from spikewright.board_flow import board_config
+from spikewright.board.build import board_fit
+from spikewright.board.flow import board_config
 from spikewright.hdl_gen.parts import board
 from spikewright.hdl_gen.tools import ToolError
 

@@ -208,7 +208,7 @@ def test_generate_on_a_shipped_model_takes_its_hw_config_and_options_override_it
     """As `run` does: `generate mnist_cnn_t1` builds the model's own design, not 1 lane."""
     from spikewright import flow
     from spikewright.cli import build_parser
-    from spikewright.cli_args import hw_config_from_args
+    from spikewright.commands.args import hw_config_from_args
     from spikewright.hdl_gen.config import HwConfig
     from spikewright.shipped import shipped_hw_config
     shipped = shipped_hw_config("mnist_cnn_t1")

@@ -63,7 +63,7 @@ def test_a_whole_run_loads_once_plans_once_and_runs_golden_once(tmp_path):
     html = (out / "report.html").read_text()
     assert f"Dataflow: {stream['interval_cycles']:.1f} cycles between results" in html
     assert "This run: convert " in html
-    from spikewright.run_cmd import RUN_FILES
+    from spikewright.commands.run import RUN_FILES
     assert {path.name for path in out.iterdir()} <= RUN_FILES  # a next run replaces them all
 
 

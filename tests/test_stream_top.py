@@ -171,7 +171,7 @@ def test_at_most_one_is_set_exactly_where_at_most_one_bit_is(width):
     from amaranth import Module, Signal
     from amaranth.sim import Simulator
 
-    from spikewright.hdl_gen.stream_stages import at_most_one
+    from spikewright.hdl_gen.stages.scan import at_most_one
     bits, out = Signal(width), Signal()
     m = Module()
     m.d.comb += out.eq(at_most_one(bits))

@@ -1,5 +1,5 @@
 """The host link's framed protocol: what the board's UART link (:mod:`.uart_link`) and the
-host (:mod:`spikewright.board_link`) exchange. Pure Python; the one place where its bytes,
+host (:mod:`spikewright.board.host`) exchange. Pure Python; the one place where its bytes,
 codes and checksum are defined (docs/board-link.md describes it for people).
 
 Every frame is ``SYNC, TYPE, SEQ, payload..., CRC`` with ``CRC = crc8(TYPE, SEQ,

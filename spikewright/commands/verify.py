@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.cli_args import add_parallel_arguments, at_least, progress_bar
+from spikewright.commands.args import add_parallel_arguments, at_least, progress_bar
 
 __all__ = ["add_parser"]
 

@@ -1,5 +1,5 @@
 """The host end of the board link: images out over a serial port in the frames of
-:mod:`spikewright.hdl_gen.link_protocol`, classes and logits back. The same code talks to a
+:mod:`spikewright.hdl_gen.board.protocol`, classes and logits back. The same code talks to a
 board's FTDI port and to the simulated board's terminal (:mod:`spikewright.sim.board_sim`).
 """
 
@@ -10,7 +10,7 @@ from collections import deque
 
 import numpy as np
 
-from spikewright.hdl_gen import link_protocol as proto
+from spikewright.hdl_gen.board import protocol as proto
 
 __all__ = ["BoardLink", "LinkError"]
 
@@ -145,7 +145,7 @@ class BoardLink:
         payload)``, an ``ERROR`` sends the item again (up to ``retries`` times). With
         ``corrupt_every`` K, one bit of every K-th frame is flipped on purpose, among the
         ``spoilable`` bytes from ``first_spoilable`` on; such a frame must be refused."""
-        from spikewright.hdl_gen.uart_link import TAG_DEPTH
+        from spikewright.hdl_gen.board.uart_link import TAG_DEPTH
         if not 1 <= window <= TAG_DEPTH:
             raise ValueError(f"the board keeps at most {TAG_DEPTH} frames unanswered: the "
                              f"window must be 1 to {TAG_DEPTH}, not {window}")

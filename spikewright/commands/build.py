@@ -29,8 +29,8 @@ def add_parser(sub):
 
 def run(args) -> int:
     from spikewright import flow
-    from spikewright.board_build import build_bitstream
-    from spikewright.board_flow import board_config
+    from spikewright.board.build import build_bitstream
+    from spikewright.board.flow import board_config
     from spikewright.hdl_gen.parts import board
     spec = board(args.board)
     out = Path(args.out)

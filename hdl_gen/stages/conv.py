@@ -1,4 +1,4 @@
-"""The conv layer stage of the dataflow design (:class:`~.stream_plan.ConvStagePlan`)."""
+"""The conv layer stage of the dataflow design (:class:`spikewright.hdl_gen.stream_plan.ConvStagePlan`)."""
 
 from types import SimpleNamespace
 
@@ -6,10 +6,10 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan
+from .hand_over import hand_over_states
 from .lanes import lowest_pending
 from .neuron import charge, fire, lanes_of, regenerate, reset
-from .stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan
-from .stream_stages import hand_over_states
 
 __all__ = ["ConvStage", "word_address_width"]
 
@@ -35,9 +35,9 @@ class ConvStage(wiring.Component):
 
     ``s`` is output word ``t * OH * OW + oy * OW + ox``, bit ``o``. Each cycle, each kernel
     lane takes the lowest pending channel of its window word and reads its weight word; the
-    sums pass through a pipeline of registers (:data:`.stream_plan.CONV_DRAIN_CYCLES`), so
+    sums pass through a pipeline of registers (:data:`spikewright.hdl_gen.stream_plan.CONV_DRAIN_CYCLES`), so
     a position's work overlaps the next one's. Cycles:
-    :meth:`.stream_plan.ConvStagePlan.batch_cycles`.
+    :meth:`spikewright.hdl_gen.stream_plan.ConvStagePlan.batch_cycles`.
 
     Attributes
     ----------
@@ -45,7 +45,7 @@ class ConvStage(wiring.Component):
         A read port on the input bitmap: the word at ``in_addr`` arrives the next cycle
         (``in_addr`` counts both buffers unless the input is the encoder's register).
     in_full, in_release : In(1), Out(1)
-        The input's hand-over (:mod:`.stream_stages`).
+        The input's hand-over (:mod:`.hand_over`).
     out_index, out_data, out_en, out_bank : Out (word memory output)
         Output word ``out_index`` of the image, written in buffer ``out_bank``.
     out_bits : Out(T * C_out * OH * OW) (register output)

@@ -9,7 +9,7 @@ import time
 
 from tqdm import tqdm
 
-from spikewright.cli_args import at_least
+from spikewright.commands.args import at_least
 
 __all__ = ["add_parser"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.cli_args import at_least, progress_bar
+from spikewright.commands.args import at_least, progress_bar
 
 __all__ = ["add_parser"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from spikewright.cli_args import add_hw_arguments, at_least, hw_config_from_args, positive_number
+from spikewright.commands.args import add_hw_arguments, at_least, hw_config_from_args, positive_number
 from spikewright.shipped import shipped_hw_config
 
 __all__ = ["add_parser"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.cli_args import at_least, progress_bar
+from spikewright.commands.args import at_least, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -51,7 +51,7 @@ def add_parser(sub):
 
 def run_board(args) -> int:
     from spikewright import flow
-    from spikewright.board_flow import board_config, run_on_board
+    from spikewright.board.flow import board_config, run_on_board
     if args.json_path:
         flow.prepare_output_file(args.json_path)
     out = Path(args.out or f"runs/board-{args.board}")

@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from spikewright.cli_args import (add_hw_arguments, at_least, hw_config_from_args,
+from spikewright.commands.args import (add_hw_arguments, at_least, hw_config_from_args,
                                   progress_bar)
 from spikewright.hdl_gen.parts import TARGETS
 from spikewright.shipped import DEFAULT_MODEL, model_dir, shipped_hw_config, shipped_models

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.cli_args import at_least
+from spikewright.commands.args import at_least
 
 __all__ = ["add_parser"]
 

@@ -1,5 +1,5 @@
 """From a generated design to a board's bitstream: the board top
-(:mod:`spikewright.hdl_gen.board_top`), its pins and constraints from amaranth-boards, Yosys, nextpnr and the bitstream packer (ecppack
+(:mod:`spikewright.hdl_gen.board.top`), its pins and constraints from amaranth-boards, Yosys, nextpnr and the bitstream packer (ecppack
 for ECP5, icepack for iCE40), all YoWASP builds."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 import time
 from pathlib import Path
 
-from spikewright.hdl_gen.board_top import BOARD_MODULE, BoardTop
+from spikewright.hdl_gen.board.top import BOARD_MODULE, BoardTop
 from spikewright.hdl_gen.parts import Board
 
 __all__ = ["build_bitstream", "board_fit"]
@@ -29,8 +29,8 @@ def _prepare(board: Board, plan, rtl_dir, out):
     """The board top's Verilog, constraints and Yosys script in ``out``; the manifest and
     the link's divisor."""
     from spikewright.hdl_gen.emit import TOP_MODULE
-    from spikewright.hdl_gen.uart import divisor_for
-    from spikewright.hdl_gen.uart_link import link_for
+    from spikewright.hdl_gen.board.uart import divisor_for
+    from spikewright.hdl_gen.board.uart_link import link_for
     from spikewright.sim.verify import read_manifest
     out.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(rtl_dir)

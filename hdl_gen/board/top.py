@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from amaranth import ClockDomain, Elaboratable, Instance, Module, ResetSignal, Signal
 
-from .parts import ECP5_PLL, Board
+from ..parts import ECP5_PLL, Board
 
 __all__ = ["BoardTop", "ecp5_pll_parameters", "BOARD_MODULE", "RESET_CYCLES"]
 
@@ -37,7 +37,7 @@ def ecp5_pll_parameters(input_mhz: float, output_mhz: float) -> dict:
 
 
 class BoardTop(Elaboratable):
-    """The board's top: ``link`` (a :class:`~spikewright.hdl_gen.uart_link.UartLink`) in a
+    """The board's top: ``link`` (a :class:`~spikewright.hdl_gen.board.uart_link.UartLink`) in a
     clock domain from the board's oscillator (through a PLL where ``board.clock_mhz``
     differs), held in reset until the PLL locks and ``RESET_CYCLES`` after; the UART pins;
     the last class on the LEDs (binary, as many bits as there are LEDs) and the last error

@@ -10,7 +10,7 @@ import numpy as np
 
 from spikewright import flow
 from spikewright.hdl_gen.parts import board as board_named
-from spikewright.hdl_gen import link_protocol as proto
+from spikewright.hdl_gen.board import protocol as proto
 
 __all__ = ["board_config", "run_on_board"]
 
@@ -42,9 +42,9 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
     in Verilator, reached through a pseudo-terminal by the same host code. Every class and
     logit is compared with golden: ``results["board_run"]``, with images/s and what limits
     it (the link's bytes or the core's interval)."""
-    from spikewright.board_link import BoardLink
+    from spikewright.board.host import BoardLink
     from spikewright.hdl_gen.spram import bank_contents
-    from spikewright.hdl_gen.uart import divisor_for
+    from spikewright.hdl_gen.board.uart import divisor_for
     from spikewright.sim.verify import check_design
     spec = board_named(board)
     if (port is None) == (not simulate):
@@ -60,7 +60,7 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
     pixels_per_image = int(np.prod(build.network.input.shape))
     simulated = None
     if simulate:
-        from spikewright.hdl_gen.uart_link import link_verilog
+        from spikewright.hdl_gen.board.uart_link import link_verilog
         from spikewright.sim.board_sim import start_link
         manifest = check_design(build.rtl_dir, build.network)
         flow.log(f"building the simulated {board} link (Verilator; {divisor} cycles per bit)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.cli_args import add_parallel_arguments, at_least, positive_number, progress_bar
+from spikewright.commands.args import add_parallel_arguments, at_least, positive_number, progress_bar
 
 __all__ = ["add_parser"]
 

@@ -1,5 +1,5 @@
 """The board's host link: the generated design behind a UART speaking the framed protocol of
-:mod:`.link_protocol` (images in, results out, a checksum on both, errors answered).
+:mod:`.protocol` (images in, results out, a checksum on both, errors answered).
 
 Receive: a frame parser takes ``SYNC, TYPE, SEQ``; an image's pixels go to a FIFO in front
 of the core as they arrive (packed into beats of the core's ``pixels_per_beat``), and its
@@ -17,8 +17,8 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from . import link_protocol as proto
-from .plan import NetworkPlan
+from . import protocol as proto
+from ..plan import NetworkPlan
 from .uart import UartRx, UartTx
 
 __all__ = ["UartLink", "TAG_DEPTH", "LINK_MODULE", "pixel_fifo_depth", "link_for",
@@ -37,7 +37,7 @@ def pixel_fifo_depth(pixels_per_image: int) -> int:
 
 
 def _crc_of_bit(bit: int) -> int:
-    """The CRC register after one byte step from ``1 << bit`` (``link_protocol.crc8``)."""
+    """The CRC register after one byte step from ``1 << bit`` (``protocol.crc8``)."""
     value = 1 << bit
     for _ in range(8):
         value = ((value << 1) ^ proto.CRC_POLY) & 0xFF if value & 0x80 else (value << 1) & 0xFF
@@ -45,7 +45,7 @@ def _crc_of_bit(bit: int) -> int:
 
 
 def crc8_step(crc, byte):
-    """The CRC of ``crc``'s bytes followed by ``byte`` (``link_protocol.crc8``), as logic: the
+    """The CRC of ``crc``'s bytes followed by ``byte`` (``protocol.crc8``), as logic: the
     step is linear over GF(2), so each bit is the XOR of the bits of ``crc ^ byte`` whose
     own step sets it (a flat XOR per bit, not eight nested multiplexers)."""
     value = crc ^ byte
@@ -358,7 +358,7 @@ LINK_MODULE = "spikewright_uart"
 def link_for(plan: NetworkPlan, manifest: dict, divisor: int) -> UartLink:
     """:class:`UartLink` around an instance of the design whose generator ``manifest`` is
     given (its trace ports left unread), answering INFO with its IR digest."""
-    from .core_instance import CoreInstance
+    from ..core_instance import CoreInstance
     return UartLink(plan, CoreInstance.of_manifest(plan, manifest), divisor,
                     bytes.fromhex(manifest["ir_digest"][:8]))
 

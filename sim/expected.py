@@ -124,11 +124,26 @@ def decode_payload(payload: int, layout: dict) -> tuple[int, list[int]]:
              for c in range(logits["count"])])
 
 
+def encode_payload(cls: int, logits: list, layout: dict) -> int:
+    """The result payload of ``(cls, logits)``: the inverse of :func:`decode_payload`."""
+    logit = layout["logits"]
+    width, mask = logit["width"], (1 << logit["width"]) - 1
+    if not 0 <= cls < 1 << layout["cls"]["width"] or not all(
+            -(1 << width - 1) <= value < 1 << width - 1 for value in logits):
+        raise ValueError(f"class {cls} or logits {logits} do not fit the result payload "
+                         f"({layout['cls']['width']}-bit class, {width}-bit signed logits)")
+    payload = cls << layout["cls"]["lsb"]
+    for c, value in enumerate(logits):
+        payload |= (value & mask) << (logit["lsb"] + c * logit["stride"])
+    return payload
+
+
 def compare(expected: Expected, recording: Recording, layout: dict,
-            check_cycles: bool) -> dict:
-    """Compare what a bench recorded with ``expected``, image by image: class, every logit,
-    every input and hidden spike and (``check_cycles``) the cycle of every result. The
-    report counts mismatching images and names the first mismatch."""
+            check_cycles: bool, *, check_spikes: bool = True) -> dict:
+    """Compare what a bench (or a board, which shows no spikes: ``check_spikes`` False)
+    recorded with ``expected``, image by image: class, every logit, every input and hidden
+    spike and (``check_cycles``) the cycle of every result. The report counts mismatching
+    images and names the first mismatch."""
     if recording.images != len(expected):
         raise ValueError(f"the recording has {recording.images} images, the expectation "
                          f"{len(expected)}")
@@ -146,8 +161,10 @@ def compare(expected: Expected, recording: Recording, layout: dict,
                            "actual_class": result[0], "first_logit": diff[0] if diff else None,
                            "expected": expected.logits[i].tolist(), "actual": result[1]}
         classes.append(None if result is None else result[0])
-        got_input, got_hidden = bitmap_spikes(expected.plan, recording.bitmaps[i])
-        spike = first_spike_mismatch(expected, i, got_input, got_hidden)
+        spike = None
+        if check_spikes:
+            got_input, got_hidden = bitmap_spikes(expected.plan, recording.bitmaps[i])
+            spike = first_spike_mismatch(expected, i, got_input, got_hidden)
         if spike is not None:
             if problem is None:
                 problem = {**spike, "what": "spike"}

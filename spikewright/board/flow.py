@@ -26,11 +26,23 @@ def board_config(network: str, board: str, **fields):
 
 
 def _core_images_per_s(build: flow.Build, clock_mhz: float) -> float:
-    if build.plan.stream is not None:
-        interval = flow.stream_timing(build).interval
-    else:
-        interval = float(np.mean([b.total for b in build.images.cycles])) + 1
-    return clock_mhz * 1e6 / interval
+    return clock_mhz * 1e6 / flow.stream_timing(build).interval
+
+
+def _compare(build: flow.Build, answers: dict) -> dict:
+    """The board's classes and logits against golden's, through the comparator that
+    :func:`spikewright.flow.verify` uses (no spikes or cycles: a board shows only results)."""
+    from spikewright.hdl_gen.emit import result_payload_layout
+    from spikewright.sim.expected import Expected, compare, encode_payload
+    from spikewright.sim.recording import Recording
+    golden, layout = build.images.golden, result_payload_layout(build.plan)
+    count = len(build.images.pixels)
+    recording = Recording(count, payloads=[
+        encode_payload(cls, logits, layout)
+        for cls, logits in zip(answers["classes"], answers["logits"])])
+    expected = Expected(golden.predictions, golden.logits, np.full(count, -1), golden,
+                        build.plan)
+    return compare(expected, recording, layout, check_cycles=False, check_spikes=False)
 
 
 def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
@@ -90,13 +102,8 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
         if simulated is not None:
             simulated.close()
     golden = image_set.golden
-    mismatches, first = 0, None
-    for i, (cls, logits) in enumerate(zip(answers["classes"], answers["logits"])):
-        if cls != int(golden.predictions[i]) or logits != golden.logits[i].tolist():
-            mismatches += 1
-            first = first or {"image": i, "expected_class": int(golden.predictions[i]),
-                              "actual_class": cls, "expected": golden.logits[i].tolist(),
-                              "actual": logits}
+    compared = _compare(build, answers)
+    mismatches, first = compared["mismatches"], compared["first_mismatch"]
     count = len(image_set.pixels)
     frame_in = 4 + pixels_per_image
     frame_out = proto.result_frame_size(classes, logit_width)

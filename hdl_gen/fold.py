@@ -16,7 +16,7 @@ from .config import HwConfig
 from .parts import TARGETS, block_rams
 from .plan import make_plan
 from .stream_model import StreamTiming, chain_stages, times_of_scans
-from .stream_plan import BANK_LANES, PASS_OVERHEAD, conv_cycles, group_cycles
+from .stream_plan import PASS_OVERHEAD, conv_cycles, group_cycles, weight_blocks
 
 __all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
            "dense_weight_blocks"]
@@ -30,20 +30,14 @@ FIT_STEP = 1.02
 
 
 def dense_weight_blocks(plan) -> int:
-    """Block RAMs the weights of ``plan``'s dense layers take: each bank of
-    :data:`.stream_plan.BANK_LANES` lanes (as :class:`.stages.dense.DenseStage` lays them
-    out) in its best shape. (The shipped MLP: 177, as Yosys maps it; the small bias and
-    threshold memories go to logic.)"""
-    blocks = 0
+    """Block RAMs the weights of ``plan``'s dense stages take
+    (:meth:`.stream_plan.DenseStagePlan.weight_block_rams`)."""
     for layer in plan.layers:
         if layer.kind != "dense":
             raise ValueError(f"the block RAM model covers dense layers only, not "
                              f"{layer.kind} layer {layer.name!r}; fold for a number of "
                              f"images per second instead")
-        for first in range(0, layer.lanes, BANK_LANES):
-            width = min(BANK_LANES, layer.lanes - first) * layer.weight_width
-            blocks += block_rams(width, len(layer.weight_words))
-    return blocks
+    return sum(stage.weight_block_rams() for stage in plan.stream.stages)
 
 
 def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, int]:
@@ -61,8 +55,8 @@ def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, in
             if kernel_lanes > 1 and (kernel_groups - 1) * kernel_lanes >= positions - 1:
                 continue  # the same groups as fewer kernel lanes
             cycles = float(np.mean(conv_cycles(pops, kernel_lanes, groups)))
-            memory = kernel_lanes * block_rams(lanes * layer.weight_width,
-                                               groups * kernel_groups * in_channels)
+            memory = kernel_lanes * weight_blocks(lanes, layer.weight_width,
+                                                  groups * kernel_groups * in_channels)
             options.append((cycles, memory, lanes * kernel_lanes, lanes, kernel_lanes))
     meeting = [o for o in options if o[0] <= interval_cycles - HANDOVER_MARGIN]
     if meeting:

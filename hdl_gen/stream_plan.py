@@ -43,6 +43,7 @@ from spikewright.golden.ir import Conv2d, Dense, Neuron
 
 from .errors import UnsupportedLayerError
 from .packing import pack_words
+from .parts import block_rams
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "prefetches", "regenerates",
@@ -125,6 +126,15 @@ class EncoderStagePlan:
         return self.beats
 
 
+def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5-85k") -> int:
+    """Block RAMs of ``target`` that one weight memory of ``words`` words of ``lanes``
+    weights takes, laid out as the stages lay it: banks of :data:`BANK_LANES` lanes, each
+    in its best shape (:func:`.parts.block_rams`). An upper bound: Yosys may put a memory
+    of a few words in logic instead."""
+    return sum(block_rams(min(BANK_LANES, lanes - first) * weight_width, words, target)
+               for first in range(0, lanes, BANK_LANES))
+
+
 @dataclass(frozen=True)
 class DenseStagePlan:
     """One dense layer as a stage: the lane layout of ``layer`` (weights, biases, thresholds
@@ -153,6 +163,15 @@ class DenseStagePlan:
     def out_bits(self) -> int:
         """Bits of one step of the bitmap it hands over (lane groups times lanes)."""
         return self.layer.groups * self.layer.lanes
+
+    def weight_block_rams(self, target: str = "ecp5-85k") -> int:
+        """Block RAMs its weights take (none where they lie in SPRAM): :func:`weight_blocks`.
+        (The shipped MLP's 177, as Yosys maps it; the small bias and threshold memories go
+        to logic.)"""
+        if self.spram is not None:
+            return 0
+        return weight_blocks(self.layer.lanes, self.layer.weight_width,
+                             len(self.layer.weight_words), target)
 
     def scan_cycles(self, spikes: np.ndarray) -> int:
         """Cycles to walk the events of one step's input bitmap ``spikes`` (``in_bits``
@@ -225,6 +244,11 @@ class ConvStagePlan:
     def regenerates(self) -> bool:
         """ASG over more than one step (:func:`regenerates`)."""
         return regenerates(self.layer)
+
+    def weight_block_rams(self, target: str = "ecp5-85k") -> int:
+        """Block RAMs its weight memories take, one per kernel lane: :func:`weight_blocks`."""
+        return sum(weight_blocks(self.lanes, self.layer.weight_width, len(words), target)
+                   for words in self.weight_memories)
 
     @property
     def kernel_positions(self) -> int:

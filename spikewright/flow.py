@@ -484,6 +484,7 @@ def cycles_and_energy(build: Build) -> Build:
         "latency_cycles": [int(v) for v in stream.latencies],
         "result_cycles": [int(v) for v in stream.results],
         "stage_cycles_mean": {name: float(np.mean(v)) for name, v in stream.stages.items()},
+        "stages": stage_table(build.plan, stream, build.images.golden),
         **limits,
         "interval_to_weight_limit": stream.interval / limits["weight_limit_cycles"],
         "interval_to_pixel_limit": stream.interval / limits["pixel_limit_cycles"],
@@ -496,6 +497,39 @@ def cycles_and_energy(build: Build) -> Build:
                   "latency, images streamed back to back"}
     build.results["energy"] = energy_report(build.plan, build.images.golden.synops)
     return build
+
+
+def stage_table(plan, stream, result) -> list[dict]:
+    """One row per stage of the dataflow design: its kind, lanes (and kernel lanes), the
+    block RAMs its weights take on the plan's part (the stage plan's own count), the mean
+    input spikes per image and per stage cycle, its mean cycles per image and their share
+    of the interval (the slowest stage sets it), from the stream model ``stream`` of
+    golden's ``result``."""
+    from spikewright.golden.ir import Neuron
+
+    def row(name, kind, mean, **fields):
+        return {"stage": name, "kind": kind, **fields, "mean_cycles": mean,
+                "share_of_interval": mean / stream.interval}
+
+    means = {name: float(np.mean(v)) for name, v in stream.stages.items()}
+    rows = [row("encoder", "encoder", means["encoder"],
+                pixels_per_beat=plan.config.pixels_per_beat)]
+    source = "input"
+    for stage in plan.stream.stages:
+        layer = stage.layer
+        spikes = float(np.mean(result.spike_counts[source]))
+        conv = layer.kind == "conv2d"
+        rows.append(row(
+            layer.name, ("grouped conv" if layer.groups_conv > 1 else "conv") if conv
+            else "dense", means[layer.name], neuron=layer.neuron.value,
+            lanes=stage.lanes if conv else layer.lanes,
+            kernel_lanes=stage.kernel_lanes if conv else None,
+            weight_block_rams=stage.weight_block_rams(plan.config.target),
+            input_spikes_mean=spikes, input_spikes_per_cycle=spikes / means[layer.name]))
+        if layer.neuron is not Neuron.NONE:
+            source = layer.name
+    rows.append(row("argmax", "argmax", means["argmax"]))
+    return rows
 
 
 def bandwidth_limits(plan, result) -> dict:

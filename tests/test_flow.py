@@ -111,6 +111,26 @@ def test_steps_share_one_plan_and_one_golden_run(tmp_path):
     assert len(build.results["cycles"]["cycles"]) == 6
 
 
+def test_the_stage_table_reads_each_stage_plan_and_the_stream_model(tmp_path):
+    from spikewright.hdl_gen.fold import dense_weight_blocks
+    build = small_build(tmp_path)
+    flow.plan(build, HwConfig(lanes=2))
+    flow.golden(build)
+    flow.cycles_and_energy(build)
+    stream = build.results["stream"]
+    rows = {row["stage"]: row for row in stream["stages"]}
+    layers = build.plan.stream.stages
+    assert list(rows) == ["encoder", *(s.layer.name for s in layers), "argmax"]
+    for name, row in rows.items():
+        assert row["mean_cycles"] == stream["stage_cycles_mean"][name]
+        assert row["share_of_interval"] == row["mean_cycles"] / stream["interval_cycles"]
+    assert sum(rows[s.layer.name]["weight_block_rams"] for s in layers) == \
+        dense_weight_blocks(build.plan)
+    first = rows[layers[0].layer.name]
+    assert first["input_spikes_mean"] == float(np.mean(build.images.golden.spike_counts["input"]))
+    assert first["lanes"] == 2 and first["kind"] == "dense"
+
+
 def test_verify_needs_the_trace_of_the_images_it_checks(tmp_path):
     build = small_build(tmp_path)
     flow.plan(build, HwConfig(lanes=2))

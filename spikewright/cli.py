@@ -15,6 +15,16 @@ COMMANDS = (train, import_torch, convert, evaluate, generate, verify, synth, rep
             run, nir, build, board)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A usage error ends in one line, as every other error does (argparse prints the usage
+    first): the command, what was wrong, and where the options are listed."""
+
+    def error(self, message):
+        command = self.prog.partition(" ")[2]
+        where = f"{command}: " if command else ""
+        self.exit(2, f"spikewright: error: {where}{message} (see `{self.prog} --help`)\n")
+
+
 class _DefaultsFormatter(argparse.HelpFormatter):
     """Shows each option's default, unless it is None or its help already says it."""
 
@@ -27,7 +37,7 @@ class _DefaultsFormatter(argparse.HelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="spikewright",
         description="From a PyTorch network to a bit-exact, verified spiking FPGA core.")
     parser.add_argument("--version", action="version", version=f"spikewright {__version__}")

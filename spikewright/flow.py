@@ -335,6 +335,9 @@ def images(build: Build, *, dataset=None, split="test", limit=None, first=0,
         raise ValueError(f"image {first} is past the end of the {dataset} {split} split "
                          f"({len(pixels)} images)")
     pixels, labels = pixels[first:], labels[first:]
+    if limit is not None and len(pixels) < limit:
+        log(f"the {dataset} {split} split ends after image {first + len(pixels) - 1}: "
+            f"{len(pixels)} images, not {limit}")
     if pixels.shape[1:] != build.network.input.shape:
         raise ValueError(f"dataset {dataset!r} has images of shape {list(pixels.shape[1:])}, "
                          f"but the network expects {list(build.network.input.shape)}")

@@ -50,3 +50,34 @@ def test_the_payload_round_trips_and_refuses_what_it_cannot_hold(build):
     assert decode_payload(encode_payload(1, logits, layout), layout) == (1, logits)
     with pytest.raises(ValueError, match="do not fit the result payload"):
         encode_payload(1, [1 << width - 1] + logits[1:], layout)
+
+
+class _DeadLink:
+    """A board whose link refuses every image frame (as a bad cable does): every image
+    answered with ERROR until the retries run out."""
+
+    def __init__(self, port, baud, *, classes, logit_width, pixels_per_image):
+        self.pixels_per_image = pixels_per_image
+
+    def info(self):
+        return {"digest": _DeadLink.digest, "pixels_per_image": self.pixels_per_image}
+
+    def classify(self, pixels, **_):
+        return {"classes": [None] * len(pixels), "logits": [None] * len(pixels),
+                "errors": {"bad checksum": 4 * len(pixels)}, "retries": 3 * len(pixels),
+                "corrupted_on_purpose": 0, "frames_sent": 4 * len(pixels), "wall_s": 0.1,
+                "bytes_sent": 0, "bytes_received": 0}
+
+    def close(self):
+        pass
+
+
+def test_a_failing_link_is_an_error_not_a_difference_from_golden(build, monkeypatch):
+    from spikewright.board import host
+    from spikewright.board.flow import run_on_board
+    _DeadLink.digest = build.network.digest()[:8]
+    monkeypatch.setattr(host, "BoardLink", _DeadLink)
+    with pytest.raises(host.LinkError, match=r"^the link failed, not the design: 5 of 5 "
+                                             r"images got no result after 15 retries"):
+        run_on_board(build, "icebreaker", port="/dev/null")
+    assert "board_run" not in build.results

@@ -68,7 +68,8 @@ def test_a_short_image_range_is_reported(tmp_path):
     status, out, err = run_command(["verify", str(ir), str(tmp_path / "rtl"), "--first", "358",
                                     "--images", "5", "--bench", "amaranth", "-q"])
     assert status == 0, err
-    assert "verifying 2 images, not 5" in err and json.loads(out)["images"] == 2
+    assert "split ends after image 359: 2 images, not 5" in err
+    assert json.loads(out)["images"] == 2
 
 
 def test_outputs_are_checked_before_the_work_starts(tmp_path, monkeypatch):

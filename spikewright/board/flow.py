@@ -38,7 +38,7 @@ def _compare(build: flow.Build, answers: dict) -> dict:
     golden, layout = build.images.golden, result_payload_layout(build.plan)
     count = len(build.images.pixels)
     recording = Recording(count, payloads=[
-        encode_payload(cls, logits, layout)
+        None if cls is None else encode_payload(cls, logits, layout)
         for cls, logits in zip(answers["classes"], answers["logits"])])
     expected = Expected(golden.predictions, golden.logits, np.full(count, -1), golden,
                         build.plan)
@@ -101,6 +101,13 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
         link.close()
         if simulated is not None:
             simulated.close()
+    lost = sum(cls is None for cls in answers["classes"])
+    if lost:
+        from spikewright.board.host import LinkError
+        raise LinkError(f"the link failed, not the design: {lost} of {len(answers['classes'])} "
+                        f"images got no result after {answers['retries']} retries (the board "
+                        f"answered {answers['errors'] or 'nothing usable'}); check the cable, "
+                        f"the baud rate ({baud}) and the board's clock ({clock_mhz:g} MHz)")
     golden = image_set.golden
     compared = _compare(build, answers)
     mismatches, first = compared["mismatches"], compared["first_mismatch"]

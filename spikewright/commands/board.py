@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.commands.args import at_least, progress_bar
+from spikewright.commands.args import at_least, positive_number, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -36,7 +36,7 @@ def add_parser(sub):
     run.add_argument("--first", type=at_least(0), default=0, help="index of the first image")
     run.add_argument("--baud", type=at_least(1), default=None,
                      help="UART baud rate (default: the board's, 3000000)")
-    run.add_argument("--clock-mhz", type=float, default=None,
+    run.add_argument("--clock-mhz", type=positive_number, default=None,
                      help="the core's clock (default: the board's)")
     run.add_argument("--window", type=at_least(1), default=4,
                      help="image frames sent before their answers come back (1 to 32: "
@@ -74,4 +74,4 @@ def run_board(args) -> int:
     if args.json_path:
         flow.write_json(args.json_path, report)
     print(json.dumps(report, indent=2))
-    return 0 if report["mismatches"] == 0 else 1
+    return 0 if report["mismatches"] == 0 else 1  # 1: the design differs; 2: an error

@@ -46,6 +46,9 @@ def add_parser(sub):
                         "then reaches is not modelled)")
     p.add_argument("--fold-images", type=at_least(1), default=1000,
                    help="test images of the network's dataset that folding measures")
+    p.add_argument("--dataset", default=None,
+                   help="with --fps: the dataset whose test images folding measures "
+                        "(default: the IR's)")
     p.add_argument("--force", action="store_true",
                    help="write into a directory that holds other files")
     p.set_defaults(func=run)
@@ -59,13 +62,16 @@ def run(args) -> int:
     if args.fps is not None and given:
         raise ValueError(f"--fps chooses the lanes, kernel lanes and pixels per beat; give "
                          f"either --fps or {', '.join(given)}, not both")
+    if args.dataset is not None and args.fps is None:
+        raise ValueError("--dataset only chooses the images that --fps folds on; give --fps "
+                         "with it, or leave it out")
     build = flow.load(args.network)
     # a shipped model: its hw_config.json, as `run` uses it
     config = hw_config_from_args(args, base=shipped_hw_config(build.model) if build.model
                                  else None)
     if args.fps is not None:
         flow.prepare_output_dir(args.out, FILES, force=args.force)
-        flow.images(build, limit=args.fold_images)
+        flow.images(build, dataset=args.dataset, limit=args.fold_images)
         flow.golden(build, scans=True)
         if args.fps == FIT_THE_PART:
             flow.fold_to_fit(build, config=config)

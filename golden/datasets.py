@@ -24,7 +24,7 @@ import numpy as np
 from .errors import DatasetError
 from .safe_pickle import load_data_pickle
 
-__all__ = ["DATASETS", "load_dataset", "dataset_info"]
+__all__ = ["DATASETS", "load_dataset", "dataset_info", "is_image_file", "load_image_file"]
 
 DATASETS = ("mnist", "fashion-mnist", "digits", "cifar10", "cifar100")
 SPLITS = ("train", "test")
@@ -144,3 +144,42 @@ def load_dataset(name: str, split: str = "test", root=None, limit: int | None = 
             raise ValueError(f"limit must be a positive number of images, not {limit!r}")
         x, y = x[:limit], y[:limit]
     return np.ascontiguousarray(x), y
+
+
+def is_image_file(name) -> bool:
+    """Whether ``name`` names a file of the user's own images (``*.npy``), not a dataset."""
+    return str(name).endswith(".npy")
+
+
+def load_image_file(path) -> tuple[np.ndarray, np.ndarray | None]:
+    """A user's own images: ``(pixels uint8 [N, C, H, W], labels int64 [N] or None)`` from
+    a ``.npy`` file (read with ``allow_pickle=False``: no code runs from it), the labels from
+    ``NAME.labels.npy`` beside it where that exists (integers of at least 0, one per image)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path} does not exist; give a .npy file of uint8 images "
+                           f"[N, C, H, W]")
+
+    def read(file):
+        try:
+            return np.load(file, allow_pickle=False)
+        except ValueError as error:
+            raise DatasetError(f"{file} is not a plain .npy array ({error}); save the "
+                               f"images with numpy.save") from None
+        except OSError as error:
+            raise DatasetError(f"{file} cannot be read as .npy ({error})") from None
+
+    pixels = read(path)
+    if pixels.dtype != np.uint8 or pixels.ndim != 4 or not len(pixels):
+        raise DatasetError(f"{path} holds {pixels.dtype} of shape {list(pixels.shape)}; "
+                           f"images must be uint8 [N, C, H, W] with N >= 1")
+    label_path = path.with_name(path.name[:-len(".npy")] + ".labels.npy")
+    if not label_path.exists():
+        return np.ascontiguousarray(pixels), None
+    labels = read(label_path)
+    if (labels.ndim != 1 or len(labels) != len(pixels) or labels.dtype.kind not in "iu"
+            or (labels < 0).any()):
+        raise DatasetError(f"{label_path} holds {labels.dtype} of shape {list(labels.shape)}; "
+                           f"labels must be {len(pixels)} integers of at least 0, one per "
+                           f"image of {path.name}")
+    return np.ascontiguousarray(pixels), labels.astype(np.int64)

@@ -329,12 +329,19 @@ def images(build: Build, *, dataset=None, split="test", limit=None, first=0,
                          "one (--dataset on the command line)")
     if first < 0:
         raise ValueError(f"the first image must be at least 0, not {first}")
-    pixels, labels = datasets.load_dataset(dataset, split, data_root,
-                                           None if limit is None else first + limit)
+    if datasets.is_image_file(dataset):
+        pixels, labels = datasets.load_image_file(dataset)
+        if limit is not None:
+            pixels = pixels[:first + limit]
+            labels = None if labels is None else labels[:first + limit]
+        dataset, split = str(dataset), "file"
+    else:
+        pixels, labels = datasets.load_dataset(dataset, split, data_root,
+                                               None if limit is None else first + limit)
     if first >= len(pixels):
         raise ValueError(f"image {first} is past the end of the {dataset} {split} split "
                          f"({len(pixels)} images)")
-    pixels, labels = pixels[first:], labels[first:]
+    pixels, labels = pixels[first:], None if labels is None else labels[first:]
     if limit is not None and len(pixels) < limit:
         log(f"the {dataset} {split} split ends after image {first + len(pixels) - 1}: "
             f"{len(pixels)} images, not {limit}")
@@ -443,13 +450,14 @@ def evaluate(build: Build, *, ann: bool = True) -> Build:
     ANN's from the checkpoint where it is known), spikes and synaptic operations per image:
     ``results["eval"]``."""
     image_set, result = build.images, build.images.golden
-    labels = image_set.labels
+    labels = image_set.labels  # None for a file of images without labels: no accuracy
     accuracy = {"ann_float": None, "ann_quant": None,
-                "snn_golden": float((result.predictions == labels).mean())}
+                "snn_golden": None if labels is None
+                else float((result.predictions == labels).mean())}
     if ann and build.checkpoint is None:
         for note in build.notes:
             log(note)
-    if ann and build.checkpoint is not None:
+    if ann and build.checkpoint is not None and labels is not None:
         from spikewright.golden.train import evaluate as evaluate_ann
         from spikewright.golden.train import load_checkpoint
         model, _ = load_checkpoint(build.checkpoint)
@@ -460,7 +468,7 @@ def evaluate(build: Build, *, ann: bool = True) -> Build:
     build.results["eval"] = {
         "model": build.model, "network": str(build.ir_dir) if build.ir_dir else None,
         "dataset": image_set.dataset, "split": image_set.split,
-        "first_image": image_set.first, "images": int(len(labels)),
+        "first_image": image_set.first, "images": int(len(image_set.pixels)),
         "timesteps": build.network.timesteps,
         "total_timesteps": build.network.total_timesteps,
         "network_digest": build.network.digest(),
@@ -605,9 +613,12 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
                          f"(it kept {image_set.traced})")
     def finish(report):
         classes, golden_classes = report.pop("classes"), report.pop("golden_classes")
-        labels = image_set.labels[:len(classes)]
-        report["rtl_accuracy"] = float(np.mean([c == l for c, l in zip(classes, labels)]))
-        report["golden_accuracy_same_images"] = float((labels == golden_classes).mean())
+        if image_set.labels is None:  # the user's images without labels
+            report["rtl_accuracy"] = report["golden_accuracy_same_images"] = None
+        else:
+            labels = image_set.labels[:len(classes)]
+            report["rtl_accuracy"] = float(np.mean([c == l for c, l in zip(classes, labels)]))
+            report["golden_accuracy_same_images"] = float((labels == golden_classes).mean())
         report.update(network_digest=build.network.digest(), rtl=str(rtl_dir),
                       simulated=simulated, dataset=image_set.dataset, split=image_set.split,
                       first_image=image_set.first)

@@ -218,3 +218,28 @@ def test_generate_on_a_shipped_model_takes_its_hw_config_and_options_override_it
     assert config == HwConfig.from_json({**HwConfig().to_json(), **shipped})
     args = build_parser().parse_args(["generate", "mnist_cnn_t1", "--out", "rtl", "-P", "4"])
     assert hw_config_from_args(args, base=shipped).lanes == 4
+
+
+def test_eval_and_verify_take_a_users_own_images(tmp_path):
+    """A .npy file of uint8 [N, C, H, W] in place of a dataset; without a labels file the
+    accuracies are None, never a number made up."""
+    from bad_inputs import run_command, saved_ir
+    ir = saved_ir(tmp_path)
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 1, 8, 8), dtype=np.uint8)
+    np.save(tmp_path / "mine.npy", pixels)
+    status, out, err = run_command(["eval", str(ir), "--dataset", str(tmp_path / "mine.npy"),
+                                    "-q"])
+    assert status == 0, err
+    report = json.loads(out)
+    assert report["images"] == 6 and report["split"] == "file"
+    assert report["accuracy"]["snn_golden"] is None
+    np.save(tmp_path / "mine.labels.npy", np.arange(6) % 10)
+    status, _, err = run_command(["generate", str(ir), "--out", str(tmp_path / "rtl")])
+    assert status == 0, err
+    status, out, err = run_command(["verify", str(ir), str(tmp_path / "rtl"), "--dataset",
+                                    str(tmp_path / "mine.npy"), "--images", "4", "--bench",
+                                    "amaranth", "-q"])
+    assert status == 0, err
+    report = json.loads(out)
+    assert report["images"] == 4 and report["mismatches"] == 0
+    assert report["rtl_accuracy"] == report["golden_accuracy_same_images"] is not None

@@ -121,3 +121,52 @@ def test_a_batch_that_is_not_a_pickle_or_not_a_batch_is_named(tmp_path):
     with pytest.raises(DatasetError, match=r"test is not a cifar100 batch: it must hold a dict "
                                            r"with b'data' and b'fine_labels'$"):
         load_dataset("cifar100", "test", root=tmp_path)
+
+
+def test_a_users_npy_images_are_read_with_their_labels(tmp_path):
+    from spikewright.golden.datasets import load_image_file
+    pixels = np.arange(2 * 3 * 4 * 5, dtype=np.uint8).reshape(2, 3, 4, 5)
+    np.save(tmp_path / "mine.npy", pixels)
+    read, labels = load_image_file(tmp_path / "mine.npy")
+    assert (read == pixels).all() and labels is None
+    np.save(tmp_path / "mine.labels.npy", np.array([3, 0]))
+    read, labels = load_image_file(tmp_path / "mine.npy")
+    assert labels.tolist() == [3, 0] and labels.dtype == np.int64
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (np.zeros((2, 1, 4, 4), np.float32), None, r"holds float32 of shape \[2, 1, 4, 4\]; "
+                                               r"images must be uint8"),
+    (np.zeros((2, 16), np.uint8), None, r"images must be uint8 \[N, C, H, W\]"),
+    (np.zeros((2, 1, 4, 4), np.uint8), np.array([1, 2, 3]), r"labels must be 2 integers"),
+    (np.zeros((2, 1, 4, 4), np.uint8), np.array([1, -1]), r"labels must be 2 integers"),
+])
+def test_a_users_images_of_the_wrong_kind_are_refused(tmp_path, images, labels, message):
+    from spikewright.golden.datasets import load_image_file
+    from spikewright.golden.errors import DatasetError
+    np.save(tmp_path / "mine.npy", images)
+    if labels is not None:
+        np.save(tmp_path / "mine.labels.npy", labels)
+    with pytest.raises(DatasetError, match=message):
+        load_image_file(tmp_path / "mine.npy")
+
+
+class _Payload:
+    """Unpickling this would create a file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickled_npy_runs_nothing(tmp_path):
+    from spikewright.golden.datasets import load_image_file
+    from spikewright.golden.errors import DatasetError
+    marker = tmp_path / "ran"
+    np.save(tmp_path / "evil.npy", np.array([_Payload(str(marker))], dtype=object),
+            allow_pickle=True)
+    with pytest.raises(DatasetError, match="is not a plain .npy array"):
+        load_image_file(tmp_path / "evil.npy")
+    assert not marker.exists()

@@ -16,7 +16,10 @@ def add_parser(sub):
                                    "report accuracy (and the ANN's, where the checkpoint is "
                                    "known), spikes and synaptic operations per image.")
     p.add_argument("network", help="IR directory, or the name of a shipped model")
-    p.add_argument("--dataset", default=None, help="dataset (default: the IR's)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset, or a .npy file of your own uint8 images [N, C, H, W] "
+                        "(labels, where known, in NAME.labels.npy beside it) (default: the "
+                        "IR's)")
     p.add_argument("--split", choices=["train", "test"], default="test", help="dataset split")
     p.add_argument("--limit", type=at_least(1), default=None, help="only the first N images")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
@@ -51,6 +54,7 @@ def run(args) -> int:
         dump = Path(args.dump)
         dump.mkdir(parents=True, exist_ok=True)
         np.save(dump / "logits.npy", build.images.golden.logits.astype(np.int64))
-        np.save(dump / "labels.npy", np.asarray(build.images.labels, dtype=np.int64))
+        if build.images.labels is not None:
+            np.save(dump / "labels.npy", np.asarray(build.images.labels, dtype=np.int64))
     print(json.dumps(report, indent=2))
     return 0

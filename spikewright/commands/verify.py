@@ -28,7 +28,10 @@ def add_parser(sub):
                         "top (spikewright_axis.v); harness: stimulus and logging inside "
                         "the simulator, ~10x faster on Verilator; amaranth: Amaranth's own "
                         "simulator (no HDL simulator; small networks)")
-    p.add_argument("--dataset", default=None, help="dataset (default: the IR's)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset, or a .npy file of your own uint8 images [N, C, H, W] "
+                        "(labels, where known, in NAME.labels.npy beside it) (default: the "
+                        "IR's)")
     p.add_argument("--split", choices=["train", "test"], default="test", help="dataset split")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
     p.add_argument("--seed", type=int, default=0, help="seed of the gaps and stalls")

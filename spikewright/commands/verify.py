@@ -13,8 +13,8 @@ def add_parser(sub):
     p = sub.add_parser("verify", help="simulate the RTL and compare it with golden",
                        description="Run images through the generated RTL on Icarus or "
                                    "Verilator; every class, logit, spike and (with no gaps or "
-                                   "backpressure) cycle count must equal golden and the cycle "
-                                   "model. The RTL must have been generated from NETWORK.")
+                                   "backpressure) result cycle must equal golden and the "
+                                   "stream model. The RTL must have been generated from NETWORK.")
     p.add_argument("network", help="IR directory, or the name of a shipped model")
     p.add_argument("rtl", help="directory written by `spikewright generate`")
     p.add_argument("--simulator", choices=["icarus", "verilator"], default="verilator",

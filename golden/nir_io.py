@@ -122,8 +122,9 @@ def read(path, **options) -> tuple[Network, dict]:
     import nir
     try:
         graph = nir.read(str(path))
-    except (OSError, KeyError) as error:
-        raise ValueError(f"{path} is not a readable NIR file: {error}") from None
+    except Exception as error:  # noqa: BLE001  h5py and nir raise many kinds on a bad file
+        detail = str(error) or type(error).__name__
+        raise ValueError(f"{path} is not a readable NIR file: {detail}") from None
     return from_nir(graph, **options)
 
 

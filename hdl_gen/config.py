@@ -51,10 +51,9 @@ class HwConfig:
                    first layer to release its bitmap; saves T x inputs flip-flops, for small
                    parts such as the iCE40 UP5K).
     kernel_lanes:  conv stages: kernel positions whose weights are added per cycle,
-                   one number for every conv layer (a layer with fewer kernel positions
-                   uses them all) or ``{layer name: K}`` (others 1; a K above the layer's
-                   kernel positions is refused). The manifest's ``kernel_lanes_used``
-                   says what each conv stage was built with.
+                   one number for every conv layer or ``{layer name: K}`` (others 1); a
+                   layer with fewer kernel positions uses them all. The manifest's
+                   ``kernel_lanes_used`` says what each conv stage was built with.
     """
     lanes: int | dict = 1
     default_lanes: int = 1
@@ -108,10 +107,6 @@ class HwConfig:
     def kernel_lanes_for(self, layer_name: str, positions: int) -> int:
         """Kernel lanes of a conv layer whose kernel has ``positions`` positions."""
         kernel = self.kernel_lanes
-        if isinstance(kernel, dict) and kernel.get(layer_name, 1) > positions:
-            raise ValueError(f"kernel_lanes of layer {layer_name!r} is "
-                             f"{kernel[layer_name]}, but its kernel has {positions} "
-                             f"positions: give it at most {positions}")
         value = kernel.get(layer_name, 1) if isinstance(kernel, dict) else kernel
         return min(value, positions)
 

@@ -61,14 +61,8 @@ def stage_times(plan: NetworkPlan, result) -> dict:
 def times_of_scans(plan: NetworkPlan, scans: dict) -> dict:
     """:func:`stage_times` from each layer's scan cycles per image and step (dense) or
     window pops (conv), as :func:`.stream_plan.layer_scans` gives them."""
-    times = {}
-    for stage in plan.stream.stages:
-        rows = scans[stage.layer.name]
-        if stage.layer.kind == "conv2d":
-            times[stage.layer.name] = [int(c) for c in stage.cycles_of_pops(rows)]
-        else:
-            times[stage.layer.name] = [stage.cycles_of_scans(row) for row in rows]
-    return times
+    return {stage.layer.name: stage.cycles_of_samples(scans[stage.layer.name])
+            for stage in plan.stream.stages}
 
 
 def stream_timing(plan: NetworkPlan, result) -> StreamTiming:

@@ -183,6 +183,11 @@ class DenseStagePlan:
         end, for its input spikes ``[T, in_bits]``."""
         return self.cycles_of_scans([self.scan_cycles(step) for step in spikes])
 
+    def cycles_of_samples(self, rows) -> list:
+        """Cycles of each image from what :func:`layer_scans` gives for this layer (its
+        scan cycles per step)."""
+        return [self.cycles_of_scans(row) for row in rows]
+
     def cycles_of_scans(self, scans) -> int:
         """:meth:`stage_cycles` from the scan cycles of each step: every step is walked once
         per lane group, each pass costing its scan and :data:`PASS_OVERHEAD`; an ASG stage
@@ -284,6 +289,11 @@ class ConvStagePlan:
         layer = self.layer
         return window_pops(spikes, layer.in_shape, layer.out_shape, layer.kernel_size,
                            layer.stride, layer.padding)
+
+    def cycles_of_samples(self, rows) -> list:
+        """Cycles of each image from what :func:`layer_scans` gives for this layer (its
+        window pops)."""
+        return [int(c) for c in self.cycles_of_pops(rows)]
 
     def cycles_of_pops(self, pops: np.ndarray) -> np.ndarray:
         """:meth:`batch_cycles` from the window pops of each image (:func:`window_pops`)."""

@@ -8,12 +8,17 @@ from amaranth.lib.wiring import In, Out
 from .parts import TARGETS
 from .plan import NetworkPlan
 from .spram import spram_stages, write_layout
+from .stream_plan import ConvStagePlan, DenseStagePlan
 from .stages.argmax import ArgmaxStage
 from .stages.conv import ConvStage
 from .stages.dense import DenseStage
 from .stages.encoder import EncoderStage
 
-__all__ = ["StreamTop", "result_layout"]
+__all__ = ["StreamTop", "result_layout", "STAGES"]
+
+#: The stage (Amaranth component) that each kind of layer stage plan builds, made from the
+#: plan and the part (:func:`.stream_plan.make_stream_plan` makes the plans).
+STAGES = {DenseStagePlan: DenseStage, ConvStagePlan: lambda plan, target: ConvStage(plan)}
 
 
 def result_layout(plan: NetworkPlan) -> data.StructLayout:
@@ -59,8 +64,7 @@ class StreamTop(wiring.Component):
         stream_plan = plan.stream
         self.encoder = EncoderStage(stream_plan.encoder)
         target = TARGETS[plan.config.target]
-        self.stages = [ConvStage(stage) if stage.layer.kind == "conv2d"
-                       else DenseStage(stage, target) for stage in stream_plan.stages]
+        self.stages = [STAGES[type(stage)](stage, target) for stage in stream_plan.stages]
         self._spram_stages = [s for s in self.stages if s._plan in spram_stages(plan)]
         self.argmax = ArgmaxStage(plan.classes, plan.logit_width, result_layout(plan),
                                   shift=stream_plan.prefetch)

@@ -569,6 +569,13 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
     notes = {"folding": build.results["folding"]} if "folding" in build.results else None
     build.files = generate_files(build.network, plan=build.plan, notes=notes)
     build.rtl_dir = write_files(build.files, out)
+    asked = build.plan.config.kernel_lanes
+    for stage in build.plan.stream.stages:
+        name = stage.layer.name
+        if isinstance(asked, dict) and name in asked and asked[name] != stage.kernel_lanes:
+            log(f"{name} is built with {stage.kernel_lanes} kernel lanes, not {asked[name]}: "
+                f"its kernel has {stage.kernel_positions} positions (manifest: "
+                f"kernel_lanes_used)")
     return build
 
 

@@ -349,11 +349,6 @@ CASES = [
                          str(folder / "rtl")],
          r"--dataset only chooses the images that --fps folds on; give --fps with it, or "
          r"leave it out"),
-    Case("kernel lanes above a named conv layer's kernel positions",
-         lambda folder: ["generate", "mnist_cnn_t1", "--kernel-lanes", "conv1=10", "--out",
-                         str(folder / "rtl")],
-         r"kernel_lanes of layer 'conv1' is 10, but its kernel has 9 positions: give it at "
-         r"most 9"),
     Case("a board run at a clock of 0 MHz",
          lambda folder: ["board", "run", str(saved_ir(folder)), "--simulate", "--clock-mhz",
                          "0"],

@@ -243,3 +243,16 @@ def test_eval_and_verify_take_a_users_own_images(tmp_path):
     report = json.loads(out)
     assert report["images"] == 4 and report["mismatches"] == 0
     assert report["rtl_accuracy"] == report["golden_accuracy_same_images"] is not None
+
+
+def test_kernel_lanes_above_a_kernel_are_named_and_recorded(tmp_path, capsys):
+    """A named layer's kernel lanes above its kernel positions: the design uses them all,
+    says so, and the manifest records what each conv stage was built with."""
+    assert main(["generate", "mnist_cnn_t1", "--kernel-lanes", "conv1=12,conv2=2", "--out",
+                 str(tmp_path / "rtl")]) == 0
+    assert ("conv1 is built with 9 kernel lanes, not 12: its kernel has 9 positions"
+            in capsys.readouterr().err)
+    manifest = json.loads((tmp_path / "rtl" / "manifest.json").read_text())
+    assert manifest["kernel_lanes_used"]["conv1"] == 9
+    assert manifest["kernel_lanes_used"]["conv2"] == 2
+    assert manifest["hw_config"]["kernel_lanes"]["conv1"] == 12

@@ -7,10 +7,10 @@ import pytest
 from spikewright.board.host import BoardLink
 from spikewright.golden import model
 from spikewright.golden.random_network import random_dense_network, random_pixels
+from spikewright.hdl_gen.board.uart_link import link_verilog
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.emit import generate, write_files
 from spikewright.hdl_gen.plan import make_plan
-from spikewright.hdl_gen.board.uart_link import link_verilog
 from spikewright.sim.board_sim import start_link
 from spikewright.sim.verify import read_manifest
 

@@ -10,12 +10,12 @@ from amaranth.sim import Simulator
 from spikewright.golden import model
 from spikewright.golden.random_network import random_dense_network, random_pixels
 from spikewright.hdl_gen.board import protocol as proto
+from spikewright.hdl_gen.board.uart import UartRx, UartTx, divisor_for
+from spikewright.hdl_gen.board.uart_link import UartLink
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.core_instance import core_signature
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.hdl_gen.stream_top import StreamTop
-from spikewright.hdl_gen.board.uart import UartRx, UartTx, divisor_for
-from spikewright.hdl_gen.board.uart_link import UartLink
 
 DIVISOR = 4
 

@@ -9,8 +9,8 @@ import re
 import numpy as np
 
 from spikewright import flow
-from spikewright.hdl_gen.parts import board as board_named
 from spikewright.hdl_gen.board import protocol as proto
+from spikewright.hdl_gen.parts import board as board_named
 
 __all__ = ["board_config", "run_on_board"]
 
@@ -55,8 +55,8 @@ def run_on_board(build: flow.Build, board: str, *, port: str | None = None,
     logit is compared with golden: ``results["board_run"]``, with images/s and what limits
     it (the link's bytes or the core's interval)."""
     from spikewright.board.host import BoardLink
-    from spikewright.hdl_gen.spram import bank_contents
     from spikewright.hdl_gen.board.uart import divisor_for
+    from spikewright.hdl_gen.spram import bank_contents
     from spikewright.sim.verify import check_design
     spec = board_named(board)
     if (port is None) == (not simulate):

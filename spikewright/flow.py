@@ -572,7 +572,12 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
     asked = build.plan.config.kernel_lanes
     for stage in build.plan.stream.stages:
         name = stage.layer.name
-        if isinstance(asked, dict) and name in asked and asked[name] != stage.kernel_lanes:
+        if not isinstance(asked, dict) or name not in asked:
+            continue
+        if stage.layer.kind != "conv2d":
+            log(f"kernel lanes of {name} ignored: it is a {stage.layer.kind} layer, which has "
+                f"no kernel")
+        elif asked[name] != stage.kernel_lanes:
             log(f"{name} is built with {stage.kernel_lanes} kernel lanes, not {asked[name]}: "
                 f"its kernel has {stage.kernel_positions} positions (manifest: "
                 f"kernel_lanes_used)")

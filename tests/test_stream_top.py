@@ -166,30 +166,6 @@ def test_a_layer_wider_than_one_weight_bank_equals_golden():
     check(dataflow(net, width, beat=4), pixels_for(rng, net, 4))
 
 
-@pytest.mark.parametrize("width", [1, 2, 3, 7, 32])
-def test_at_most_one_is_set_exactly_where_at_most_one_bit_is(width):
-    from amaranth import Module, Signal
-    from amaranth.sim import Simulator
-
-    from spikewright.hdl_gen.stages.scan import at_most_one
-    bits, out = Signal(width), Signal()
-    m = Module()
-    m.d.comb += out.eq(at_most_one(bits))
-    rng = np.random.default_rng(width)
-    values = (range(1 << width) if width < 8 else
-              [0, *(1 << i for i in range(width)), *(3 << i for i in range(width - 1)),
-               *(int(v) for v in rng.integers(0, 1 << width, 200))])
-
-    async def bench(ctx):
-        for value in values:
-            ctx.set(bits, value)
-            assert ctx.get(out) == (bin(value).count("1") <= 1), value
-
-    sim = Simulator(m)
-    sim.add_testbench(bench)
-    sim.run()
-
-
 def _flipped(layer, index):
     """``layer`` with the weight at flat ``index`` changed in its sign bit (still in width)."""
     import dataclasses

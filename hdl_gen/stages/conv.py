@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan
 from .hand_over import hand_over_states
-from .lanes import lowest_pending
+from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
 
 __all__ = ["ConvStage", "word_address_width"]
@@ -161,42 +161,61 @@ class ConvStage(wiring.Component):
             m.d.comb += self.in_addr.eq(flat + Mux(in_bank, plan.in_words, 0))
         asked_inside = Signal()
         window = Signal(positions * channels)
-        s.__dict__.update(t=t, oy=oy, ox=ox, origin_y=origin_y, origin_x=origin_x,
+        captured = Mux(asked_inside, self.in_data, 0)
+        next_window = Signal(positions * channels)  # the window after this cycle's word
+        m.d.comb += next_window.eq(Cat(window[channels:], captured) if positions > 1
+                                   else captured)
+        s.__dict__.update(next_window=next_window, t=t, oy=oy, ox=ox, origin_y=origin_y, origin_x=origin_x,
                           row_base=row_base, step_base=step_base, in_bank=in_bank, k=k,
-                          inside=inside, asked_inside=asked_inside, window=window,
-                          captured=Mux(asked_inside, self.in_data, 0))
+                          inside=inside, asked_inside=asked_inside, window=window)
 
     def _items(self, m, s) -> None:
-        """The work of one (lane group, kernel group): the pending channels of each kernel
-        lane, the lowest of each taken per cycle."""
+        """The work of one (lane group, kernel group): each kernel lane's pending channels
+        (``mask``), the lowest taken per cycle. As in :class:`.scan.PrefetchScan`, ``rest``
+        (``mask`` without its lowest channel) and ``single`` (at most one left) are kept
+        beside ``mask``, and the next item's channels wait in ``upcoming`` (kernel group
+        ``ahead`` is the one after it): an item ends on an AND of flip-flops, and only a
+        2:1 choice lies on the loop back to ``mask``."""
         plan = self._plan
         channels = self._plan.layer.in_shape[0]
-        positions, kernel_lanes = plan.kernel_positions, plan.kernel_lanes
+        positions, kernel_lanes, kernel_groups = (plan.kernel_positions, plan.kernel_lanes,
+                                                  plan.kernel_groups)
         group = Signal(range(max(plan.lane_groups, 2)))
-        kgroup = Signal(range(max(plan.kernel_groups, 2)))
+        kgroup = Signal(range(max(kernel_groups, 2)))
+        ahead = Signal(range(max(kernel_groups, 2)))
         weight_base = Signal(range(max(len(plan.weight_memories[0]), 2)))
-        item_start = Signal()
-        pending = [Signal(channels, name=f"pending_{j}") for j in range(kernel_lanes)]
-        current, lowest, remaining = [], [], []
+
+        def word_of(window, g: int, j: int):  # kernel lane j's window word in kernel group g
+            index = g * kernel_lanes + j
+            return (window[index * channels:(index + 1) * channels] if index < positions
+                    else Const(0, channels))
+
+        masks, rests, upcoming = ([Signal(channels, name=f"{name}_{j}")
+                                   for j in range(kernel_lanes)]
+                                  for name in ("mask", "rest", "upcoming"))
+        singles = [Signal(name=f"single_{j}") for j in range(kernel_lanes)]
+        load, advance, stay = [], [], []
         for j in range(kernel_lanes):
-            fresh = Signal(channels, name=f"fresh_{j}")
-            with m.Switch(kgroup):
-                for g in range(plan.kernel_groups):
-                    index = g * kernel_lanes + j
-                    if index < positions:
+            def take(bits, j=j):
+                return [masks[j].eq(bits), rests[j].eq(bits & (bits - 1)),
+                        singles[j].eq(at_most_one(bits))]
+            chosen = Signal(channels, name=f"chosen_{j}")
+            with m.Switch(ahead):
+                for g in range(kernel_groups):
+                    if g * kernel_lanes + j < positions:
                         with m.Case(g):
-                            m.d.comb += fresh.eq(
-                                s.window[index * channels:(index + 1) * channels])
-            now = Signal(channels, name=f"current_{j}")
-            m.d.comb += now.eq(Mux(item_start, fresh, pending[j]))
-            low, rest = lowest_pending(m, now, channels)
-            current.append(now)
-            lowest.append(low)
-            remaining.append(rest)
-        s.__dict__.update(group=group, kgroup=kgroup, weight_base=weight_base,
-                          item_start=item_start, pending=pending, current=current,
-                          lowest=lowest, remaining=remaining,
-                          item_done=Cat(*(rest == 0 for rest in remaining)).all())
+                            m.d.comb += chosen.eq(word_of(s.window, g, j))
+            first = Signal(channels, name=f"first_{j}")
+            m.d.comb += first.eq(word_of(s.next_window, 0, j))
+            load += [*take(first), upcoming[j].eq(word_of(s.next_window, 1 % kernel_groups, j))]
+            advance += [*take(upcoming[j]), upcoming[j].eq(chosen)]
+            stay += take(rests[j])
+        load.append(ahead.eq(2 % kernel_groups))
+        advance.append(ahead.eq(Mux(ahead == kernel_groups - 1, 0, ahead + 1)))
+        s.__dict__.update(group=group, kgroup=kgroup, weight_base=weight_base, masks=masks,
+                          lowest=[lowest_set(mask) for mask in masks],
+                          load_items=load, next_item=advance, stay_in_item=stay,
+                          item_done=Cat(*singles).all())
         # output and state indices: a running count of positions and of (position, group)
         out_index = Signal(range(max(plan.out_words, 2)))
         state_index = Signal(range(max(plan.lane_groups * plan.layer.positions, 2)))
@@ -219,7 +238,7 @@ class ConvStage(wiring.Component):
                 address = Signal(len(bank.addr), name=f"address_{j}_{b}", attrs={"keep": 1})
                 m.d.sync += address.eq(s.weight_base + s.lowest[j])
                 m.d.comb += bank.addr.eq(address)
-        m.d.sync += valid_a.eq(Cat(*((now != 0) & issue for now in s.current)))
+        m.d.sync += valid_a.eq(Cat(*((mask != 0) & issue for mask in s.masks)))
         with m.If(issue):
             m.d.sync += [tag_a["end"].eq(s.item_done & (s.kgroup == plan.kernel_groups - 1)),
                          tag_a["first"].eq(s.t == 0),
@@ -373,18 +392,15 @@ class ConvStage(wiring.Component):
         with m.State("WINDOW"):
             m.d.sync += [s.asked_inside.eq(s.inside), s.k.eq(s.k + 1)]
             with m.If(s.k != 0):
-                m.d.sync += s.window.eq(Cat(s.window[channels:], s.captured)
-                                        if positions > 1 else s.captured)
+                m.d.sync += s.window.eq(s.next_window)
             with m.If(s.k == positions):
                 m.d.sync += [s.group.eq(0), s.kgroup.eq(0), s.weight_base.eq(0),
-                             s.item_start.eq(1)]
+                             *s.load_items]
                 m.next = "ITEM"
         with m.State("ITEM"):
             m.d.comb += s.issue.eq(1)
-            m.d.sync += [p.eq(r) for p, r in zip(s.pending, s.remaining)]
-            m.d.sync += s.item_start.eq(0)
             with m.If(s.item_done):
-                m.d.sync += s.item_start.eq(1)
+                m.d.sync += s.next_item
                 with m.If((s.kgroup == kernel_groups - 1) & (s.group == plan.lane_groups - 1)):
                     m.d.sync += s.state_index.eq(s.state_index + 1)
                     self._next_position(m, s)
@@ -400,6 +416,8 @@ class ConvStage(wiring.Component):
                                      s.state_index.eq(s.state_index + 1)]
                     with m.Else():
                         m.d.sync += s.kgroup.eq(s.kgroup + 1)
+            with m.Else():
+                m.d.sync += s.stay_in_item
         with m.State("DRAIN"):
             m.d.sync += s.drain.eq(s.drain + 1)
             with m.If(s.drain == CONV_DRAIN_CYCLES - 1):

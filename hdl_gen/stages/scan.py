@@ -1,24 +1,12 @@
 """A dense stage's scan of its input bitmap: the events of each chunk of
 :data:`spikewright.hdl_gen.stream_plan.SCAN_WIDTH` bits, one per cycle (:func:`spikewright.hdl_gen.stream_plan.scan_cycles`)."""
 
-from amaranth import Const, Signal
+from amaranth import Signal
 
 from ..stream_plan import SCAN_WIDTH
+from .lanes import at_most_one
 
-__all__ = ["PlainScan", "PrefetchScan", "at_most_one"]
-
-
-def at_most_one(bits):
-    """1 where at most one of ``bits`` is set: a tree of depth log2(width), no carry chain
-    (``bits & (bits - 1) == 0`` as an adder and a zero test was the slowest path of a scan)."""
-    def none_and_one(part):
-        if len(part) == 1:
-            return ~part[0], Const(1, 1)
-        half = len(part) // 2
-        low_none, low_one = none_and_one(part[:half])
-        high_none, high_one = none_and_one(part[half:])
-        return low_none & high_none, (low_none & high_one) | (high_none & low_one)
-    return none_and_one(bits)[1]
+__all__ = ["PlainScan", "PrefetchScan"]
 
 
 class PlainScan:

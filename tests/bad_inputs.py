@@ -232,6 +232,69 @@ def _board_fast_baud(folder):
             "--rtl", str(rtl(folder, ir)), "--baud", "1900000", "--images", "2", "-q"]
 
 
+CLIENT_GRAPHS = ROOT / "tests" / "data" / "nir_clients"
+
+
+def _client_nir(name: str, timesteps: int):
+    def make(folder: Path) -> list[str]:
+        return ["nir", "import", str(CLIENT_GRAPHS / f"{name}.nir"), "--out",
+                str(folder / "ir"), "-T", str(timesteps)]
+    return make
+
+
+def _not_a_zip_pt2(folder: Path) -> list[str]:
+    (folder / "net.pt2").write_text("not a zip")
+    return ["import-torch", str(folder / "net.pt2"), "--dataset", "digits", "--out",
+            str(folder / "ckpt.pt")]
+
+
+def _hdf5_not_nir(folder: Path) -> list[str]:
+    import h5py
+    with h5py.File(folder / "h.nir", "w") as file:
+        file["data"] = np.arange(4)
+    return ["nir", "import", str(folder / "h.nir"), "--out", str(folder / "ir"), "-T", "1"]
+
+
+def _edited_verilog(folder: Path) -> list[str]:
+    ir = saved_ir(folder)
+    design = rtl(folder, ir)
+    verilog = design / "spikewright_top.v"
+    verilog.write_text(verilog.read_text() + "// edited by hand\n")
+    return ["verify", str(ir), str(design), "--bench", "amaranth", "-q"]
+
+
+def _manifest_without_hw_config(folder: Path) -> list[str]:
+    ir = saved_ir(folder)
+    design = rtl(folder, ir)
+    manifest = json.loads((design / "manifest.json").read_text())
+    manifest.pop("hw_config")
+    (design / "manifest.json").write_text(json.dumps(manifest))
+    return ["verify", str(ir), str(design), "--bench", "amaranth", "-q"]
+
+
+def _run_over_a_users_folder(folder: Path) -> list[str]:
+    (folder / "mine").mkdir()
+    (folder / "mine" / "notes.txt").write_text("mine\n")
+    return ["run", "--out", str(folder / "mine")]
+
+
+def _torchscript_with_a_skip(folder: Path) -> list[str]:
+    import torch
+
+    class Skip(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.readout = torch.nn.Linear(64, 64), torch.nn.Linear(64, 10)
+
+        def forward(self, x):
+            x = x.flatten(1)
+            return self.readout(torch.relu(self.hidden(x)) + x)
+
+    torch.jit.save(torch.jit.script(Skip()), str(folder / "skip.pt"))
+    return ["import-torch", str(folder / "skip.pt"), "--dataset", "digits", "--out",
+            str(folder / "ckpt.pt")]
+
+
 CASES = [
     ir_case("weights near 2^62 (63 bits wide)", change_arrays=_wide_weights,
             message=r".*fc1.*weights of layer 'fc1' span \[4611686018427387903, "
@@ -396,6 +459,33 @@ CASES = [
     Case("nir import of a foreign graph without -T", _foreign_nir,
          r"a graph without spikewright metadata needs --timesteps: the window length T of "
          r"the VR input encoder to add"),
+    Case("nir import of a SpikingJelly graph (r = 1/dt)",
+         _client_nir("spikingjelly_mlp_dt1e-4", 1),
+         r"IF node '_1' has r = 10000; the IR's IF adds its input once per step \(r = 1\), .*"
+         r"fold r \* dt into the preceding weights and bias and write r = 1"),
+    Case("nir import of a Sinabs graph at T = 4 (NIR's IF resets to v_reset)",
+         _client_nir("sinabs_mlp_t4", 4),
+         r"IF node '1' resets to v_reset = 0 after a spike, .*: import with --timesteps 1 .*"),
+    Case("nir import of an snnTorch graph (Leaky exports as LIF)",
+         _client_nir("snntorch_leaky_t4", 4),
+         r"node '1' \(LIF\) leaks or never fires; the IR's neurons are non-leaky "
+         r"integrate-and-fire \(IF\) only"),
+    Case("nir import of an HDF5 file that is not NIR", _hdf5_not_nir,
+         r".*h\.nir is not a readable NIR file: .*"),
+    Case("import-torch of a .pt2 that is not a zip", _not_a_zip_pt2,
+         r".*net\.pt2 is not a torch\.export program: BadZipFile: .*"),
+    Case("import-torch of a TorchScript module with a skip connection in its forward",
+         _torchscript_with_a_skip,
+         r"the TorchScript module is a Skip, whose forward spikewright does not read .*"),
+    Case("verify a design whose Verilog was edited after generate", _edited_verilog,
+         r".*spikewright_top\.v is not the file that was generated \(its sha256 differs from "
+         r"the manifest's\); generate the design again rather than editing it"),
+    Case("verify a design whose manifest lacks hw_config", _manifest_without_hw_config,
+         r".*manifest\.json is not a manifest written by the generator \(it lacks "
+         r"hw_config\); generate the design again"),
+    Case("run --out over a folder holding other files", _run_over_a_users_folder,
+         r".*mine already holds other files \(notes\.txt\); write into an empty or new "
+         r"directory, or pass --force to write beside them"),
 ]
 
 

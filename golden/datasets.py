@@ -27,7 +27,10 @@ from .safe_pickle import load_data_pickle
 __all__ = ["DATASETS", "load_dataset", "dataset_info", "is_image_file", "load_image_file"]
 
 DATASETS = ("mnist", "fashion-mnist", "digits", "cifar10", "cifar100")
-SPLITS = ("train", "test")
+SPLITS = ("train", "test", "validation")
+#: Images at the end of a training split held out for validation where it has at least
+#: ``2 * VALIDATION_IMAGES`` (MNIST, Fashion-MNIST, CIFAR); a smaller split keeps its last tenth.
+VALIDATION_IMAGES = 5000
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 _INFO = {
@@ -126,12 +129,33 @@ def _cifar(name, split, root):
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def validation_size(train_images: int) -> int:
+    """How many images at the end of a training split of ``train_images`` are held out for
+    validation: :data:`VALIDATION_IMAGES`, or a tenth of a split under twice that."""
+    return VALIDATION_IMAGES if train_images >= 2 * VALIDATION_IMAGES else train_images // 10
+
+
+def hold_out(pixels, labels, images: int):
+    """``(fit pixels, fit labels, validation pixels, validation labels)``: the last ``images``
+    of a training split held out (none where ``images`` is 0)."""
+    if not 0 <= images < len(pixels):
+        raise ValueError(f"a validation split of {images} images needs at least {images + 1} "
+                         f"training images; the split has {len(pixels)}")
+    cut = len(pixels) - images
+    return pixels[:cut], labels[:cut], pixels[cut:], labels[cut:]
+
+
 def load_dataset(name: str, split: str = "test", root=None, limit: int | None = None):
-    """Return ``(pixels uint8 [N, C, H, W], labels int64 [N])`` of a dataset split."""
+    """Return ``(pixels uint8 [N, C, H, W], labels int64 [N])`` of a dataset split;
+    ``validation`` is the end of the training split (:func:`validation_size`), which
+    ``spikewright train`` holds out."""
     _check_name(name)
     if split not in SPLITS:
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    if name == "mnist":
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if split == "validation":
+        x, y = load_dataset(name, "train", root)
+        x, y = hold_out(x, y, validation_size(len(x)))[2:]
+    elif name == "mnist":
         x, y = _mnist(split)
     elif name == "fashion-mnist":
         x, y = _fashion(split, root)

@@ -381,7 +381,7 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
     cross-entropy, random rotations (``max_rotation`` degrees) and random shifts.
 
     ``progress(step, total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after
-    each epoch. Returns the per-epoch history. Deterministic for a given seed.
+    each epoch (a true result stops the training there). Returns the per-epoch history. Deterministic for a given seed.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -422,8 +422,8 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
         record = {"epoch": epoch + 1, "loss": loss_sum / len(pixels),
                   "train_accuracy": correct / len(pixels), "seconds": time.time() - start_time}
         history.append(record)
-        if on_epoch is not None:
-            on_epoch(epoch + 1, record)
+        if on_epoch is not None and on_epoch(epoch + 1, record):
+            break
     model.eval()
     return history
 

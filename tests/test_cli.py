@@ -27,6 +27,42 @@ def test_train_records_what_reproduces_it(digits_checkpoint):
     assert not digits_checkpoint.with_name(digits_checkpoint.name + ".partial").exists()
 
 
+def test_train_keeps_the_best_validation_epoch_and_reads_the_test_split_once_at_the_end(
+        tmp_path, monkeypatch):
+    from spikewright.golden import datasets
+    from spikewright.golden.train import load_checkpoint
+    reads, real = [], datasets.load_dataset
+
+    def recording(name, split="test", *args, **kwargs):
+        reads.append(split)
+        return real(name, split, *args, **kwargs)
+    monkeypatch.setattr(datasets, "load_dataset", recording)
+    path = tmp_path / "m.pt"
+    assert main(["train", "--dataset", "digits", "--arch", "mlp:16", "--epochs", "6",
+                 "--patience", "2", "--lr", "0.05", "--seed", "2", "--threads", "1",
+                 "--out", str(path)]) == 0
+    assert reads == ["train", "test"]
+    _, info = load_checkpoint(path)
+    scores = [record["validation_ann_quant"] for record in info["history"]]
+    assert all("test_ann_quant" not in record for record in info["history"])
+    kept = info["validation"]["kept_epoch"]
+    assert scores[kept - 1] == max(scores) and kept == scores.index(max(scores)) + 1
+    assert info["accuracy"]["validation_ann_quant"] == max(scores)
+    assert len(scores) == 6 or len(scores) - kept == 2  # stopped by --patience or ran out
+    assert info["validation"] == {"images": 143, "first_index": 1437 - 143, "kept_epoch": kept}
+
+
+def test_the_validation_split_is_the_end_of_train_and_never_in_the_test_split():
+    from spikewright.golden.datasets import load_dataset, validation_size
+    assert validation_size(60000) == 5000 and validation_size(1437) == 143
+    train, _ = load_dataset("digits", "train")
+    validation, labels = load_dataset("digits", "validation")
+    assert np.array_equal(validation, train[-143:]) and len(labels) == 143
+    with pytest.raises(ValueError, match="needs a validation split"):
+        main(["train", "--dataset", "digits", "--validation", "0", "--patience", "1",
+              "--out", "/tmp/unused.pt"])
+
+
 def test_fine_tune_at_the_conversion_width_converts_to_exactly_that_network(
         digits_checkpoint, tmp_path, capsys):
     from spikewright.golden.train import load_checkpoint

@@ -66,7 +66,8 @@ def test_bad_names_are_refused():
     with pytest.raises(ValueError, match=r"^dataset must be one of mnist, fashion-mnist, digits, "
                                          r"cifar10, cifar100, not 'imagenet'$"):
         load_dataset("imagenet")
-    with pytest.raises(ValueError, match=r"^split must be 'train' or 'test', not 'val'$"):
+    with pytest.raises(ValueError,
+                       match=r"^split must be one of train, test, validation, not 'val'$"):
         load_dataset("mnist", "val")
 
 

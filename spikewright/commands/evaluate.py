@@ -20,7 +20,9 @@ def add_parser(sub):
                    help="dataset, or a .npy file of your own uint8 images [N, C, H, W] "
                         "(labels, where known, in NAME.labels.npy beside it) (default: the "
                         "IR's)")
-    p.add_argument("--split", choices=["train", "test"], default="test", help="dataset split")
+    p.add_argument("--split", choices=["train", "test", "validation"], default="test",
+                   help="dataset split (validation: the end of train that `train` holds "
+                        "out) (default: test)")
     p.add_argument("--limit", type=at_least(1), default=None, help="only the first N images")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
     p.add_argument("--checkpoint", default=None,

@@ -38,7 +38,17 @@ def add_parser(sub):
     p.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
                    help="random rotation in degrees (augmentation; default: 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
-    p.add_argument("--limit", type=at_least(1), default=None, help="use only the first N train images")
+    p.add_argument("--limit", type=at_least(1), default=None,
+                   help="use only the first N training images (after the validation split)")
+    p.add_argument("--validation", type=at_least(0), default=None, metavar="N",
+                   help="hold out the last N images of the training split for validation: "
+                        "the epoch kept and --patience use them, never the test split, which "
+                        "is read once at the end (default: 5,000, or a tenth of a split under "
+                        "10,000: golden.datasets.validation_size; 0: none, the last epoch is "
+                        "kept)")
+    p.add_argument("--patience", type=at_least(1), default=None,
+                   help="stop after this many epochs without a better validation accuracy "
+                        "(default: run every epoch)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialization and shuffling")
     p.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
@@ -61,8 +71,11 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    import copy
+
     import torch
-    from spikewright.golden.datasets import dataset_info, load_dataset
+    from spikewright.golden.datasets import (dataset_info, hold_out, load_dataset,
+                                             validation_size)
     from spikewright.golden.train import (ConvertibleNet, evaluate, load_checkpoint,
                                          parse_arch, recalibrate_batchnorm, save_checkpoint,
                                          train_model)
@@ -81,8 +94,13 @@ def run(args) -> int:
     info = dataset_info(args.dataset)
     k = args.k if args.k is not None else 4 * args.timesteps
     arch = parse_arch(args.arch, info["classes"])
-    x, y = load_dataset(args.dataset, "train", args.data_root, args.limit)
-    xt, yt = load_dataset(args.dataset, "test", args.data_root)
+    x, y = load_dataset(args.dataset, "train", args.data_root)
+    train_images = len(x)
+    held_out = validation_size(train_images) if args.validation is None else args.validation
+    if args.patience is not None and held_out == 0:
+        raise ValueError("--patience needs a validation split; drop --validation 0")
+    x, y, xv, yv = hold_out(x, y, held_out)
+    x, y = x[:args.limit], y[:args.limit]
     parent = None
     if args.init:
         model, parent = load_checkpoint(args.init)
@@ -105,6 +123,7 @@ def run(args) -> int:
         bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
     history_so_far = []
+    best = {"epoch": None, "accuracy": -1.0, "state": None}
 
     def save(history, seconds, **extra):
         save_checkpoint(model, args.out, dataset=args.dataset, seed=args.seed,
@@ -116,12 +135,20 @@ def run(args) -> int:
                                 "history", "accuracy", "init")}, **extra)
 
     def on_epoch(epoch, record):
-        record["test_ann_quant"] = evaluate(model, xt, yt)
-        bar.write(f"epoch {epoch}: loss {record['loss']:.4f} train {record['train_accuracy']:.4f} "
-                  f"test(quant) {record['test_ann_quant']:.4f} ({record['seconds']:.0f} s)")
+        """Keep the epoch of the best validation accuracy; True: stop (--patience)."""
+        shown = ""
+        if held_out:
+            record["validation_ann_quant"] = evaluate(model, xv, yv)
+            shown = f" validation(quant) {record['validation_ann_quant']:.4f}"
+        if not held_out or record["validation_ann_quant"] > best["accuracy"]:
+            best.update(epoch=epoch, accuracy=record.get("validation_ann_quant", -1.0),
+                        state=copy.deepcopy(model.state_dict()))
+        bar.write(f"epoch {epoch}: loss {record['loss']:.4f} train {record['train_accuracy']:.4f}"
+                  f"{shown} ({record['seconds']:.0f} s)")
         history_so_far.append(record)
         if epoch < args.epochs:
             save(history_so_far, time.time() - start, completed_epochs=epoch)
+        return args.patience is not None and epoch - best["epoch"] >= args.patience
 
     start = time.time()
     history = train_model(model, x, y, epochs=args.epochs, lr=args.lr,
@@ -130,16 +157,23 @@ def run(args) -> int:
                           weight_decay=args.weight_decay, optimizer=args.optimizer,
                           progress=progress, on_epoch=on_epoch)
     bar.close()
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
     if args.recalibrate_bn:
         try:
             recalibrate_batchnorm(model, x)
         except ValueError as error:
             raise ValueError(f"--recalibrate-bn: {error}") from None
     seconds = time.time() - start
+    validation = {"images": held_out, "first_index": train_images - held_out,
+                  "kept_epoch": best["epoch"]}
+    xt, yt = load_dataset(args.dataset, "test", args.data_root)  # read once, at the end
     accuracy = {"ann_float": evaluate(model, xt, yt, quantized=False),
                 "ann_quant": evaluate(model, xt, yt)}
-    save(history, seconds, accuracy=accuracy, completed_epochs=args.epochs,
-         recalibrated_bn=args.recalibrate_bn)
+    if held_out:
+        accuracy["validation_ann_quant"] = evaluate(model, xv, yv)
+    save(history, seconds, accuracy=accuracy, completed_epochs=len(history),
+         recalibrated_bn=args.recalibrate_bn, validation=validation)
     print(json.dumps({"checkpoint": str(args.out), "train_time_s": round(seconds, 1),
                       "accuracy": accuracy}))
     return 0

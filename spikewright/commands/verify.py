@@ -32,7 +32,9 @@ def add_parser(sub):
                    help="dataset, or a .npy file of your own uint8 images [N, C, H, W] "
                         "(labels, where known, in NAME.labels.npy beside it) (default: the "
                         "IR's)")
-    p.add_argument("--split", choices=["train", "test"], default="test", help="dataset split")
+    p.add_argument("--split", choices=["train", "test", "validation"], default="test",
+                   help="dataset split (validation: the end of train that `train` holds "
+                        "out) (default: test)")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
     p.add_argument("--seed", type=int, default=0, help="seed of the gaps and stalls")
     p.add_argument("--input-gaps", type=float, default=0.0,

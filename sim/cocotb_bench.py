@@ -43,17 +43,27 @@ def _compiler(interface: str):
     return compile_into
 
 
+def _cocotb_identity() -> bytes:
+    """The cocotb a build links (its version and where its libraries are): a Verilator
+    binary loads them from that path, so a build made by another installation (another
+    virtual environment sharing the cache) must not be reused."""
+    import cocotb
+    from cocotb_tools import config
+    return f"cocotb {cocotb.__version__} {config.libs_dir}".encode()
+
+
 def build(rtl_dir, simulator: str, build_root=None, interface: str = "top") -> BuildInfo:
     """Build ``rtl_dir``'s top (or its AXI4-Stream top) for the cocotb testbench (cached:
-    :func:`.build.cached_build`)."""
+    :func:`.build.cached_build`, keyed also by :func:`_cocotb_identity`)."""
     if interface == "top":
-        return cached_build(rtl_dir, simulator, build_root, _compiler(interface))
+        return cached_build(rtl_dir, simulator, build_root, _compiler(interface),
+                            extra=_cocotb_identity())
     axis = Path(rtl_dir) / AXIS_FILE
     if not axis.is_file():
         raise FileNotFoundError(f"{axis} does not exist; generate the design again (the "
                                 f"generator writes the AXI4-Stream top beside it)")
     return cached_build(rtl_dir, simulator, build_root, _compiler(interface), prefix="axis-",
-                        extra=axis.read_bytes())
+                        extra=axis.read_bytes() + _cocotb_identity())
 
 
 def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,

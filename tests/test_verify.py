@@ -372,3 +372,20 @@ def test_a_design_whose_files_were_edited_is_refused_by_every_bench(small_rtl, t
                                          r"generator \(it lacks hw_config, ports\); generate "
                                          r"the design again$"):
         main(["verify", str(small_rtl / "ir"), str(rtl), "--bench", "amaranth"])
+
+
+def test_a_cached_cocotb_build_of_another_cocotb_installation_is_not_reused(
+        small_rtl, tmp_path, monkeypatch):
+    """A Verilator binary loads cocotb's libraries from the path it was built against; a
+    build made by another virtual environment sharing the cache failed with exit 127."""
+    from cocotb_tools import config
+
+    from spikewright.sim import cocotb_bench
+    built = []
+    monkeypatch.setattr(cocotb_bench, "_compiler",
+                        lambda interface: lambda directory, info, verilog: built.append(directory))
+    first = cocotb_bench.build(small_rtl / "rtl", "icarus", tmp_path)
+    assert cocotb_bench.build(small_rtl / "rtl", "icarus", tmp_path).reused
+    monkeypatch.setattr(config, "libs_dir", tmp_path / "another-venv" / "cocotb" / "libs")
+    moved = cocotb_bench.build(small_rtl / "rtl", "icarus", tmp_path)
+    assert not moved.reused and moved.directory != first.directory and len(built) == 2

@@ -161,10 +161,12 @@ def _summary(report, out, seconds):
                                           f"{timing['images_per_s']['value']} images/s"))
     energy = report.get("energy")
     if energy:
-        rows.append(("energy / image", f"SNN {energy['snn']['total_pj'] / 1e3:.1f} nJ; ANN int8 "
-                                       f"{energy['ann_int8']['total_pj'] / 1e3:.1f} nJ; quantized "
-                                       f"ANN {energy['quantized_ann']['total_pj'] / 1e3:.1f} nJ "
-                                       f"(estimates)"))
+        rows.append(("energy / image", "; ".join(
+            f"{name} {energy[key]['total_pj'] / 1e3:.1f} nJ "
+            f"(compute {energy[key]['compute_pj'] / 1e3:.1f})"
+            for key, name in (("snn", "SNN"), ("ann_int8", "ANN int8"),
+                              ("quantized_ann", "quantized ANN")))
+            + " (estimates, weights read at each use on both sides)"))
     steps = (report.get("run_times") or {}).get("steps_s", {})
     rows += [("report", str(out / "report.html")),
              ("wall time", f"{seconds:.0f} s ("

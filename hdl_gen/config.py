@@ -54,6 +54,9 @@ class HwConfig:
                    one number for every conv layer or ``{layer name: K}`` (others 1); a
                    layer with fewer kernel positions uses them all. The manifest's
                    ``kernel_lanes_used`` says what each conv stage was built with.
+    place_seed:    nextpnr's placement seed (placement only: the Verilog does not depend on
+                   it). A placement that routes and meets timing for one netlist may not for
+                   another; a shipped model records the seed its figures were placed with.
     """
     lanes: int | dict = 1
     default_lanes: int = 1
@@ -63,6 +66,7 @@ class HwConfig:
     pixels_per_beat: int = 1
     kernel_lanes: int | dict = 1
     input_buffers: int = 2
+    place_seed: int = 1
     _lanes: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -96,6 +100,9 @@ class HwConfig:
                 raise ValueError(f"{what} must be an integer of at least 1, not {value!r}")
         if self.input_buffers not in (1, 2) or isinstance(self.input_buffers, bool):
             raise ValueError(f"input_buffers must be 1 or 2, not {self.input_buffers!r}")
+        seed = self.place_seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
+            raise ValueError(f"place_seed must be a positive integer, not {seed!r}")
         beat = self.pixels_per_beat
         if isinstance(beat, bool) or not isinstance(beat, int) or not 1 <= beat <= 16:
             raise ValueError(f"pixels_per_beat must be an integer from 1 to 16, not {beat!r}")
@@ -126,7 +133,8 @@ class HwConfig:
                    target=doc["target"],
                    pixels_per_beat=doc.get("pixels_per_beat", 1),
                    kernel_lanes=doc.get("kernel_lanes", 1),
-                   input_buffers=doc.get("input_buffers", 2))
+                   input_buffers=doc.get("input_buffers", 2),
+                   place_seed=doc.get("place_seed", 1))
 
     def to_json(self) -> dict:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
@@ -135,4 +143,4 @@ class HwConfig:
                 "pixels_per_beat": self.pixels_per_beat,
                 "kernel_lanes": (dict(self.kernel_lanes) if isinstance(self.kernel_lanes, dict)
                                  else self.kernel_lanes),
-                "input_buffers": self.input_buffers}
+                "input_buffers": self.input_buffers, "place_seed": self.place_seed}

@@ -656,10 +656,10 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
 
 
 def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz=None,
-                   lutram_max_bits=0) -> dict:
+                   lutram_max_bits=0, seed=None) -> dict:
     """Synthesize (and place and route) the design in ``rtl_dir`` for ``target`` in
-    ``work_dir`` (default: ``rtl_dir/synth/target``), at its manifest's clock and memory
-    style unless told otherwise."""
+    ``work_dir`` (default: ``rtl_dir/synth/target``), at its manifest's clock, memory
+    style and placement seed unless told otherwise."""
     from spikewright.sim.verify import read_manifest
     from spikewright.synth import synthesize as synthesize_design
     rtl_dir = Path(rtl_dir)
@@ -669,7 +669,8 @@ def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz
                              place=place,
                              clock_mhz=clock_mhz or manifest["hw_config"]["clock_mhz"],
                              memory_style=manifest["hw_config"]["memory_style"],
-                             lutram_max_bits=lutram_max_bits)
+                             lutram_max_bits=lutram_max_bits,
+                             seed=seed or manifest["hw_config"].get("place_seed", 1))
 
 
 def synthesize(build: Build, targets, *, place=True, clock_mhz=None,

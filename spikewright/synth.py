@@ -242,13 +242,14 @@ def stage_cells(rtl_dir, target: str, work_dir) -> dict:
 
 def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                clock_mhz: float = 50.0, memory_style: str = "auto",
-               lutram_max_bits: int = 0) -> dict:
+               lutram_max_bits: int = 0, seed: int = 1) -> dict:
     """Synthesize (and, where an open flow exists, place and route) ``rtl_dir`` for
     ``target`` in ``work_dir``; return the JSON-able result. A design whose weights do not
     fit the part's block RAM is reported as such without running the tools.
 
     ``lutram_max_bits``: memories of at most this many bits are mapped to LUT RAM instead
-    of block RAM (small, wide memories waste most of a block); the Verilog is unchanged."""
+    of block RAM (small, wide memories waste most of a block); the Verilog is unchanged.
+    ``seed``: nextpnr's placement seed."""
     if target not in FLOWS:
         raise ValueError(f"target must be one of {', '.join(FLOWS)}, not {target!r}")
     flow, part = FLOWS[target], TARGETS[target]
@@ -304,7 +305,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     command = [find_tool(flow.nextpnr), *flow.nextpnr_args,
                *router_arguments(flow, resources), "--json", "design.json",
                "--freq", str(clock_mhz), "--timing-allow-fail", "--report", "report.json",
-               "--seed", "1"]
+               "--seed", str(seed)]
     if flow.target.startswith("ice40"):
         command.append("--pcf-allow-unconstrained")
     pnr, seconds = run_tool(command, work, "nextpnr.log")
@@ -320,6 +321,6 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     parsed = parse_nextpnr_report(json.loads((work / "report.json").read_text()))
     clocks = [v["achieved_mhz"] for v in parsed["fmax"].values()]
     result["place_and_route"] = {"fits": True, "fmax_mhz": min(clocks) if clocks else None,
-                                 **parsed, "pnr_s": round(seconds, 1),
+                                 **parsed, "pnr_s": round(seconds, 1), "seed": seed,
                                  "tool": tool_version(flow.nextpnr)}
     return result

@@ -116,3 +116,15 @@ def test_a_layer_too_deep_for_an_spram_bank_is_refused_with_its_sizes():
                                             r"37632 words \(groups x inputs\) are more than a "
                                             r"bank's 16384: give it more lanes\), but ice40-up5k"):
         make_plan(net, config)
+
+
+def test_the_placement_seed_travels_with_the_config_and_must_be_positive():
+    config = HwConfig(lanes=2, place_seed=3)
+    assert HwConfig.from_json(config.to_json()).place_seed == 3
+    assert HwConfig.from_json({**HwConfig().to_json(), "place_seed": 1}) == HwConfig()
+    doc = HwConfig().to_json()
+    doc.pop("place_seed")
+    assert HwConfig.from_json(doc).place_seed == 1  # manifests written before it existed
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="place_seed must be a positive integer"):
+            HwConfig(place_seed=bad)

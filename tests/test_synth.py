@@ -126,3 +126,22 @@ def test_large_ecp5_designs_are_routed_with_router2_and_others_with_router1():
     assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 23_852}) == ["--router", "router2"]
     assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 13_734}) == []
     assert router_arguments(FLOWS["ice40-up5k"], {"ffs": ROUTER2_FROM_FFS + 1}) == []
+
+
+def test_placement_takes_the_manifests_seed_unless_told_otherwise(small_rtl, tmp_path,
+                                                                   monkeypatch):
+    import json
+
+    from spikewright import flow, synth
+    manifest = json.loads((small_rtl / "rtl" / "manifest.json").read_text())
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for path in (small_rtl / "rtl").iterdir():
+        (rtl / path.name).write_bytes(path.read_bytes())
+    manifest["hw_config"]["place_seed"] = 7
+    (rtl / "manifest.json").write_text(json.dumps(manifest))
+    seen = []
+    monkeypatch.setattr(synth, "synthesize", lambda *args, **kwargs: seen.append(kwargs))
+    flow.synthesize_rtl(rtl, "ecp5-85k")
+    flow.synthesize_rtl(rtl, "ecp5-85k", seed=4)
+    assert [kwargs["seed"] for kwargs in seen] == [7, 4]

@@ -126,6 +126,7 @@ def hw_config_from_args(args, base: dict | None = None):
                               else base.get("kernel_lanes", 1))
     if lanes is None and "default_lanes" in base:
         config["default_lanes"] = base["default_lanes"]
+    config["place_seed"] = base.get("place_seed", 1)
     return HwConfig(**config)
 
 

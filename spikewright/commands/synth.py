@@ -23,6 +23,8 @@ def add_parser(sub):
     p.add_argument("--lutram-max-bits", type=at_least(0), default=0,
                    help="map written memories of at most this many bits to LUT RAM instead of "
                         "block RAM (0: the tools decide); the Verilog is unchanged")
+    p.add_argument("--seed", type=at_least(1), default=None,
+                   help="nextpnr's placement seed (default: the manifest's place_seed, else 1)")
     p.add_argument("--json", dest="json_path", default=None, help="also write the result here")
     p.set_defaults(func=run)
 
@@ -33,7 +35,7 @@ def run(args) -> int:
         flow.prepare_output_file(args.json_path)
     result = flow.synthesize_rtl(args.rtl, args.target, args.work_dir,
                                  place=not args.no_place, clock_mhz=args.clock_mhz,
-                                 lutram_max_bits=args.lutram_max_bits)
+                                 lutram_max_bits=args.lutram_max_bits, seed=args.seed)
     if args.json_path:
         flow.write_json(args.json_path, result)
     print(json.dumps(result, indent=2))

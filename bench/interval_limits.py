@@ -1,0 +1,64 @@
+"""Each shipped design's interval against the part's limits, stage by stage.
+
+Per model: the stream model's interval between results, the weight-read limit (weight bits
+read per image over the block RAM's read bits per cycle) and the pixel limit (pixels over
+pixels per beat), then per stage its lanes, input events per stage cycle, mean cycles and
+share of the interval (:func:`spikewright.flow.stage_table`). With ``--synth
+MODEL=SYNTH.json`` (written by ``spikewright synth --json``) the placed Fmax and images/s.
+
+Run: .venv/bin/python bench/interval_limits.py [--limit N] [--synth MODEL=FILE ...] [MODEL ...]
+"""
+
+import argparse
+import json
+
+from spikewright import flow
+from spikewright.hdl_gen.config import HwConfig
+from spikewright.shipped import shipped_hw_config, shipped_models
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", default=None,
+                        help="shipped models (default: all)")
+    parser.add_argument("--limit", type=int, default=1000,
+                        help="test images the stream model runs (default: 1000)")
+    parser.add_argument("--synth", action="append", default=[], metavar="MODEL=FILE",
+                        help="a synth result (spikewright synth --json) for a model")
+    args = parser.parse_args()
+    placed = {}
+    for item in args.synth:
+        name, _, path = item.partition("=")
+        placed[name] = json.loads(open(path).read())["place_and_route"]["fmax_mhz"]
+    print("| model | interval cycles | weight-read limit | x | pixel limit | x | placed Fmax "
+          "MHz | images/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    tables = {}
+    for name in args.models or shipped_models():
+        build = flow.load(name)
+        flow.images(build, limit=args.limit)
+        flow.plan(build, HwConfig.from_json(shipped_hw_config(name)))
+        flow.golden(build)
+        flow.cycles_and_energy(build)
+        stream = build.results["stream"]
+        fmax = placed.get(name)
+        rate = f"{fmax * 1e6 / stream['interval_cycles']:,.0f}" if fmax else "not placed here"
+        print(f"| {name} | {stream['interval_cycles']:,.1f} | "
+              f"{stream['weight_limit_cycles']:,.1f} | {stream['interval_to_weight_limit']:.2f} | "
+              f"{stream['pixel_limit_cycles']:,.0f} | {stream['interval_to_pixel_limit']:.2f} | "
+              f"{f'{fmax:.1f}' if fmax else '-'} | {rate} |")
+        tables[name] = stream["stages"]
+    for name, rows in tables.items():
+        print(f"\n{name}\n\n| stage | kind | lanes | kernel lanes | input events per cycle | "
+              f"mean cycles | share of interval |\n|---|---|---|---|---|---|---|")
+        for row in rows:
+            per_cycle = row.get("input_spikes_per_cycle")
+            print(f"| {row['stage']} | {row['kind']} | {row.get('lanes') or '-'} | "
+                  f"{row.get('kernel_lanes') or '-'} | "
+                  f"{'-' if per_cycle is None else f'{per_cycle:.2f}'} | "
+                  f"{row['mean_cycles']:,.1f} | {row['share_of_interval']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -229,3 +229,23 @@ def test_a_weight_differing_from_golden_in_any_stage_is_caught_and_named(kind):
     differs = (want.trace[name][changed[0]] != got.trace[name][changed[0]]).reshape(
         net.timesteps, -1).any(axis=0)
     assert differs[spike["neuron"]]
+
+
+@pytest.mark.parametrize("neuron, timesteps", [("if", 2), ("asg", 3)])
+def test_a_conv_of_two_groups_of_three_channels_equals_golden_and_the_stream_model(
+        neuron, timesteps):
+    """1 < groups < channels, which the random networks (at most a few channels) rarely
+    draw: two groups of three input channels, each feeding two output channels."""
+    from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
+    from spikewright.golden.random_network import random_input_spec
+    rng = np.random.default_rng(31 + timesteps)
+    spec = random_input_spec(rng, (6, 5, 5), timesteps, 6)
+    conv = Conv2d("conv1", 6, 4, (3, 3), (1, 1), (1, 1), 2, neuron,
+                  rng.integers(-8, 8, (4, 3, 3, 3)), rng.integers(-4, 4, 4),
+                  rng.integers(6, 20, 4))
+    readout = Dense("readout", 4 * 5 * 5, 3, "none", rng.integers(-8, 8, (3, 100)),
+                    rng.integers(-4, 4, 3))
+    net = Network(timesteps, spec, (conv, Flatten("flatten"), readout))
+    plan = make_plan(net, HwConfig(lanes={"conv1": 3, "readout": 2},
+                                   kernel_lanes={"conv1": 2}))
+    check(plan, random_pixels(rng, net, 3))

@@ -23,7 +23,7 @@ from spikewright.hdl_gen.tools import ToolError, find_tool
 from spikewright.templates import render
 
 __all__ = ["TargetFlow", "FLOWS", "synthesize", "stage_cells", "STAGE_SCRIPTS", "parse_stat", "parse_nextpnr_report", "run_tool",
-           "router_arguments",
+           "router_arguments", "Router1Watch", "ROUTER1_BUDGET_S",
            "tool_version"]
 
 WRAPPER = "spikewright_synth_top"
@@ -182,10 +182,11 @@ def _last_line(path: Path) -> str:
     return lines[-1][:160] if lines else "(no output yet)"
 
 
-def run_tool(command, cwd, log, progress_every: float = 60.0):
+def run_tool(command, cwd, log, progress_every: float = 60.0, give_up=None):
     """Run a tool, its output going to ``cwd/log`` as it runs; every ``progress_every``
-    seconds one line on stderr with the time so far and the log's last line. Returns
-    ``(CompletedProcess with the whole log as stdout and stderr, seconds)``."""
+    seconds one line on stderr with the time so far and the log's last line, and
+    ``give_up(log path)`` asked whether to stop it (then the returned returncode is None).
+    Returns ``(CompletedProcess with the whole log as stdout and stderr, seconds)``."""
     start = time.time()
     path = Path(cwd) / log
     name = Path(command[0]).name
@@ -199,9 +200,36 @@ def run_tool(command, cwd, log, progress_every: float = 60.0):
             except subprocess.TimeoutExpired:
                 print(f"[spikewright] {name}: {(time.time() - start) / 60:.0f} min, "
                       f"{_last_line(path)}", file=sys.stderr, flush=True)
+                if give_up is not None and give_up(path):
+                    process.kill()
+                    process.wait()
+                    process.returncode = None
+                    break
     text = path.read_text()
     return (subprocess.CompletedProcess(command, process.returncode, text, text),
             time.time() - start)
+
+
+#: wall seconds router1 may route before nextpnr is stopped and run again with router2: the
+#: default MLP's renamed netlist, with placement seed 1, was still at about 900 overused
+#: wires after 30 minutes of router1 (with seed 2 router1 finished in 89 s)
+ROUTER1_BUDGET_S = 900.0
+
+
+class Router1Watch:
+    """``give_up`` for :func:`run_tool`: true once nextpnr's router1 (its progress table,
+    headed "(re-)routed arcs") has run for more than :data:`ROUTER1_BUDGET_S`."""
+
+    def __init__(self, budget_s: float | None = None):
+        self.budget_s = ROUTER1_BUDGET_S if budget_s is None else budget_s
+        self.routing_since = None
+
+    def __call__(self, log_path) -> bool:
+        if self.routing_since is None:
+            if "(re-)routed arcs" in Path(log_path).read_text(errors="replace"):
+                self.routing_since = time.time()
+            return False
+        return time.time() - self.routing_since > self.budget_s
 
 
 #: how :func:`stage_cells` maps each part per module: abc9 (what synthesis uses) fails under
@@ -302,13 +330,22 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     if not place:
         result["place_and_route"] = None
         return result
-    command = [find_tool(flow.nextpnr), *flow.nextpnr_args,
-               *router_arguments(flow, resources), "--json", "design.json",
+    router = router_arguments(flow, resources)
+    command = [find_tool(flow.nextpnr), *flow.nextpnr_args, *router, "--json", "design.json",
                "--freq", str(clock_mhz), "--timing-allow-fail", "--report", "report.json",
                "--seed", str(seed)]
     if flow.target.startswith("ice40"):
         command.append("--pcf-allow-unconstrained")
-    pnr, seconds = run_tool(command, work, "nextpnr.log")
+    watch = Router1Watch() if flow.target.startswith("ecp5") and not router else None
+    pnr, seconds = run_tool(command, work, "nextpnr.log", give_up=watch)
+    router_note = None
+    if pnr.returncode is None:
+        router_note = (f"router1 had not routed after {watch.budget_s:.0f} s; placed and "
+                       f"routed again with router2")
+        print(f"[spikewright] {router_note}", file=sys.stderr, flush=True)
+        (work / "nextpnr-router1.log").write_text(pnr.stdout)
+        pnr, more = run_tool([*command, "--router", "router2"], work, "nextpnr.log")
+        seconds += more
     log = (work / "nextpnr.log").read_text()
     if pnr.returncode != 0 or not (work / "report.json").is_file():
         errors = re.findall(r"ERROR:.*", log)
@@ -322,5 +359,8 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     clocks = [v["achieved_mhz"] for v in parsed["fmax"].values()]
     result["place_and_route"] = {"fits": True, "fmax_mhz": min(clocks) if clocks else None,
                                  **parsed, "pnr_s": round(seconds, 1), "seed": seed,
+                                 "router": "router2" if router or router_note else "router1",
                                  "tool": tool_version(flow.nextpnr)}
+    if router_note:
+        result["place_and_route"]["router_note"] = router_note
     return result

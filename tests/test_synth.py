@@ -145,3 +145,27 @@ def test_placement_takes_the_manifests_seed_unless_told_otherwise(small_rtl, tmp
     flow.synthesize_rtl(rtl, "ecp5-85k")
     flow.synthesize_rtl(rtl, "ecp5-85k", seed=4)
     assert [kwargs["seed"] for kwargs in seen] == [7, 4]
+
+
+def test_a_router1_that_does_not_finish_in_its_budget_is_stopped(tmp_path):
+    """The default MLP's renamed netlist kept router1 busy for over 30 minutes with seed 1;
+    the synth step stops router1 after its budget and routes again with router2."""
+    import sys
+    import time
+
+    from spikewright.synth import Router1Watch, run_tool
+    fake = tmp_path / "fake_nextpnr.py"
+    fake.write_text("import sys, time\nprint('Info: placing', flush=True)\ntime.sleep(1.0)\n"
+                    "print('Info: | (re-)routed arcs | delta | remaining |', flush=True)\n"
+                    "time.sleep(60)\n")
+    watch = Router1Watch(budget_s=0.5)
+    start = time.time()
+    result, _ = run_tool([sys.executable, str(fake)], tmp_path, "pnr.log", progress_every=0.2,
+                         give_up=watch)
+    assert result.returncode is None and time.time() - start < 30
+    assert watch.routing_since is not None and "(re-)routed arcs" in result.stdout
+    quick = tmp_path / "quick.py"
+    quick.write_text("print('Info: | (re-)routed arcs |')\n")
+    done, _ = run_tool([sys.executable, str(quick)], tmp_path, "quick.log",
+                       progress_every=0.2, give_up=Router1Watch(budget_s=0.0))
+    assert done.returncode == 0  # a tool that finishes is never stopped

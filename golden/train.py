@@ -381,7 +381,8 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
     cross-entropy, random rotations (``max_rotation`` degrees) and random shifts.
 
     ``progress(step, total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after
-    each epoch (a true result stops the training there). Returns the per-epoch history. Deterministic for a given seed.
+    each epoch (a true result stops the training there). Returns the per-epoch history.
+    Deterministic for a given seed.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)

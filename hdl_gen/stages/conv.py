@@ -165,7 +165,8 @@ class ConvStage(wiring.Component):
         next_window = Signal(positions * channels)  # the window after this cycle's word
         m.d.comb += next_window.eq(Cat(window[channels:], captured) if positions > 1
                                    else captured)
-        s.__dict__.update(next_window=next_window, t=t, oy=oy, ox=ox, origin_y=origin_y, origin_x=origin_x,
+        s.__dict__.update(next_window=next_window, t=t, oy=oy, ox=ox, origin_y=origin_y,
+                          origin_x=origin_x,
                           row_base=row_base, step_base=step_base, in_bank=in_bank, k=k,
                           inside=inside, asked_inside=asked_inside, window=window)
 

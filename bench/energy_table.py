@@ -7,10 +7,9 @@ Run: .venv/bin/python bench/energy_table.py [--limit N] [MODEL ...]
 
 import argparse
 
-from spikewright import flow
 from spikewright.energy import SOURCE
-from spikewright.hdl_gen.config import HwConfig
-from spikewright.shipped import shipped_hw_config, shipped_models
+from shipped_stream import modelled
+from spikewright.shipped import shipped_models
 
 ROWS = (("snn", "SNN (this design)", "synaptic_ops", "synaptic ops"),
         ("ann_int8", "ANN, int8", "macs", "MACs"),
@@ -31,11 +30,7 @@ def main():
     for name in args.models:
         if name not in shipped_models():
             parser.error(f"{name} is not a shipped model ({', '.join(shipped_models())})")
-        build = flow.load(name)
-        flow.images(build, limit=args.limit)
-        flow.plan(build, HwConfig.from_json(shipped_hw_config(name)))
-        flow.golden(build)
-        flow.cycles_and_energy(build)
+        build = modelled(name, args.limit)
         energy = build.results["energy"]
         for key, label, count, unit in ROWS:
             row = energy[key]

@@ -12,9 +12,8 @@ Run: .venv/bin/python bench/interval_limits.py [--limit N] [--synth MODEL=FILE .
 import argparse
 import json
 
-from spikewright import flow
-from spikewright.hdl_gen.config import HwConfig
-from spikewright.shipped import shipped_hw_config, shipped_models
+from shipped_stream import modelled
+from spikewright.shipped import shipped_models
 
 
 def main():
@@ -36,11 +35,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     tables = {}
     for name in args.models or shipped_models():
-        build = flow.load(name)
-        flow.images(build, limit=args.limit)
-        flow.plan(build, HwConfig.from_json(shipped_hw_config(name)))
-        flow.golden(build)
-        flow.cycles_and_energy(build)
+        build = modelled(name, args.limit)
         stream = build.results["stream"]
         fmax = placed.get(name)
         rate = f"{fmax * 1e6 / stream['interval_cycles']:,.0f}" if fmax else "not placed here"

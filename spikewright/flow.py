@@ -670,7 +670,7 @@ def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz
                              clock_mhz=clock_mhz or manifest["hw_config"]["clock_mhz"],
                              memory_style=manifest["hw_config"]["memory_style"],
                              lutram_max_bits=lutram_max_bits,
-                             seed=seed or manifest["hw_config"].get("place_seed", 1))
+                             seed=seed or HwConfig.from_json(manifest["hw_config"]).place_seed)
 
 
 def synthesize(build: Build, targets, *, place=True, clock_mhz=None,

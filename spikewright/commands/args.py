@@ -126,7 +126,8 @@ def hw_config_from_args(args, base: dict | None = None):
                               else base.get("kernel_lanes", 1))
     if lanes is None and "default_lanes" in base:
         config["default_lanes"] = base["default_lanes"]
-    config["place_seed"] = base.get("place_seed", 1)
+    if "place_seed" in base:
+        config["place_seed"] = base["place_seed"]
     return HwConfig(**config)
 
 

@@ -23,6 +23,7 @@ so that fine-tuning in training mode sees about the same normalization.
 from __future__ import annotations
 
 import math
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -323,6 +324,10 @@ def ops_from_torchscript(script) -> list[Op]:
     return ops
 
 
+_SAVE_PT2 = ("Save the network with torch.export.save(torch.export.export(model, (example,)), "
+             "'model.pt2')")
+
+
 def load_torch_file(path) -> list[Op]:
     """The ops of a network saved with ``torch.export.save`` (``.pt2``) or as TorchScript
     (``torch.jit.save``). Neither format unpickles Python code."""
@@ -330,13 +335,14 @@ def load_torch_file(path) -> list[Op]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
     if path.suffix == ".pt2":
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path} is not a torch.export program: it is not a zip archive, "
+                             f"as every .pt2 is. {_SAVE_PT2}")
         try:
             program = torch.export.load(str(path))
         except Exception as error:  # noqa: BLE001  torch's readers raise anything on foreign bytes
             raise ValueError(f"{path} is not a torch.export program: {type(error).__name__}: "
-                             f"{(str(error).splitlines() or [''])[0][:200]}. Save the network "
-                             f"with torch.export.save(torch.export.export(model, (example,)), "
-                             f"'model.pt2')") from None
+                             f"{(str(error).splitlines() or [''])[0][:200]}. {_SAVE_PT2}") from None
         return ops_from_exported(program)
     try:
         script = torch.jit.load(str(path), map_location="cpu")

@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .parts import TARGETS
+from .stream_plan import SCAN_WIDTH
 
 __all__ = ["MemoryStyle", "HwConfig", "check_architecture"]
 
@@ -54,6 +55,11 @@ class HwConfig:
                    one number for every conv layer or ``{layer name: K}`` (others 1); a
                    layer with fewer kernel positions uses them all. The manifest's
                    ``kernel_lanes_used`` says what each conv stage was built with.
+    events:        dense stages: input events taken per cycle, one number for every dense
+                   layer or ``{layer name: E}`` (others 1); a power of two up to
+                   :data:`.stream_plan.SCAN_WIDTH`. The weights are split into ``E`` memories
+                   by input index modulo ``E``, each read once per cycle
+                   (:class:`.stream_plan.DenseStagePlan`).
     place_seed:    nextpnr's placement seed (placement only: the Verilog does not depend on
                    it). A placement that routes and meets timing for one netlist may not for
                    another; a shipped model records the seed its figures were placed with.
@@ -67,6 +73,7 @@ class HwConfig:
     kernel_lanes: int | dict = 1
     input_buffers: int = 2
     place_seed: int = 1
+    events: int | dict = 1
     _lanes: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -98,6 +105,13 @@ class HwConfig:
             what = "kernel_lanes" if name is None else f"kernel_lanes of layer {name!r}"
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{what} must be an integer of at least 1, not {value!r}")
+        events = self.events
+        for name, value in (events.items() if isinstance(events, dict) else [(None, events)]):
+            what = "events" if name is None else f"events of layer {name!r}"
+            if (isinstance(value, bool) or not isinstance(value, int) or value < 1
+                    or value > SCAN_WIDTH or value & (value - 1)):
+                raise ValueError(f"{what} must be a power of two from 1 to {SCAN_WIDTH}, "
+                                 f"not {value!r}")
         if self.input_buffers not in (1, 2) or isinstance(self.input_buffers, bool):
             raise ValueError(f"input_buffers must be 1 or 2, not {self.input_buffers!r}")
         seed = self.place_seed
@@ -117,11 +131,18 @@ class HwConfig:
         value = kernel.get(layer_name, 1) if isinstance(kernel, dict) else kernel
         return min(value, positions)
 
+    def events_for(self, layer_name: str) -> int:
+        """Input events per cycle of dense layer ``layer_name``."""
+        events = self.events
+        return events.get(layer_name, 1) if isinstance(events, dict) else events
+
     @property
-    def named_layers(self) -> tuple:
-        """The layers that a lanes or kernel_lanes mapping names."""
-        kernel = tuple(self.kernel_lanes) if isinstance(self.kernel_lanes, dict) else ()
-        return tuple(self._lanes) + tuple(n for n in kernel if n not in self._lanes)
+    def named_layers(self) -> dict:
+        """``{option: the layers its mapping names}`` of lanes, kernel_lanes and events."""
+        return {option: tuple(mapping) if isinstance(mapping, dict) else ()
+                for option, mapping in (("lanes", self._lanes),
+                                        ("kernel_lanes", self.kernel_lanes),
+                                        ("events", self.events))}
 
     @classmethod
     def from_json(cls, doc: dict) -> "HwConfig":
@@ -134,7 +155,7 @@ class HwConfig:
                    pixels_per_beat=doc.get("pixels_per_beat", 1),
                    kernel_lanes=doc.get("kernel_lanes", 1),
                    input_buffers=doc.get("input_buffers", 2),
-                   place_seed=doc.get("place_seed", 1))
+                   place_seed=doc.get("place_seed", 1), events=doc.get("events", 1))
 
     def to_json(self) -> dict:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
@@ -143,4 +164,5 @@ class HwConfig:
                 "pixels_per_beat": self.pixels_per_beat,
                 "kernel_lanes": (dict(self.kernel_lanes) if isinstance(self.kernel_lanes, dict)
                                  else self.kernel_lanes),
-                "input_buffers": self.input_buffers, "place_seed": self.place_seed}
+                "input_buffers": self.input_buffers, "place_seed": self.place_seed,
+                "events": dict(self.events) if isinstance(self.events, dict) else self.events}

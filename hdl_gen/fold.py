@@ -16,7 +16,7 @@ from .config import HwConfig
 from .parts import TARGETS, block_rams
 from .plan import make_plan
 from .stream_model import StreamTiming, chain_stages, times_of_scans
-from .stream_plan import PASS_OVERHEAD, conv_cycles, group_cycles, weight_blocks
+from .stream_plan import EVENT_CHOICES, conv_cycles, group_cycles, pass_overhead, weight_blocks
 
 __all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
            "dense_weight_blocks"]
@@ -66,6 +66,34 @@ def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, in
     return best[3], best[4]
 
 
+def lane_adder_bits(layer, events: int) -> int:
+    """Adder bits of one lane of a dense stage taking ``events`` events per cycle: the
+    accumulator, and the ``events - 1`` adders that sum the weights read (the folding's
+    measure of a lane's logic)."""
+    return layer.membrane_width + (events - 1) * (layer.weight_width + 1)
+
+
+def _fold_dense(layer, scans: np.ndarray, interval_cycles: float) -> tuple[int, int]:
+    """``(events per cycle, lane groups)`` of a dense layer: for each of
+    :data:`.stream_plan.EVENT_CHOICES`, the most lane groups whose mean stage time over the
+    sample scans ``scans`` ``[images, T, choices]`` stays within the interval; of those, the
+    fewest adder bits over all lanes (:func:`lane_adder_bits`), then the fewest events.
+    Where none meets it at one group: the fastest."""
+    meeting, fastest = [], []
+    for column, events in enumerate(EVENT_CHOICES):
+        per_group = float(np.mean([group_cycles(1, row[:, column], events) for row in scans]))
+        groups = max(1, min(layer.out_features,
+                            int(interval_cycles // max(per_group, pass_overhead(events)))))
+        lanes = -(-layer.out_features // groups)
+        cost = lanes * lane_adder_bits(layer, events)
+        fastest.append((per_group, cost, events, groups))
+        if per_group <= interval_cycles:
+            meeting.append((cost, events, groups))
+    if meeting:
+        return min(meeting)[1:]
+    return min(fastest)[2:]
+
+
 @dataclass(frozen=True)
 class Folding:
     """The chosen configuration, the stream model's timing of the sample images with it,
@@ -84,12 +112,14 @@ class Folding:
                 "predicted_latency_cycles_mean": float(self.timing.latencies.mean()),
                 "met": self.met, "lanes": self.config.to_json()["lanes"],
                 "kernel_lanes": self.config.to_json()["kernel_lanes"],
+                "events": self.config.to_json()["events"],
                 "pixels_per_beat": self.config.pixels_per_beat,
                 "sample_images": int(len(self.timing.results))}
 
 
 def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> Folding:
-    """Lanes per weighted layer and pixels per beat for a dataflow design of ``network``
+    """Lanes per weighted layer, events per cycle of dense layers (:func:`_fold_dense`) and
+    pixels per beat for a dataflow design of ``network``
     whose mean interval over the sample images (their scan cycles per layer and step,
     ``scans``) is at most ``interval_cycles``; ``config`` gives the other choices. Where the
     target cannot be met, the fastest design is returned (``met`` is False)."""
@@ -106,15 +136,15 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
         if layer.kind == "conv2d":
             fixed[layer.name], kernel[layer.name] = _fold_conv(layer, scans[layer.name],
                                                               interval_cycles)
+    events = {}
     for layer in dense:
-        per_group = float(np.mean([group_cycles(1, row) for row in scans[layer.name]]))
-        groups[layer.name] = max(1, min(layer.out_features,
-                                        int(interval_cycles // max(per_group, PASS_OVERHEAD))))
+        events[layer.name], groups[layer.name] = _fold_dense(layer, scans[layer.name],
+                                                             interval_cycles)
     while True:
         lanes = {**fixed, **{layer.name: -(-layer.out_features // groups[layer.name])
                              for layer in dense}}
         candidate = dataclasses.replace(config, lanes=lanes, pixels_per_beat=beat,
-                                        kernel_lanes=kernel or 1)
+                                        kernel_lanes=kernel or 1, events=events or 1)
         plan = make_plan(network, candidate)
         times = times_of_scans(plan, scans)
         timing = chain_stages(plan, times)
@@ -122,10 +152,15 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
             return Folding(candidate, timing, interval_cycles)
         if not groups:
             return Folding(candidate, timing, interval_cycles)
-        slowest = max(groups, key=lambda name: np.mean(times[name]) if groups[name] > 1 else -1)
-        if groups[slowest] == 1:
+        most = EVENT_CHOICES[-1]
+        slowest = max(groups, key=lambda name: np.mean(times[name])
+                      if groups[name] > 1 or events[name] < most else -1)
+        if groups[slowest] > 1:
+            groups[slowest] -= 1
+        elif events[slowest] < most:
+            events[slowest] = EVENT_CHOICES[EVENT_CHOICES.index(events[slowest]) + 1]
+        else:
             return Folding(candidate, timing, interval_cycles)
-        groups[slowest] -= 1
 
 
 def fold_to_fit(network, scans: dict, *, config: HwConfig, blocks: int) -> Folding:

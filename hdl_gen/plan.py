@@ -203,11 +203,12 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
     if not isinstance(config, HwConfig):
         raise TypeError(f"config must be a HwConfig, not {config!r}")
     weighted = [layer.name for layer in network.weighted_layers]
-    unknown = [name for name in config.named_layers if name not in weighted]
-    if unknown:
-        raise ValueError(f"lanes name layer(s) {', '.join(map(repr, unknown))}, which the "
-                         f"network does not have; its weighted layers are "
-                         f"{', '.join(weighted)}")
+    for option, named in config.named_layers.items():
+        unknown = [name for name in named if name not in weighted]
+        if unknown:
+            raise ValueError(f"{option} name layer(s) {', '.join(map(repr, unknown))}, which "
+                             f"the network does not have; its weighted layers are "
+                             f"{', '.join(weighted)}")
     spec = network.input
     channels_of_source = tuple(
         tuple(e for e, ch in enumerate(spec.channels) if ch.source == c)

@@ -11,9 +11,11 @@ released the previous one.
 
 A dense stage walks the input events of each step (a scan over the bitmap, one event or one
 empty chunk of :data:`SCAN_WIDTH` bits per cycle) once per lane group, adding one weight
-word (``lanes`` weights) per event: accumulator-only. Its
-weights lie in banks of :data:`BANK_LANES` lanes, each addressed from its own register, and
-every path out of a block RAM ends in a register.
+word (``lanes`` weights) per event: accumulator-only. With ``events`` E > 1 its weights
+are split by input index modulo E into E memories, and each cycle takes the lowest pending
+event of every residue class: E weight reads in parallel, their words summed before the
+accumulators. Its weights lie in banks of :data:`BANK_LANES` lanes, each addressed from
+its own register, and every path out of a block RAM ends in a register.
 
 An ASG layer (average, then spike-generate) accumulates ``A`` over the steps of its input
 as the readout does, then regenerates its output over ``T`` steps, one cycle per step and
@@ -50,7 +52,7 @@ __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DR
            "regenerate_cycles",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
            "make_stream_plan", "scan_cycles", "group_cycles", "conv_cycles", "window_pops",
-           "layer_scans", "layer_inputs"]
+           "layer_scans", "layer_inputs", "EVENT_CHOICES", "drain_cycles", "pass_overhead"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -59,9 +61,12 @@ BANK_LANES = 64
 #: Cycles from a dense stage's last event to its accumulators holding every weight: the
 #: event register, the address registers, the block RAM read, the weight register.
 DRAIN_CYCLES = 4
-#: Cycles of a pass of a dense stage besides its scan: load the first chunk, drain the
-#: pipeline, two fire cycles (sum, then compare and write).
+#: Cycles of a pass of a dense stage of one event per cycle besides its scan: load the
+#: first chunk, drain the pipeline, two fire cycles (sum, then compare and write). With
+#: several events per cycle the drain is one cycle longer: :func:`drain_cycles`.
 PASS_OVERHEAD = 1 + DRAIN_CYCLES + 2
+#: The events per cycle whose scan cycles :func:`layer_scans` records for folding.
+EVENT_CHOICES = (1, 2, 4, 8)
 #: Cycles of a conv stage from its last weight-address cycle to its last output word
 #: written: the address registers, the block RAM read, the weight registers, the sum of the
 #: kernel lanes, the accumulator, the fire (threshold and output word).
@@ -89,6 +94,19 @@ def regenerate_cycles(layer, positions: int, lane_groups: int) -> int:
     if positions == 0:
         return layer.timesteps * lane_groups
     return layer.timesteps * positions * lane_groups + REGENERATE_DRAIN_CYCLES
+
+
+def drain_cycles(events: int) -> int:
+    """Cycles from a dense stage's last scan cycle to its accumulators holding every weight:
+    :data:`DRAIN_CYCLES`, and one more where ``events`` > 1 (the register of each lane's sum
+    of the E weights read)."""
+    return DRAIN_CYCLES + (events > 1)
+
+
+def pass_overhead(events: int) -> int:
+    """Cycles of a pass of a dense stage besides its scan (:data:`PASS_OVERHEAD`, with the
+    drain of :func:`drain_cycles`)."""
+    return PASS_OVERHEAD - DRAIN_CYCLES + drain_cycles(events)
 
 
 def prefetches(clock_mhz: float) -> bool:
@@ -144,10 +162,34 @@ class DenseStagePlan:
     in_stride: int  # bits per step of the producer's bitmap (in_bits, or more with padding)
     spram: object = None  # the SpramLayout (.spram) where its weights lie in SPRAM
     prefetch: bool = True  # the prefetching scan (:func:`prefetches`)
+    events: int = 1  # input events per cycle (HwConfig.events)
 
     @property
     def chunks(self) -> int:
         return -(-self.in_bits // SCAN_WIDTH)
+
+    @property
+    def class_depth(self) -> int:
+        """Words per lane group in each of the ``events`` weight memories: inputs ``e * k +
+        j`` (``k`` below it) of residue class ``j``."""
+        return -(-self.layer.in_features // self.events)
+
+    def class_words(self, j: int) -> tuple:
+        """The words of weight memory ``j`` of ``events``: word ``g * class_depth + k`` holds
+        lane group ``g``'s weights of input ``events * k + j`` (zero beyond the inputs)."""
+        layer, events, depth = self.layer, self.events, self.class_depth
+        words = []
+        for g in range(layer.groups):
+            for k in range(depth):
+                i = events * k + j
+                words.append(layer.weight_words[g * layer.in_features + i]
+                             if i < layer.in_features else 0)
+        return tuple(words)
+
+    @property
+    def drain_cycles(self) -> int:
+        """:func:`drain_cycles` of its events per cycle."""
+        return drain_cycles(self.events)
 
     @property
     def regenerates(self) -> bool:
@@ -170,13 +212,17 @@ class DenseStagePlan:
         to logic.)"""
         if self.spram is not None:
             return 0
-        return weight_blocks(self.layer.lanes, self.layer.weight_width,
-                             len(self.layer.weight_words), target)
+        if self.events == 1:
+            return weight_blocks(self.layer.lanes, self.layer.weight_width,
+                                 len(self.layer.weight_words), target)
+        return self.events * weight_blocks(self.layer.lanes, self.layer.weight_width,
+                                           self.layer.groups * self.class_depth, target)
 
     def scan_cycles(self, spikes: np.ndarray) -> int:
         """Cycles to walk the events of one step's input bitmap ``spikes`` (``in_bits``
         booleans): :func:`scan_cycles`."""
-        return int(scan_cycles(np.asarray(spikes).reshape(1, -1), self.in_bits)[0])
+        return int(scan_cycles(np.asarray(spikes).reshape(1, -1), self.in_bits,
+                               self.events)[0])
 
     def stage_cycles(self, spikes: np.ndarray) -> int:
         """Cycles of one image's passes, from the first pass's start to the last pass's
@@ -185,21 +231,22 @@ class DenseStagePlan:
 
     def cycles_of_samples(self, rows) -> list:
         """Cycles of each image from what :func:`layer_scans` gives for this layer (its
-        scan cycles per step)."""
-        return [self.cycles_of_scans(row) for row in rows]
+        scan cycles per step at each of :data:`EVENT_CHOICES`)."""
+        column = EVENT_CHOICES.index(self.events)
+        return [self.cycles_of_scans(np.asarray(row)[:, column]) for row in rows]
 
     def cycles_of_scans(self, scans) -> int:
         """:meth:`stage_cycles` from the scan cycles of each step: every step is walked once
-        per lane group, each pass costing its scan and :data:`PASS_OVERHEAD`; an ASG stage
+        per lane group, each pass costing its scan and :func:`pass_overhead`; an ASG stage
         then regenerates (:func:`regenerate_cycles`)."""
-        return (group_cycles(self.layer.groups, scans)
+        return (group_cycles(self.layer.groups, scans, self.events)
                 + regenerate_cycles(self.layer, 0, self.layer.groups))
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
         """:meth:`stage_cycles` of many images' input spikes ``[images, T, in_bits]``."""
         scans = scan_cycles(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits),
-                            self.in_bits)
-        return (self.layer.groups * (scans + PASS_OVERHEAD).sum(axis=1)
+                            self.in_bits, self.events)
+        return (self.layer.groups * (scans + pass_overhead(self.events)).sum(axis=1)
                 + regenerate_cycles(self.layer, 0, self.layer.groups))
 
 
@@ -403,20 +450,25 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool, following) -> ConvStag
         threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width))
 
 
-def group_cycles(groups: int, scans) -> int:
-    """Cycles of a dense stage of ``groups`` lane groups over steps of ``scans`` scan
-    cycles (the one formula behind :meth:`DenseStagePlan.stage_cycles`)."""
-    return int(sum(groups * (int(scan) + PASS_OVERHEAD) for scan in scans))
+def group_cycles(groups: int, scans, events: int = 1) -> int:
+    """Cycles of a dense stage of ``groups`` lane groups and ``events`` events per cycle
+    over steps of ``scans`` scan cycles (the one formula behind
+    :meth:`DenseStagePlan.stage_cycles`)."""
+    return int(sum(groups * (int(scan) + pass_overhead(events)) for scan in scans))
 
 
-def scan_cycles(spikes: np.ndarray, in_bits: int) -> np.ndarray:
-    """Scan cycles of input bitmaps ``spikes`` ``[..., in_bits]``: per bitmap, one per event
-    and one per chunk of :data:`SCAN_WIDTH` bits without events (whatever the lanes)."""
+def scan_cycles(spikes: np.ndarray, in_bits: int, events: int = 1) -> np.ndarray:
+    """Scan cycles of input bitmaps ``spikes`` ``[..., in_bits]`` at ``events`` events per
+    cycle: per bitmap and chunk of :data:`SCAN_WIDTH` bits, the most events of one residue
+    class of the input index modulo ``events`` (each class takes one event per cycle), at
+    least one cycle (whatever the lanes). At one event per cycle: one per event and one per
+    chunk without events."""
     chunks = -(-in_bits // SCAN_WIDTH)
     flat = np.asarray(spikes, dtype=bool).reshape(-1, in_bits)
     padded = np.zeros((len(flat), chunks * SCAN_WIDTH), dtype=np.int64)
     padded[:, :in_bits] = flat
-    per_chunk = padded.reshape(len(flat), chunks, SCAN_WIDTH).sum(axis=2)
+    per_class = padded.reshape(len(flat), chunks, SCAN_WIDTH // events, events).sum(axis=2)
+    per_chunk = per_class.max(axis=2)
     return np.maximum(per_chunk, 1).sum(axis=1).reshape(np.shape(spikes)[:-1])
 
 
@@ -456,6 +508,12 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
         raise ValueError(f"pixels_per_beat must divide the {positions} pixels of an image "
                          f"channel, not {pixels_per_beat}")
     by_name = {layer.name: layer for layer in network.layers}
+    if isinstance(config.events, dict):
+        conv = [name for name in config.events if isinstance(by_name.get(name), Conv2d)]
+        if conv:
+            raise ValueError(f"events name conv layer(s) {', '.join(map(repr, conv))}; "
+                             f"events per cycle apply to dense layers (a conv stage's "
+                             f"parallelism is its lanes and kernel lanes)")
     stages, in_bits, stride = [], encoder.inputs, encoder.inputs
     for k, layer in enumerate(layers):
         if layer.kind == "conv2d":
@@ -463,8 +521,14 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
             stages.append(_conv_stage(by_name[layer.name], layer, config, k == 0, following))
             in_bits = stride = layer.neurons
             continue
-        stages.append(DenseStagePlan(layer, in_bits, stride, (spram or {}).get(layer.name),
-                                     prefetches(config.clock_mhz)))
+        events = config.events_for(layer.name)
+        in_spram = (spram or {}).get(layer.name)
+        if events > 1 and in_spram is not None:
+            raise ValueError(f"layer {layer.name!r} has its weights in SPRAM, a single "
+                             f"memory read once per cycle; it takes 1 event per cycle, not "
+                             f"{events} (give events only for layers in block RAM)")
+        stages.append(DenseStagePlan(layer, in_bits, stride, in_spram,
+                                     prefetches(config.clock_mhz), events))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
     return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat, config.input_buffers),
                       tuple(stages), prefetches(config.clock_mhz))
@@ -485,13 +549,15 @@ def layer_inputs(network, result) -> dict:
 
 def layer_scans(network, result) -> dict:
     """What each layer stage's cycles depend on besides its lanes, from a traced golden
-    ``result``: ``{dense layer: [images, T] scan cycles of its input}`` and ``{conv layer:
+    ``result``: ``{dense layer: [images, T, len(EVENT_CHOICES)] scan cycles of its input at
+    each of :data:`EVENT_CHOICES` events per cycle}`` and ``{conv layer:
     [images, T, OH, OW, K] window pops}`` (:func:`window_pops`)."""
     inputs, scans = layer_inputs(network, result), {}
     for position, layer in enumerate(network.layers):
         if isinstance(layer, Dense):
             spikes = inputs[layer.name]
-            scans[layer.name] = scan_cycles(spikes, spikes.shape[-1])
+            scans[layer.name] = np.stack([scan_cycles(spikes, spikes.shape[-1], events)
+                                          for events in EVENT_CHOICES], axis=-1)
         elif isinstance(layer, Conv2d):
             in_shape, out_shape = network.layer_shapes(position)
             scans[layer.name] = window_pops(inputs[layer.name], in_shape, out_shape,

@@ -28,17 +28,20 @@ __all__ = ["random_case", "regress", "RegressJob", "run_case"]
 def random_case(seed: int):
     """The network, HwConfig and pixels of regression case ``seed``."""
     rng = np.random.default_rng(seed)
+    events = int(np.random.default_rng([seed, 1]).choice([1, 1, 2, 4, 8]))  # dense layers
     timesteps = int(rng.integers(1, 9))
     if seed % 2 == 0:
         network = random_dense_network(rng, max_width=12, timesteps=timesteps)
         positions = network.input.shape[1] * network.input.shape[2]
         beat = int(rng.choice([b for b in (1, 2, 4) if positions % b == 0]))
-        config = HwConfig(lanes=int(rng.integers(1, 6)), pixels_per_beat=beat)
+        config = HwConfig(lanes=int(rng.integers(1, 6)), pixels_per_beat=beat, events=events)
         return network, config, random_pixels(rng, network, int(rng.integers(2, 6)))
     network = random_conv_network(rng, timesteps=timesteps, grouped=True, pooling=True)
     names = [layer.name for layer in network.weighted_layers]
+    dense = [layer.name for layer in network.weighted_layers if layer.kind == "dense"]
     config = HwConfig(lanes={n: int(rng.integers(1, 5)) for n in names},
-                      kernel_lanes={n: int(rng.integers(1, 5)) for n in names[:-1]})
+                      kernel_lanes={n: int(rng.integers(1, 5)) for n in names[:-1]},
+                      events={n: events for n in dense})
     return network, config, random_pixels(rng, network, int(rng.integers(2, 5)))
 
 

@@ -232,11 +232,11 @@ def test_os_errors_and_ctrl_c_end_in_one_line(monkeypatch, capsys, raised, statu
 
 def test_a_folding_target_beside_the_options_it_chooses_is_refused(tmp_path):
     from spikewright.cli import main
-    with pytest.raises(ValueError, match=r"^--fps chooses the lanes, kernel lanes and pixels "
-                                         r"per beat; give either --fps or --lanes 8, "
-                                         r"--pixels-per-beat 2, not both$"):
+    with pytest.raises(ValueError, match=r"^--fps chooses the lanes, kernel lanes, events and "
+                                         r"pixels per beat; give either --fps or --lanes 8, "
+                                         r"--events 2, --pixels-per-beat 2, not both$"):
         main(["generate", "mnist_mlp_t1", "--out", str(tmp_path / "rtl"), "--fps", "1000",
-              "--lanes", "8", "--pixels-per-beat", "2"])
+              "--lanes", "8", "--pixels-per-beat", "2", "--events", "2"])
     assert not (tmp_path / "rtl").exists()
 
 

@@ -136,3 +136,49 @@ def test_the_shipped_fashion_cnn_uses_the_whole_method_and_plans_with_its_config
     plan = make_plan(net, HwConfig.from_json({**HwConfig().to_json(),
                                               **shipped_hw_config("fmnist_cnn_t4")}))
     assert all(stage.regenerates for stage in plan.stream.stages[:-1])
+
+
+def test_several_events_per_cycle_cost_the_busiest_residue_class_of_each_chunk():
+    from spikewright.hdl_gen.stream_plan import drain_cycles, pass_overhead, scan_cycles
+    spikes = np.zeros(70, dtype=bool)  # three chunks: 32, 32 and 6 bits
+    spikes[[0, 2, 4, 6, 1]] = True  # chunk 0: four even inputs, one odd
+    spikes[[33, 35]] = True  # chunk 1: two odd
+    assert scan_cycles(spikes, 70) == 5 + 2 + 1
+    assert scan_cycles(spikes, 70, 2) == 4 + 2 + 1
+    assert scan_cycles(spikes, 70, 4) == 2 + 1 + 1  # classes 0 (0, 4), 2 (2, 6), 1 (1)
+    assert scan_cycles(spikes, 70, 32) == 1 + 1 + 1
+    assert drain_cycles(1) + 1 == drain_cycles(2) == drain_cycles(8)
+    assert pass_overhead(1) == PASS_OVERHEAD and pass_overhead(4) == PASS_OVERHEAD + 1
+
+
+def test_the_weights_of_each_residue_class_lie_in_their_own_memory():
+    net = random_dense_network(np.random.default_rng(3), max_width=9, neuron="if", depth=1)
+    layer = net.weighted_layers[0]
+    stage = dataflow(net, lanes=2, events=4).stream.stages[0]
+    plan = stage.layer
+    assert stage.events == 4 and stage.class_depth == -(-layer.in_features // 4)
+    for j in range(4):
+        words = stage.class_words(j)
+        assert len(words) == plan.groups * stage.class_depth
+        for g in range(plan.groups):
+            for k in range(stage.class_depth):
+                i = 4 * k + j
+                expected = plan.weight_words[g * layer.in_features + i] \
+                    if i < layer.in_features else 0
+                assert words[g * stage.class_depth + k] == expected
+
+
+def test_events_are_refused_where_they_cannot_be_built():
+    with pytest.raises(ValueError, match=r"^events must be a power of two from 1 to 32, not 3$"):
+        HwConfig(events=3)
+    with pytest.raises(ValueError, match=r"^events of layer 'fc1' must be a power of two from "
+                                         r"1 to 32, not 64$"):
+        HwConfig(events={"fc1": 64})
+    conv = random_conv_network(np.random.default_rng(2), neuron="if", depthwise=False)
+    name = conv.weighted_layers[0].name
+    with pytest.raises(ValueError, match=rf"^events name conv layer\(s\) '{name}'; events per "
+                                         rf"cycle apply to dense layers"):
+        dataflow(conv, events={name: 2})
+    dense = random_dense_network(np.random.default_rng(1), max_width=6, neuron="if", depth=1)
+    with pytest.raises(ValueError, match=r"^events name layer\(s\) 'fc9', which the network"):
+        dataflow(dense, events={"fc9": 2})

@@ -111,6 +111,24 @@ def test_random_dense_networks_equal_golden_and_the_stream_model(seed):
     check(dataflow(net, lanes, beat), pixels)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_several_events_per_cycle_equal_golden_and_the_stream_model(seed):
+    """``events``: each residue class of the input index takes one event per cycle from its
+    own weight memory; IF, ASG and readout stages, inputs of one to two chunks, slow and
+    fast clocks, with and without gaps and stalls."""
+    rng = np.random.default_rng(900 + seed)
+    net = random_dense_network(rng, max_width=40, neuron="mixed" if seed % 2 else "if",
+                               timesteps=1 + seed % 3)
+    names = [layer.name for layer in net.weighted_layers]
+    events = {name: int(rng.choice([2, 4, 8])) for name in names}
+    plan = make_plan(net, HwConfig(lanes={n: int(rng.integers(1, 5)) for n in names},
+                                   events=events, clock_mhz=100 if seed % 4 else 10))
+    assert [stage.events for stage in plan.stream.stages] == list(events.values())
+    pixels = random_pixels(rng, net, 4)
+    check(plan, pixels)
+    check(plan, pixels, input_gaps=0.3, backpressure=0.5, seed=seed)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_slow_clock_designs_equal_golden_and_the_fast_ones_cycle_for_cycle(seed):
     """Under :data:`~spikewright.hdl_gen.stream_plan.PREFETCH_FROM_MHZ` the dense stages scan

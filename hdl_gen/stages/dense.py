@@ -9,8 +9,9 @@ from amaranth.lib.wiring import In, Out
 from spikewright.golden.ir import Neuron
 
 from ..spram import spram_instance, write_layout
-from ..stream_plan import BANK_LANES, DRAIN_CYCLES, SCAN_WIDTH, DenseStagePlan
+from ..stream_plan import BANK_LANES, SCAN_WIDTH, DenseStagePlan
 from .hand_over import hand_over_states
+from .lanes import lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
 from .scan import PlainScan, PrefetchScan
 
@@ -32,6 +33,11 @@ class DenseStage(wiring.Component):
 
     ``s`` goes to bit ``t * G*P + g*P + p`` of the output bitmap; the readout's logits are
     handed over after the last pass. Cycles: :meth:`.DenseStagePlan.stage_cycles`.
+
+    With ``plan.events`` E > 1 each cycle takes up to E events, the lowest pending one of
+    each residue class ``e mod E``, reads their words from E memories
+    (:meth:`.DenseStagePlan.class_words`) and adds ``sum_j W[g*P + p, e_j]`` (a register of
+    each lane's sum, then the accumulator): the same sums in fewer cycles.
 
     Where its weights lie in SPRAM (``plan.spram``), ``weights`` writes them (one word per
     cycle, taken only while the stage is idle and before it starts an image).
@@ -70,18 +76,28 @@ class DenseStage(wiring.Component):
         m = Module()
         plan, layer = self._plan, self._plan.layer
         timesteps, chunks = layer.timesteps, plan.chunks
-        base = Signal(range(max(len(layer.weight_words), 2)))
-        event_valid, event_address = Signal(), Signal(range(max(chunks * SCAN_WIDTH, 2)))
-        idle = Signal()
-        bank_data = self._weight_banks(m, base, event_address, idle)
+        events = plan.events
+        base = Signal(range(max(len(layer.weight_words) if events == 1
+                                else layer.groups * plan.class_depth, 2)), name="base")
+        suffixes = [""] if events == 1 else [f"_{j}" for j in range(events)]
+        event_valid = ([Signal()] if events == 1  # "$signal", as verified designs name it
+                       else [Signal(name=f"event_valid_{j}") for j in range(events)])
+        event_address = [Signal(range(max(chunks * SCAN_WIDTH // events, 2)),
+                                name=f"event_address{x}") for x in suffixes]
+        idle = Signal(name="idle")
+        bank_data = [self._weight_banks(m, base, address, idle, j)
+                     for j, address in enumerate(event_address)]
         bias_read, threshold_read, state = self._lane_memories(m)
-        t = Signal(range(max(timesteps, 2)))
-        group = Signal(range(max(layer.groups, 2)))
-        chunk = Signal(range(max(chunks, 2)))
-        scan = (PrefetchScan if plan.prefetch else PlainScan)(chunk, chunks)
+        t = Signal(range(max(timesteps, 2)), name="t")
+        group = Signal(range(max(layer.groups, 2)), name="group")
+        chunk = Signal(range(max(chunks, 2)), name="chunk")
+        if events == 1 and not plan.prefetch:
+            scan = PlainScan(chunk, chunks)
+        else:
+            scan = PrefetchScan(chunk, chunks, events)
         total = [Signal(signed(layer.state_width), name=f"total_{p}")
                  for p in range(layer.lanes)]
-        lowest = self._lowest_event(m, scan, t)
+        lowest = self._lowest_events(m, scan, t)
         acc = self._accumulate(m, event_valid, bank_data)
         m.d.comb += bias_read.addr.eq(group)
         work, previous, threshold, out_work = self._neuron_inputs(m, group, threshold_read,
@@ -92,7 +108,7 @@ class DenseStage(wiring.Component):
             bias=lanes_of(bias_read.data, layer.lanes, layer.state_width), previous=previous,
             threshold=threshold, work=work, out_work=out_work, state=state,
             last_pass=(t == timesteps - 1) & (group == layer.groups - 1),
-            drain=Signal(range(DRAIN_CYCLES + 1), name="drain"))
+            drain=Signal(range(plan.drain_cycles + 1), name="drain"))
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
         scan.between_passes(m)
@@ -104,20 +120,22 @@ class DenseStage(wiring.Component):
             hand_over_states(m, self, lambda: self._hand_over(m, s))
         return m
 
-    def _weight_banks(self, m, base, event_address, idle) -> list:
-        """The weights in banks of BANK_LANES lanes (or SPRAM banks), each read at its own
-        address register (copies, kept apart, so that no one register drives every RAM;
-        one register for all where the clock target does not need the copies). Returns
-        each bank's read data."""
+    def _weight_banks(self, m, base, event_address, idle, j: int = 0) -> list:
+        """The weights (of residue class ``j`` where ``plan.events`` > 1) in banks of
+        BANK_LANES lanes (or SPRAM banks), each read at its own address register (copies,
+        kept apart, so that no one register drives every RAM; one register for all where
+        the clock target does not need the copies). Returns each bank's read data."""
         plan, layer = self._plan, self._plan.layer
         lanes, ww, spram = layer.lanes, layer.weight_width, plan.spram
         bank_data = []
         lanes_per_bank = BANK_LANES if spram is None else spram.lanes_per_bank
+        all_words = layer.weight_words if plan.events == 1 else plan.class_words(j)
+        prefix = "" if plan.events == 1 else f"{j}_"
         for index, first in enumerate(range(0, lanes, lanes_per_bank)):
             width = min(lanes_per_bank, lanes - first) * ww
-            words = [word >> (first * ww) & ((1 << width) - 1) for word in layer.weight_words]
+            words = [word >> (first * ww) & ((1 << width) - 1) for word in all_words]
             if spram is None:
-                m.submodules[f"weights_{index}"] = bank = memory.Memory(
+                m.submodules[f"weights_{prefix}{index}"] = bank = memory.Memory(
                     shape=unsigned(width), depth=len(words), init=words)
                 read = bank.read_port()
                 address, data_out = read.addr, read.data
@@ -132,7 +150,8 @@ class DenseStage(wiring.Component):
                     Mux(here, write.payload.address, address), write.payload.data, here,
                     data_out)
             if plan.prefetch or index == 0:
-                register = Signal(len(address), name=f"address_{index}", attrs={"keep": 1})
+                register = Signal(len(address), name=f"address_{prefix}{index}",
+                                  attrs={"keep": 1})
                 m.d.sync += register.eq(base + event_address)
             m.d.comb += address.eq(register)
             bank_data.append(data_out[:width])
@@ -160,8 +179,9 @@ class DenseStage(wiring.Component):
             state = (state_read, state_write)
         return bias_read, threshold_read, state
 
-    def _lowest_event(self, m, scan, t):
-        """The lowest pending event of the scan's chunk (``scan.mask``); the scan's chunk
+    def _lowest_events(self, m, scan, t) -> list:
+        """The lowest pending event of the scan's chunk (``scan.mask``; of each residue
+        class's mask, ``scan.masks``, where ``plan.events`` > 1); the scan's chunk
         multiplexers over step ``t``'s input bitmap."""
         plan, timesteps, chunks = self._plan, self._plan.layer.timesteps, self._plan.chunks
 
@@ -187,27 +207,52 @@ class DenseStage(wiring.Component):
                     m.d.comb += value.eq(0)
             return value
 
-        lowest = Signal(range(SCAN_WIDTH), name="lowest")
-        for bit in reversed(range(SCAN_WIDTH)):
-            with m.If(scan.mask[bit]):
-                m.d.comb += lowest.eq(bit)
+        if plan.events == 1:
+            lowest = Signal(range(SCAN_WIDTH), name="lowest")
+            for bit in reversed(range(SCAN_WIDTH)):
+                with m.If(scan.mask[bit]):
+                    m.d.comb += lowest.eq(bit)
+            lowest = [lowest]
+        else:
+            lowest = [Signal(range(SCAN_WIDTH // plan.events), name=f"lowest_{j}")
+                      for j in range(plan.events)]
+            m.d.comb += [index.eq(lowest_set(mask)) for index, mask in zip(lowest, scan.masks)]
         scan.connect(m, lambda index, name: chunk_of(t, index, name))
         return lowest
 
     def _accumulate(self, m, event_valid, bank_data) -> list:
         """The pipeline event register -> weight read (block RAM) -> weight register ->
-        add: ``acc_p += W[.., e]`` for each event; returns the lanes' accumulators."""
+        add: ``acc_p += W[.., e]`` for each event; with several events per cycle, a register
+        of each lane's sum of the words read comes before the add. Returns the lanes'
+        accumulators."""
         layer = self._plan.layer
         lanes, ww = layer.lanes, layer.weight_width
-        word_valid, word = Signal(name="word_valid"), Signal(lanes * ww, name="word")
         acc = [Signal(signed(layer.state_width), name=f"acc_{p}") for p in range(lanes)]
-        address_valid, read_valid = Signal(name="address_valid"), Signal(name="read_valid")
-        m.d.sync += [event_valid.eq(0), address_valid.eq(event_valid),
-                     read_valid.eq(address_valid), word_valid.eq(read_valid),
-                     word.eq(Cat(*bank_data))]
-        with m.If(word_valid):
-            m.d.sync += [acc[p].eq(acc[p] + word[p * ww:(p + 1) * ww].as_signed())
-                         for p in range(lanes)]
+        if len(event_valid) == 1:
+            word_valid, word = Signal(name="word_valid"), Signal(lanes * ww, name="word")
+            address_valid, read_valid = Signal(name="address_valid"), Signal(name="read_valid")
+            m.d.sync += [event_valid[0].eq(0), address_valid.eq(event_valid[0]),
+                         read_valid.eq(address_valid), word_valid.eq(read_valid),
+                         word.eq(Cat(*bank_data[0]))]
+            with m.If(word_valid):
+                m.d.sync += [acc[p].eq(acc[p] + word[p * ww:(p + 1) * ww].as_signed())
+                             for p in range(lanes)]
+            return acc
+        words = []
+        for j, (valid, data_out) in enumerate(zip(event_valid, bank_data)):
+            address_valid = Signal(name=f"address_valid_{j}")
+            read_valid = Signal(name=f"read_valid_{j}")
+            word_valid = Signal(name=f"word_valid_{j}")
+            word = Signal(lanes * ww, name=f"word_{j}")
+            m.d.sync += [valid.eq(0), address_valid.eq(valid), read_valid.eq(address_valid),
+                         word_valid.eq(read_valid), word.eq(Cat(*data_out))]
+            words.append((word_valid, word))
+        sum_width = ww + (len(event_valid) - 1).bit_length()
+        for p in range(lanes):
+            terms = [Mux(valid, word[p * ww:(p + 1) * ww].as_signed(), 0)
+                     for valid, word in words]
+            total = Signal(signed(sum_width), name=f"weights_{p}")
+            m.d.sync += [total.eq(sum(terms[1:], terms[0])), acc[p].eq(acc[p] + total)]
         return acc
 
     def _neuron_inputs(self, m, group, threshold_read, state):
@@ -254,7 +299,8 @@ class DenseStage(wiring.Component):
             with m.If(s.group == layer.groups - 1):
                 m.d.sync += [s.group.eq(0), s.base.eq(0), s.t.eq(s.t + 1)]
             with m.Else():
-                m.d.sync += [s.group.eq(s.group + 1), s.base.eq(s.base + layer.in_features)]
+                step = layer.in_features if self._plan.events == 1 else self._plan.class_depth
+                m.d.sync += [s.group.eq(s.group + 1), s.base.eq(s.base + step)]
             m.next = "LOAD"
 
     def _scan_states(self, m, s) -> None:
@@ -271,8 +317,9 @@ class DenseStage(wiring.Component):
             m.d.sync += [*s.scan.load(), *(a.eq(0) for a in s.acc)]
             m.next = "SCAN"
         with m.State("SCAN"):
-            m.d.sync += [s.event_valid.eq(s.scan.mask != 0),
-                         s.event_address.eq(Cat(s.lowest, s.chunk))]
+            m.d.sync += [statement for valid, address, lowest, mask in zip(
+                s.event_valid, s.event_address, s.lowest, s.scan.masks)
+                for statement in (valid.eq(mask != 0), address.eq(Cat(lowest, s.chunk)))]
             with m.If(s.scan.advance):  # this chunk's last event (or none): on to the next
                 with m.If(s.chunk == chunks - 1):
                     m.d.sync += s.drain.eq(0)
@@ -283,7 +330,7 @@ class DenseStage(wiring.Component):
                 m.d.sync += s.scan.on_stay()
         with m.State("DRAIN"):
             m.d.sync += s.drain.eq(s.drain + 1)
-            with m.If(s.drain == DRAIN_CYCLES - 1):
+            with m.If(s.drain == self._plan.drain_cycles - 1):
                 m.next = "SUM"
 
     def _neuron_states(self, m, s) -> None:

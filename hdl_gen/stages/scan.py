@@ -18,6 +18,7 @@ class PlainScan:
     def __init__(self, chunk, chunks: int):
         self._chunk = chunk
         self.mask = Signal(SCAN_WIDTH, name="mask")
+        self.masks = [self.mask]
 
     def connect(self, m, chunk_at) -> None:
         """Build the chunk multiplexers (``chunk_at(index, name)``; index None: chunk 0)."""
@@ -45,14 +46,27 @@ class PrefetchScan:
     lowest event) and ``single`` (``rest`` is empty, so that the advance is one flip-flop),
     the chunk after it (``upcoming``) and the index of the one after that (``ahead``): only
     a 2:1 choice between ``rest`` and ``upcoming``, no carry chain and no zero test, lies on
-    the loop back to ``mask``. Same cycles as :class:`PlainScan`."""
+    the loop back to ``mask``. Same cycles as :class:`PlainScan`.
 
-    def __init__(self, chunk, chunks: int):
+    With ``events`` E > 1 the chunk is walked as E residue classes (bits ``j, j + E, ..``),
+    each with its own ``mask``, ``rest`` and ``single`` (``masks``): every cycle takes the
+    lowest pending event of every class, and the chunk is done when every class is down to
+    at most one (:func:`.stream_plan.scan_cycles`)."""
+
+    def __init__(self, chunk, chunks: int, events: int = 1):
         self._chunk = chunk
+        self._events = events
         self._ahead = Signal(range(chunks + 2), name="ahead")
-        self.mask, self._rest, self._upcoming = (
-            Signal(SCAN_WIDTH, name=name) for name in ("mask", "rest", "upcoming"))
-        self.advance = self._single = Signal(name="single")
+        width = SCAN_WIDTH // events
+        suffixes = [""] if events == 1 else [f"_{j}" for j in range(events)]
+        self.masks = [Signal(width, name=f"mask{x}") for x in suffixes]
+        self._rests = [Signal(width, name=f"rest{x}") for x in suffixes]
+        self._upcoming = Signal(SCAN_WIDTH, name="upcoming")
+        self._singles = [Signal(name=f"single{x}") for x in suffixes]
+        self.mask = self.masks[0]
+        self.advance = self._singles[0]
+        for single in self._singles[1:]:
+            self.advance = self.advance & single
 
     def connect(self, m, chunk_at) -> None:
         """Build the chunk multiplexers (``chunk_at(index, name)``; index None: chunk 0)."""
@@ -62,17 +76,24 @@ class PrefetchScan:
     def between_passes(self, m) -> None:
         m.d.sync += self._ahead.eq(1)  # outside a pass: ready for the next pass's LOAD
 
-    def _take(self, bits) -> list:  # make ``bits`` the chunk being walked
-        return [self.mask.eq(bits), self._rest.eq(bits & (bits - 1)),
-                self._single.eq(at_most_one(bits))]
+    def _take(self, parts) -> list:  # make ``parts`` (one value per class) the chunk walked
+        statements = []
+        for mask, rest, single, bits in zip(self.masks, self._rests, self._singles, parts):
+            statements += [mask.eq(bits), rest.eq(bits & (bits - 1)),
+                           single.eq(at_most_one(bits))]
+        return statements
+
+    def _classes(self, bits) -> list:
+        events = self._events
+        return [bits] if events == 1 else [bits[j::events] for j in range(events)]
 
     def load(self) -> list:
         return [self._chunk.eq(0), self._ahead.eq(2), self._upcoming.eq(self._next),
-                *self._take(self._first)]
+                *self._take(self._classes(self._first))]
 
     def on_advance(self) -> list:
         return [self._ahead.eq(self._ahead + 1), self._upcoming.eq(self._next),
-                *self._take(self._upcoming)]
+                *self._take(self._classes(self._upcoming))]
 
     def on_stay(self) -> list:
-        return [self._ahead.eq(self._ahead), *self._take(self._rest)]
+        return [self._ahead.eq(self._ahead), *self._take(self._rests)]

@@ -50,7 +50,7 @@ def parse_lanes(text: str, option: str = "--lanes"):
 #: The HwConfig options' defaults (``generate``); ``run`` takes its model's instead.
 HW_DEFAULTS = {"lanes": "1", "memory_style": "auto", "clock_mhz": 50.0, "target": "ecp5-85k",
                "pixels_per_beat": 1, "kernel_lanes": "1",
-               "input_buffers": 2}
+               "input_buffers": 2, "events": "1"}
 
 
 def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
@@ -88,6 +88,10 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
     p.add_argument("--kernel-lanes", default=default("kernel_lanes"),
                    help="conv layers: kernel positions added per cycle, K for every "
                         "conv layer or NAME=K,... (others 1)" + note)
+    p.add_argument("--events", "-E", default=default("events"),
+                   help="dense layers: input events taken per cycle (a power of two up to "
+                        "32; weights split into E memories), E for every dense layer or "
+                        "NAME=E,... (others 1)" + note)
 
 
 def add_parallel_arguments(p, work: str):
@@ -124,6 +128,9 @@ def hw_config_from_args(args, base: dict | None = None):
     kernel = getattr(args, "kernel_lanes", None)
     config["kernel_lanes"] = (parse_lanes(kernel, "--kernel-lanes") if kernel is not None
                               else base.get("kernel_lanes", 1))
+    events = getattr(args, "events", None)
+    config["events"] = (parse_lanes(events, "--events") if events is not None
+                        else base.get("events", 1))
     if lanes is None and "default_lanes" in base:
         config["default_lanes"] = base["default_lanes"]
     if "place_seed" in base:

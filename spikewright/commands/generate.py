@@ -12,7 +12,7 @@ __all__ = ["add_parser"]
 
 FIT_THE_PART = "max"
 #: the options that --fps chooses (argument name: option)
-FOLDED = {"lanes": "--lanes", "kernel_lanes": "--kernel-lanes",
+FOLDED = {"lanes": "--lanes", "kernel_lanes": "--kernel-lanes", "events": "--events",
           "pixels_per_beat": "--pixels-per-beat"}
 
 
@@ -38,9 +38,10 @@ def add_parser(sub):
     add_hw_arguments(p, shipped_first=True)
     p.add_argument("--fps", type=frame_rate, default=None,
                    help="choose the lanes per layer, the kernel lanes of conv "
-                        "layers and the pixels per beat (folding) for this many images per "
+                        "layers, the events of dense layers and the pixels per beat "
+                        "(folding) for this many images per "
                         "second at --clock-mhz, from the stream model on --fold-images test "
-                        "images (replaces --lanes, --kernel-lanes and --pixels-per-beat); "
+                        "images (replaces --lanes, --kernel-lanes, --events and --pixels-per-beat); "
                         "'max': the shortest interval whose weights fit the --target "
                         "part's block RAM (dense networks on the ECP5; the clock the design "
                         "then reaches is not modelled)")
@@ -60,8 +61,8 @@ def run(args) -> int:
     given = [f"{option} {getattr(args, key)}" for key, option in FOLDED.items()
              if getattr(args, key) is not None]
     if args.fps is not None and given:
-        raise ValueError(f"--fps chooses the lanes, kernel lanes and pixels per beat; give "
-                         f"either --fps or {', '.join(given)}, not both")
+        raise ValueError(f"--fps chooses the lanes, kernel lanes, events and pixels per "
+                         f"beat; give either --fps or {', '.join(given)}, not both")
     if args.dataset is not None and args.fps is None:
         raise ValueError("--dataset only chooses the images that --fps folds on; give --fps "
                          "with it, or leave it out")
@@ -82,6 +83,7 @@ def run(args) -> int:
         folding = build.results["folding"]
         flow.log(f"folded for {goal} at {config.clock_mhz:g} MHz: lanes "
                  f"{folding['lanes']}, kernel lanes {folding['kernel_lanes']}, "
+                 f"events {folding['events']}, "
                  f"{folding['pixels_per_beat']} pixels per beat, "
                  f"predicted interval {folding['predicted_interval_cycles']:.1f} cycles"
                  + ("" if folding["met"] else " (the target is not met: the fastest design)"))

@@ -2,7 +2,8 @@
 
 Per model: the stream model's interval between results, the weight-read limit (weight bits
 read per image over the block RAM's read bits per cycle) and the pixel limit (pixels over
-pixels per beat), then per stage its lanes, input events per stage cycle, mean cycles and
+pixels per beat), then per stage its lanes, the input events it can take per cycle (dense
+stages' ``events``), the input events per stage cycle it averages, mean cycles and
 share of the interval (:func:`spikewright.flow.stage_table`). With ``--synth
 MODEL=SYNTH.json`` (written by ``spikewright synth --json``) the placed Fmax and images/s.
 
@@ -45,12 +46,13 @@ def main():
               f"{f'{fmax:.1f}' if fmax else '-'} | {rate} |")
         tables[name] = stream["stages"]
     for name, rows in tables.items():
-        print(f"\n{name}\n\n| stage | kind | lanes | kernel lanes | input events per cycle | "
-              f"mean cycles | share of interval |\n|---|---|---|---|---|---|---|")
+        print(f"\n{name}\n\n| stage | kind | lanes | kernel lanes | events per cycle (E) | "
+              f"input events per cycle (mean) | mean cycles | share of interval |\n"
+              f"|---|---|---|---|---|---|---|---|")
         for row in rows:
             per_cycle = row.get("input_spikes_per_cycle")
             print(f"| {row['stage']} | {row['kind']} | {row.get('lanes') or '-'} | "
-                  f"{row.get('kernel_lanes') or '-'} | "
+                  f"{row.get('kernel_lanes') or '-'} | {row.get('events_per_cycle') or '-'} | "
                   f"{'-' if per_cycle is None else f'{per_cycle:.2f}'} | "
                   f"{row['mean_cycles']:,.1f} | {row['share_of_interval']:.2f} |")
 

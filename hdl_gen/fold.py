@@ -3,7 +3,10 @@ stream's interval within a target, in the spirit of FINN's folding. The stage ti
 from each stage plan's cycle function on the scan cycles (dense) or window pops (conv) of
 sample images, and the interval is checked with the stream model itself. A conv layer gets
 the output-channel lanes and kernel lanes that meet the target with the fewest block RAMs
-(:func:`block_rams`), then the fewest lanes."""
+(:func:`block_rams`), then the fewest lanes; a dense layer the events per cycle and lanes
+that meet it with the fewest adder bits (:func:`lane_adder_bits`). Where the chained stages
+miss the target, the slowest dense stage gets one lane group fewer, or at one group the
+next events per cycle."""
 
 from __future__ import annotations
 

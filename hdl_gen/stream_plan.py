@@ -63,7 +63,7 @@ BANK_LANES = 64
 DRAIN_CYCLES = 4
 #: Cycles of a pass of a dense stage of one event per cycle besides its scan: load the
 #: first chunk, drain the pipeline, two fire cycles (sum, then compare and write). With
-#: several events per cycle the drain is one cycle longer: :func:`drain_cycles`.
+#: several events per cycle the drain is longer: :func:`drain_cycles`.
 PASS_OVERHEAD = 1 + DRAIN_CYCLES + 2
 #: The events per cycle whose scan cycles :func:`layer_scans` records for folding.
 EVENT_CHOICES = (1, 2, 4, 8)
@@ -98,9 +98,9 @@ def regenerate_cycles(layer, positions: int, lane_groups: int) -> int:
 
 def drain_cycles(events: int) -> int:
     """Cycles from a dense stage's last scan cycle to its accumulators holding every weight:
-    :data:`DRAIN_CYCLES`, and one more where ``events`` > 1 (the register of each lane's sum
-    of the E weights read)."""
-    return DRAIN_CYCLES + (events > 1)
+    :data:`DRAIN_CYCLES`, and one per level of the tree that sums each lane's ``events``
+    weights (``log2(events)``)."""
+    return DRAIN_CYCLES + (events - 1).bit_length()
 
 
 def pass_overhead(events: int) -> int:
@@ -176,7 +176,8 @@ class DenseStagePlan:
 
     def class_words(self, j: int) -> tuple:
         """The words of weight memory ``j`` of ``events``: word ``g * class_depth + k`` holds
-        lane group ``g``'s weights of input ``events * k + j`` (zero beyond the inputs)."""
+        lane group ``g``'s weights of input ``events * k + j`` (zero beyond the inputs); one
+        more word, zero, is read in cycles without an event of class ``j``."""
         layer, events, depth = self.layer, self.events, self.class_depth
         words = []
         for g in range(layer.groups):
@@ -184,7 +185,7 @@ class DenseStagePlan:
                 i = events * k + j
                 words.append(layer.weight_words[g * layer.in_features + i]
                              if i < layer.in_features else 0)
-        return tuple(words)
+        return (*words, 0)
 
     @property
     def drain_cycles(self) -> int:
@@ -216,7 +217,7 @@ class DenseStagePlan:
             return weight_blocks(self.layer.lanes, self.layer.weight_width,
                                  len(self.layer.weight_words), target)
         return self.events * weight_blocks(self.layer.lanes, self.layer.weight_width,
-                                           self.layer.groups * self.class_depth, target)
+                                           self.layer.groups * self.class_depth + 1, target)
 
     def scan_cycles(self, spikes: np.ndarray) -> int:
         """Cycles to walk the events of one step's input bitmap ``spikes`` (``in_bits``

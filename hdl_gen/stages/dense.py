@@ -36,8 +36,8 @@ class DenseStage(wiring.Component):
 
     With ``plan.events`` E > 1 each cycle takes up to E events, the lowest pending one of
     each residue class ``e mod E``, reads their words from E memories
-    (:meth:`.DenseStagePlan.class_words`) and adds ``sum_j W[g*P + p, e_j]`` (a register of
-    each lane's sum, then the accumulator): the same sums in fewer cycles.
+    (:meth:`.DenseStagePlan.class_words`) and adds ``sum_j W[g*P + p, e_j]`` (a tree of
+    registered pairwise sums, then the accumulator): the same sums in fewer cycles.
 
     Where its weights lie in SPRAM (``plan.spram``), ``weights`` writes them (one word per
     cycle, taken only while the stage is idle and before it starts an image).
@@ -85,8 +85,8 @@ class DenseStage(wiring.Component):
         event_address = [Signal(range(max(chunks * SCAN_WIDTH // events, 2)),
                                 name=f"event_address{x}") for x in suffixes]
         idle = Signal(name="idle")
-        bank_data = [self._weight_banks(m, base, address, idle, j)
-                     for j, address in enumerate(event_address)]
+        bank_data = [self._weight_banks(m, base, address, idle, j, valid)
+                     for j, (address, valid) in enumerate(zip(event_address, event_valid))]
         bias_read, threshold_read, state = self._lane_memories(m)
         t = Signal(range(max(timesteps, 2)), name="t")
         group = Signal(range(max(layer.groups, 2)), name="group")
@@ -120,11 +120,14 @@ class DenseStage(wiring.Component):
             hand_over_states(m, self, lambda: self._hand_over(m, s))
         return m
 
-    def _weight_banks(self, m, base, event_address, idle, j: int = 0) -> list:
+    def _weight_banks(self, m, base, event_address, idle, j: int = 0, valid=None) -> list:
         """The weights (of residue class ``j`` where ``plan.events`` > 1) in banks of
         BANK_LANES lanes (or SPRAM banks), each read at its own address register (copies,
         kept apart, so that no one register drives every RAM; one register for all where
-        the clock target does not need the copies). Returns each bank's read data."""
+        the clock target does not need the copies). Where ``plan.events`` > 1 a cycle
+        without an event of class ``j`` (``valid`` low) reads the memory's last word,
+        zero (:meth:`.DenseStagePlan.class_words`), so the words are summed ungated.
+        Returns each bank's read data."""
         plan, layer = self._plan, self._plan.layer
         lanes, ww, spram = layer.lanes, layer.weight_width, plan.spram
         bank_data = []
@@ -152,7 +155,10 @@ class DenseStage(wiring.Component):
             if plan.prefetch or index == 0:
                 register = Signal(len(address), name=f"address_{prefix}{index}",
                                   attrs={"keep": 1})
-                m.d.sync += register.eq(base + event_address)
+                if plan.events == 1:
+                    m.d.sync += register.eq(base + event_address)
+                else:
+                    m.d.sync += register.eq(Mux(valid, base + event_address, len(words) - 1))
             m.d.comb += address.eq(register)
             bank_data.append(data_out[:width])
         if spram is not None:
@@ -222,9 +228,10 @@ class DenseStage(wiring.Component):
 
     def _accumulate(self, m, event_valid, bank_data) -> list:
         """The pipeline event register -> weight read (block RAM) -> weight register ->
-        add: ``acc_p += W[.., e]`` for each event; with several events per cycle, a register
-        of each lane's sum of the words read comes before the add. Returns the lanes'
-        accumulators."""
+        add: ``acc_p += W[.., e]`` for each event; with several events per cycle, each lane's
+        words (zero words where a class has no event) are summed in a tree of registered
+        pairwise adds (one carry chain each: Yosys maps an adder of several operands to
+        logic, not carry chains) before the add. Returns the lanes' accumulators."""
         layer = self._plan.layer
         lanes, ww = layer.lanes, layer.weight_width
         acc = [Signal(signed(layer.state_width), name=f"acc_{p}") for p in range(lanes)]
@@ -240,19 +247,21 @@ class DenseStage(wiring.Component):
             return acc
         words = []
         for j, (valid, data_out) in enumerate(zip(event_valid, bank_data)):
-            address_valid = Signal(name=f"address_valid_{j}")
-            read_valid = Signal(name=f"read_valid_{j}")
-            word_valid = Signal(name=f"word_valid_{j}")
             word = Signal(lanes * ww, name=f"word_{j}")
-            m.d.sync += [valid.eq(0), address_valid.eq(valid), read_valid.eq(address_valid),
-                         word_valid.eq(read_valid), word.eq(Cat(*data_out))]
-            words.append((word_valid, word))
-        sum_width = ww + (len(event_valid) - 1).bit_length()
+            m.d.sync += [valid.eq(0), word.eq(Cat(*data_out))]
+            words.append(word)
         for p in range(lanes):
-            terms = [Mux(valid, word[p * ww:(p + 1) * ww].as_signed(), 0)
-                     for valid, word in words]
-            total = Signal(signed(sum_width), name=f"weights_{p}")
-            m.d.sync += [total.eq(sum(terms[1:], terms[0])), acc[p].eq(acc[p] + total)]
+            terms = [word[p * ww:(p + 1) * ww].as_signed() for word in words]
+            level = 0
+            while len(terms) > 1:  # a tree of registered pairwise sums, one level per cycle
+                level += 1
+                pairs = []
+                for k in range(0, len(terms), 2):
+                    pair = Signal(signed(ww + level), name=f"weights_{p}_{level}_{k // 2}")
+                    m.d.sync += pair.eq(terms[k] + terms[k + 1])
+                    pairs.append(pair)
+                terms = pairs
+            m.d.sync += acc[p].eq(acc[p] + terms[0])
         return acc
 
     def _neuron_inputs(self, m, group, threshold_read, state):

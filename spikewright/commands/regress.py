@@ -14,7 +14,8 @@ def add_parser(sub):
     p = sub.add_parser("regress", help="random-network regression on the simulators",
                        description="Generate seeded random networks and HwConfigs (even seeds: "
                                    "dense, odd seeds: conv with grouped convolutions and "
-                                   "average pooling; IF and ASG neurons, T from 1 to 8), "
+                                   "average pooling; IF and ASG neurons, T from 1 to 8; 1 to 8 "
+                                   "events per cycle in dense layers), "
                                    "simulate each on the chosen simulators (with and without "
                                    "gaps and backpressure) and compare with golden.")
     p.add_argument("--seeds", default="0:10", help="START:STOP range of seeds")

@@ -98,8 +98,11 @@ def run(args) -> int:
         flow.golden(build, traced=verify_images, progress=bar)
         flow.evaluate(build)
         flow.cycles_and_energy(build)
+    events = {stage.layer.name: stage.events for stage in build.plan.stream.stages
+              if stage.layer.kind == "dense" and stage.events > 1}
     flow.log(f"3/6 generating RTL (lanes "
-             f"{ {layer.name: layer.lanes for layer in build.plan.layers} })")
+             f"{ {layer.name: layer.lanes for layer in build.plan.layers} }"
+             + (f", events per cycle {events}" if events else "") + ")")
     with step("generate"):
         flow.generate(build, out / "rtl", force=True)
     if verify_images:

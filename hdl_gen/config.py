@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from .parts import TARGETS
 from .stream_plan import SCAN_WIDTH
 
-__all__ = ["MemoryStyle", "HwConfig", "check_architecture"]
+__all__ = ["MemoryStyle", "HwConfig", "check_architecture", "PLACE_ROUTERS"]
+
+#: nextpnr's routers a configuration may name (``auto``: :func:`spikewright.synth.router_arguments`).
+PLACE_ROUTERS = ("auto", "router1", "router2")
 
 
 class MemoryStyle(enum.Enum):
@@ -63,6 +66,9 @@ class HwConfig:
     place_seed:    nextpnr's placement seed (placement only: the Verilog does not depend on
                    it). A placement that routes and meets timing for one netlist may not for
                    another; a shipped model records the seed its figures were placed with.
+    place_router:  nextpnr's router on the ECP5: ``"auto"`` (router2 for designs of many
+                   flip-flops, :func:`spikewright.synth.router_arguments`), ``"router1"`` or
+                   ``"router2"``; placement only, recorded with the seed.
     """
     lanes: int | dict = 1
     default_lanes: int = 1
@@ -74,6 +80,7 @@ class HwConfig:
     input_buffers: int = 2
     place_seed: int = 1
     events: int | dict = 1
+    place_router: str = "auto"
     _lanes: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -117,6 +124,9 @@ class HwConfig:
         seed = self.place_seed
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
             raise ValueError(f"place_seed must be a positive integer, not {seed!r}")
+        if self.place_router not in PLACE_ROUTERS:
+            raise ValueError(f"place_router must be one of {', '.join(PLACE_ROUTERS)}, not "
+                             f"{self.place_router!r}")
         beat = self.pixels_per_beat
         if isinstance(beat, bool) or not isinstance(beat, int) or not 1 <= beat <= 16:
             raise ValueError(f"pixels_per_beat must be an integer from 1 to 16, not {beat!r}")
@@ -155,7 +165,8 @@ class HwConfig:
                    pixels_per_beat=doc.get("pixels_per_beat", 1),
                    kernel_lanes=doc.get("kernel_lanes", 1),
                    input_buffers=doc.get("input_buffers", 2),
-                   place_seed=doc.get("place_seed", 1), events=doc.get("events", 1))
+                   place_seed=doc.get("place_seed", 1), events=doc.get("events", 1),
+                   place_router=doc.get("place_router", "auto"))
 
     def to_json(self) -> dict:
         return {"lanes": dict(self._lanes) if isinstance(self.lanes, dict) else self.lanes,
@@ -165,4 +176,5 @@ class HwConfig:
                 "kernel_lanes": (dict(self.kernel_lanes) if isinstance(self.kernel_lanes, dict)
                                  else self.kernel_lanes),
                 "input_buffers": self.input_buffers, "place_seed": self.place_seed,
-                "events": dict(self.events) if isinstance(self.events, dict) else self.events}
+                "events": dict(self.events) if isinstance(self.events, dict) else self.events,
+                "place_router": self.place_router}

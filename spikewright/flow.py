@@ -657,21 +657,23 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
 
 
 def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz=None,
-                   lutram_max_bits=0, seed=None) -> dict:
+                   lutram_max_bits=0, seed=None, router=None) -> dict:
     """Synthesize (and place and route) the design in ``rtl_dir`` for ``target`` in
     ``work_dir`` (default: ``rtl_dir/synth/target``), at its manifest's clock, memory
-    style and placement seed unless told otherwise."""
+    style, placement seed and router unless told otherwise."""
     from spikewright.sim.verify import read_manifest
     from spikewright.synth import synthesize as synthesize_design
     rtl_dir = Path(rtl_dir)
     manifest = read_manifest(rtl_dir)
+    config = HwConfig.from_json(manifest["hw_config"])
     log(f"synthesis of {rtl_dir} for {target} (YoWASP tools; the first call compiles them)")
     return synthesize_design(rtl_dir, target, Path(work_dir or rtl_dir / "synth" / target),
                              place=place,
                              clock_mhz=clock_mhz or manifest["hw_config"]["clock_mhz"],
                              memory_style=manifest["hw_config"]["memory_style"],
                              lutram_max_bits=lutram_max_bits,
-                             seed=seed or HwConfig.from_json(manifest["hw_config"]).place_seed)
+                             seed=seed or config.place_seed,
+                             router=router or config.place_router)
 
 
 def synthesize(build: Build, targets, *, place=True, clock_mhz=None,

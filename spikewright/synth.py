@@ -65,13 +65,20 @@ FLOWS = {
 ROUTER2_FROM_FFS = 20_000
 
 
-def router_arguments(flow: TargetFlow, resources: dict) -> list[str]:
-    """nextpnr's router for a synthesized design. On the ECP5, router2 for large designs:
-    the seed CNN (23,852 FF) still had ~3,000 overused wires after an hour of router1 and
-    routed in 10 minutes with router2; on smaller ones router1, which meets timing better
-    (a folded 784-110-10 MLP: 70.6 MHz after placement, 62.6 after router2; the default
-    MLP, 13,734 FF, 86.5 MHz with router1). docs/results.md has the runs."""
-    if flow.target.startswith("ecp5") and resources["ffs"] > ROUTER2_FROM_FFS:
+def router_arguments(flow: TargetFlow, resources: dict, router: str = "auto") -> list[str]:
+    """nextpnr's router for a synthesized design (``router``: the configuration's
+    ``place_router``; ``auto`` chooses). On the ECP5, router2 for large designs: the seed
+    CNN (23,852 FF) still had ~3,000 overused wires after an hour of router1 and routed in
+    10 minutes with router2; on smaller ones router1, which meets timing better (a folded
+    784-110-10 MLP: 70.6 MHz after placement, 62.6 after router2; the default MLP, 13,734
+    FF, 86.5 MHz with router1). Flip-flops are a rough measure: the default MLP at four
+    events per cycle (25,072 FF, most of them its weight sums' pipeline) failed in router2
+    on the clock's arc to the global network and placed at 104.8 MHz with router1, so its
+    hw_config names router1. Router1 is nextpnr's default: no arguments (and the budget of
+    :class:`Router1Watch`)."""
+    if not flow.target.startswith("ecp5") or router == "router1":
+        return []
+    if router == "router2" or resources["ffs"] > ROUTER2_FROM_FFS:
         return ["--router", "router2"]
     return []
 
@@ -270,14 +277,14 @@ def stage_cells(rtl_dir, target: str, work_dir) -> dict:
 
 def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                clock_mhz: float = 50.0, memory_style: str = "auto",
-               lutram_max_bits: int = 0, seed: int = 1) -> dict:
+               lutram_max_bits: int = 0, seed: int = 1, router: str = "auto") -> dict:
     """Synthesize (and, where an open flow exists, place and route) ``rtl_dir`` for
     ``target`` in ``work_dir``; return the JSON-able result. A design whose weights do not
     fit the part's block RAM is reported as such without running the tools.
 
     ``lutram_max_bits``: memories of at most this many bits are mapped to LUT RAM instead
     of block RAM (small, wide memories waste most of a block); the Verilog is unchanged.
-    ``seed``: nextpnr's placement seed."""
+    ``seed``: nextpnr's placement seed; ``router``: :func:`router_arguments`."""
     if target not in FLOWS:
         raise ValueError(f"target must be one of {', '.join(FLOWS)}, not {target!r}")
     flow, part = FLOWS[target], TARGETS[target]
@@ -330,7 +337,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     if not place:
         result["place_and_route"] = None
         return result
-    router = router_arguments(flow, resources)
+    router = router_arguments(flow, resources, router)
     command = [find_tool(flow.nextpnr), *flow.nextpnr_args, *router, "--json", "design.json",
                "--freq", str(clock_mhz), "--timing-allow-fail", "--report", "report.json",
                "--seed", str(seed)]

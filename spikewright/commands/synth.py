@@ -25,6 +25,9 @@ def add_parser(sub):
                         "block RAM (0: the tools decide); the Verilog is unchanged")
     p.add_argument("--seed", type=at_least(1), default=None,
                    help="nextpnr's placement seed (default: the manifest's place_seed, else 1)")
+    p.add_argument("--router", choices=["auto", "router1", "router2"], default=None,
+                   help="nextpnr's router on the ECP5 (default: the manifest's place_router, "
+                        "else auto: router2 for designs of many flip-flops)")
     p.add_argument("--json", dest="json_path", default=None, help="also write the result here")
     p.set_defaults(func=run)
 
@@ -35,7 +38,8 @@ def run(args) -> int:
         flow.prepare_output_file(args.json_path)
     result = flow.synthesize_rtl(args.rtl, args.target, args.work_dir,
                                  place=not args.no_place, clock_mhz=args.clock_mhz,
-                                 lutram_max_bits=args.lutram_max_bits, seed=args.seed)
+                                 lutram_max_bits=args.lutram_max_bits, seed=args.seed,
+                                 router=args.router)
     if args.json_path:
         flow.write_json(args.json_path, result)
     print(json.dumps(result, indent=2))

@@ -256,6 +256,22 @@ def test_generate_on_a_shipped_model_takes_its_hw_config_and_options_override_it
     assert hw_config_from_args(args, base=shipped).lanes == 4
 
 
+@pytest.mark.parametrize("command", ["generate", "run"])
+def test_every_fact_of_a_shipped_hw_config_reaches_the_design(command):
+    """Events, the placement seed and router included: nothing in hw_config.json is
+    dropped on the way to the manifest."""
+    from spikewright.cli import build_parser
+    from spikewright.commands.args import hw_config_from_args
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.shipped import shipped_hw_config, shipped_models
+    for model in shipped_models():
+        shipped = shipped_hw_config(model)
+        argv = ([command, model, "--out", "rtl"] if command == "generate"
+                else [command, "--model", model])
+        config = hw_config_from_args(build_parser().parse_args(argv), base=shipped)
+        assert config == HwConfig.from_json(shipped), model
+
+
 def test_eval_and_verify_take_a_users_own_images(tmp_path):
     """A .npy file of uint8 [N, C, H, W] in place of a dataset; without a labels file the
     accuracies are None, never a number made up."""

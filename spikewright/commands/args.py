@@ -133,8 +133,9 @@ def hw_config_from_args(args, base: dict | None = None):
                         else base.get("events", 1))
     if lanes is None and "default_lanes" in base:
         config["default_lanes"] = base["default_lanes"]
-    if "place_seed" in base:
-        config["place_seed"] = base["place_seed"]
+    for placement in ("place_seed", "place_router"):
+        if placement in base:
+            config[placement] = base[placement]
     return HwConfig(**config)
 
 

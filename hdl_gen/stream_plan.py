@@ -171,7 +171,7 @@ class DenseStagePlan:
     @property
     def class_depth(self) -> int:
         """Words per lane group in each of the ``events`` weight memories: inputs ``e * k +
-        j`` (``k`` below it) of residue class ``j``."""
+        j`` (``k`` below it) of residue class ``j`` (``in_features`` at one event)."""
         return -(-self.layer.in_features // self.events)
 
     def class_words(self, j: int) -> tuple:

@@ -77,8 +77,7 @@ class DenseStage(wiring.Component):
         plan, layer = self._plan, self._plan.layer
         timesteps, chunks = layer.timesteps, plan.chunks
         events = plan.events
-        base = Signal(range(max(len(layer.weight_words) if events == 1
-                                else layer.groups * plan.class_depth, 2)), name="base")
+        base = Signal(range(max(layer.groups * plan.class_depth, 2)), name="base")
         suffixes = [""] if events == 1 else [f"_{j}" for j in range(events)]
         event_valid = ([Signal()] if events == 1  # "$signal", as verified designs name it
                        else [Signal(name=f"event_valid_{j}") for j in range(events)])
@@ -308,8 +307,8 @@ class DenseStage(wiring.Component):
             with m.If(s.group == layer.groups - 1):
                 m.d.sync += [s.group.eq(0), s.base.eq(0), s.t.eq(s.t + 1)]
             with m.Else():
-                step = layer.in_features if self._plan.events == 1 else self._plan.class_depth
-                m.d.sync += [s.group.eq(s.group + 1), s.base.eq(s.base + step)]
+                m.d.sync += [s.group.eq(s.group + 1),
+                             s.base.eq(s.base + self._plan.class_depth)]
             m.next = "LOAD"
 
     def _scan_states(self, m, s) -> None:

@@ -14,6 +14,7 @@ from spikewright.hdl_gen.emit import result_payload_layout
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.sim import amaranth_bench
 from spikewright.sim.expected import compare, expected_for
+from spikewright.sim.regress import random_case as regress_case
 
 
 def dataflow(net, lanes, beat=1):
@@ -127,6 +128,16 @@ def test_several_events_per_cycle_equal_golden_and_the_stream_model(seed):
     pixels = random_pixels(rng, net, 4)
     check(plan, pixels)
     check(plan, pixels, input_gaps=0.3, backpressure=0.5, seed=seed)
+
+
+def test_several_events_per_cycle_from_the_first_cycle_after_reset():
+    """The first image of a network with four inputs in one beat reaches the first dense
+    stage three cycles after reset: the weight sums, which are not gated, must already read
+    the zero word (regress seed 0 once summed a weight read at address 0 into it)."""
+    net, config, pixels = regress_case(0)
+    assert net.input.shape == (1, 2, 2) and config.pixels_per_beat == 4
+    assert set(config.events_for(layer.name) for layer in net.weighted_layers) == {2}
+    check(make_plan(net, config), pixels)
 
 
 @pytest.mark.parametrize("seed", range(4))

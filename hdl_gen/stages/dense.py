@@ -124,8 +124,9 @@ class DenseStage(wiring.Component):
         BANK_LANES lanes (or SPRAM banks), each read at its own address register (copies,
         kept apart, so that no one register drives every RAM; one register for all where
         the clock target does not need the copies). Where ``plan.events`` > 1 a cycle
-        without an event of class ``j`` (``valid`` low) reads the memory's last word,
-        zero (:meth:`.DenseStagePlan.class_words`), so the words are summed ungated.
+        without an event of class ``j`` (``valid`` low), and the first after reset, reads
+        the memory's last word, zero (:meth:`.DenseStagePlan.class_words`), so the words
+        are summed ungated.
         Returns each bank's read data."""
         plan, layer = self._plan, self._plan.layer
         lanes, ww, spram = layer.lanes, layer.weight_width, plan.spram
@@ -152,7 +153,9 @@ class DenseStage(wiring.Component):
                     Mux(here, write.payload.address, address), write.payload.data, here,
                     data_out)
             if plan.prefetch or index == 0:
+                # where events > 1, from reset on the zero word: the adds are not gated
                 register = Signal(len(address), name=f"address_{prefix}{index}",
+                                  init=0 if plan.events == 1 else len(words) - 1,
                                   attrs={"keep": 1})
                 if plan.events == 1:
                     m.d.sync += register.eq(base + event_address)

@@ -10,7 +10,10 @@ from spikewright import flow
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.sim.batches import run_batches
 
-__all__ = ["pareto_front", "sweep", "SynthJob", "run_synth_job"]
+__all__ = ["pareto_front", "sweep", "SynthJob", "run_synth_job", "FOLD_KEYS"]
+
+FOLD_KEYS = ("lanes", "kernel_lanes", "events", "pixels_per_beat", "input_buffers")
+"""What a folded sweep point records of its design's HwConfig."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,8 @@ def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool =
         if kind == "fps":
             flow.fold(build, fps=value, config=HwConfig(target=target, clock_mhz=clock_mhz))
             interval = build.results["folding"]["predicted_interval_cycles"]
-            point = {"fps_target": value, "lanes": build.plan.config.to_json()["lanes"],
-                     "pixels_per_beat": build.plan.config.pixels_per_beat,
+            folded = build.plan.config.to_json()
+            point = {"fps_target": value, **{key: folded[key] for key in FOLD_KEYS},
                      "mean_cycles": interval}
             name = f"rtl_fps{int(value)}"
         else:

@@ -44,3 +44,15 @@ def test_sweep_marks_the_pareto_front_of_luts_against_cycles(tmp_path, capsys):
     serial = json.loads((tmp_path / "sweep1" / "sweep.json").read_text())["points"]
     figures = ("lanes", "mean_cycles", "luts", "ffs", "brams", "pareto")
     assert [[p[k] for k in figures] for p in points] == [[p[k] for k in figures] for p in serial]
+
+
+def test_a_folded_point_records_the_whole_fold(tmp_path):
+    """A point of ``--fps`` names every folding choice of its design (conv kernel lanes,
+    events per cycle, pixels per beat, input buffers), so that it can be rebuilt."""
+    from spikewright.sweep import FOLD_KEYS
+    assert main(["sweep", "mnist_cnn_t1", "--fps", "1000", "--no-synth", "--images", "20",
+                 "--clock-mhz", "50", "--out", str(tmp_path)]) == 0
+    point = json.loads((tmp_path / "sweep.json").read_text())["points"][0]
+    assert set(FOLD_KEYS) <= set(point)
+    assert isinstance(point["kernel_lanes"], dict) and point["kernel_lanes"]
+    assert point["lanes"]["conv1"] >= 1 and point["pixels_per_beat"] >= 1

@@ -6,9 +6,9 @@ reports the accuracy of the ANN and of golden; computes the exact cycles and the
 estimate of every image; generates the RTL; verifies images on Verilator; synthesizes and
 places for the targets; writes the run directory with ``report.json`` and ``report.html``.
 
-The hardware options default to the model's ``hw_config.json`` (for the MNIST MLP: the
-dataflow design with 384 lanes in its hidden layer and 4 pixels per beat, 361 cycles
-between results, for a 100 MHz clock); any option given replaces its entry.
+The hardware options default to the model's ``hw_config.json`` (each default below names
+it; docs/results.md gives the figures each shipped design reaches); any option given
+replaces its entry.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from .axis_top import AXIS_MODULE, AxisTop, result_bytes
 from .config import HwConfig
 from .parts import TARGETS
 from .core_instance import CoreInstance
+from .estimate import estimate, kept_netlist
 from .plan import NetworkPlan, make_plan
 from .spram import (PRIMITIVE, SIMULATION_MODEL, bank_contents, simulation_model, spram_stages,
                     spram_writes, write_layout)
@@ -157,7 +158,8 @@ def generate(network, config: HwConfig | None = None, *,
         raise ValueError("plan must be made from the network and HwConfig being generated")
     config = plan.config
     top = StreamTop(plan)
-    text = verilog.convert(top, name=TOP_MODULE, emit_src=False, strip_internal_attrs=True)
+    with kept_netlist([]) as netlists:
+        text = verilog.convert(top, name=TOP_MODULE, emit_src=False, strip_internal_attrs=True)
     waivers = "`verilator_config\n" + "".join(
         f"// {reason}\n" + "".join(f"lint_off -rule {rule} -file \"*{name}\"\n"
                                    for name in (f"{TOP_MODULE}.v", AXIS_FILE))
@@ -187,6 +189,8 @@ def generate(network, config: HwConfig | None = None, *,
                     "state_width": l.state_width, "weight_memory_bits": s.weight_bits}
                    for l, s in zip(plan.layers, plan.stream.stages)],
         "weight_memory_bits": plan.weight_bits,
+        "estimate": {"target": config.target, **estimate(netlists[0], config.target),
+                     "source": "the netlist before synthesis (spikewright.hdl_gen.estimate)"},
     }
     axis = verilog.convert(AxisTop(plan, CoreInstance.of_manifest(plan, manifest)),
                            name=AXIS_MODULE, emit_src=False, strip_internal_attrs=True)

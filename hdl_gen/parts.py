@@ -7,6 +7,7 @@ oscillator, the core clock and the UART link's baud rate; their FTDI chips take 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["Cells", "PllLimits", "Target", "TARGETS", "ECP5_PLL", "block_rams", "Board",
            "BOARDS", "board"]
@@ -40,7 +41,10 @@ class Target:
     """An FPGA part: name, block RAM bits, logic cells, the block RAM's read width per
     cycle (every block at its widest port), its single-port RAM banks (words of
     ``spram_width`` bits, ``spram_depth`` each; none on most parts), the shapes
-    ``(width, depth)`` one block RAM takes, and its cell names."""
+    ``(width, depth)`` one block RAM takes, and its cell names. ``block_ram_cost``,
+    ``lutram_shape`` and ``lutram_cost`` are the costs of Yosys's memory libraries for the
+    part (``share/<family>/brams*.txt``, ``lutrams*.txt``), which decide where a memory goes
+    (:func:`.estimate.memory_home`; 0: not modelled)."""
     name: str
     family: str
     block_ram_bits: int
@@ -52,6 +56,9 @@ class Target:
     spram_depth: int = 0
     spram_width: int = 0
     spram_primitive: str = ""
+    block_ram_cost: int = 0
+    lutram_shape: tuple = ()
+    lutram_cost: int = 0
 
     @property
     def spram_bits(self) -> int:
@@ -72,13 +79,15 @@ TARGETS = {
         Cells(lut=("SB_LUT4",), ff=("SB_DFF",), bram=("SB_RAM40_4K",), dsp=("SB_MAC16",),
               carry=("SB_CARRY",), spram=("SB_SPRAM256KA",)),
         block_shapes=((16, 256), (8, 512), (4, 1024), (2, 2048)),
-        spram_banks=4, spram_depth=16384, spram_width=16, spram_primitive="SB_SPRAM256KA"),
+        spram_banks=4, spram_depth=16384, spram_width=16, spram_primitive="SB_SPRAM256KA",
+        block_ram_cost=64),
     # Lattice ECP5 LFE5U-85F: 208 DP16KD x 18 kbit, 36 bits wide at most.
     "ecp5-85k": Target(
         "ecp5-85k", "ecp5", 208 * 18432, 83640, 208 * 36,
         Cells(lut=("LUT4",), ff=("TRELLIS_FF",), bram=("DP16KD", "PDPW16KD"),
               dsp=("MULT18X18D", "ALU54B"), carry=("CCU2C",), lutram=("TRELLIS_DPR16X4",)),
-        block_shapes=((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))),
+        block_shapes=((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)),
+        block_ram_cost=128, lutram_shape=(4, 16), lutram_cost=4),
     # Xilinx Artix-7 XC7A35T: 50 RAMB36 x 36 kbit, 72 bits wide.
     "xc7a35t": Target(
         "xc7a35t", "xilinx", 50 * 36864, 20800, 50 * 72,
@@ -95,10 +104,25 @@ ECP5_PLL = PllLimits("EHXPLLL", pfd_mhz=(3.125, 400.0), vco_mhz=(400.0, 800.0),
                      max_divider=128, max_feedback=80, source="Lattice TN1263")
 
 
+@lru_cache(maxsize=4096)
 def block_rams(width: int, depth: int, target: str = "ecp5-85k") -> int:
-    """Block RAMs of ``target`` that a memory of ``depth`` words of ``width`` bits takes, in
-    its best shape."""
-    return min(-(-width // w) * -(-depth // d) for w, d in TARGETS[target].block_shapes)
+    """Block RAMs of ``target`` that a memory of ``depth`` words of ``width`` bits takes,
+    laid out as Yosys's ``memory_libmap`` lays it: the word cut into slices of ``c`` bits,
+    each slice in blocks of one shape ``(w, d)`` with ``w // c`` of its words side by side
+    in one block word (``ceil(depth / (d * (w // c)))`` blocks), the slices chosen for the
+    fewest blocks. Checked against Yosys 0.70 on the ECP5 (``tests/test_parts.py``): a
+    128 x 4608 memory takes 32 blocks (4-bit slices, nine words to a 36-bit block word),
+    128 x 4096 takes 29 (three 36-bit slices, an 18-bit and a 2-bit one)."""
+    shapes = TARGETS[target].block_shapes
+    widest = max(w for w, _ in shapes)
+
+    slice_blocks = [0] + [min(-(-depth // (d * (w // c))) for w, d in shapes if w >= c)
+                          for c in range(1, widest + 1)]
+    fewest = [0] * (width + 1)  # fewest[b]: blocks of the first b bits of the word
+    for bits in range(1, width + 1):
+        fewest[bits] = min(fewest[bits - c] + slice_blocks[c]
+                           for c in range(1, min(widest, bits) + 1))
+    return fewest[width]
 
 
 @dataclass(frozen=True)

@@ -174,18 +174,25 @@ class DenseStagePlan:
         j`` (``k`` below it) of residue class ``j`` (``in_features`` at one event)."""
         return -(-self.layer.in_features // self.events)
 
+    @property
+    def first_word(self) -> int:
+        """The address of lane group 0's first weight word: 1 where ``events`` > 1, as word 0
+        of each of the memories is zero (:meth:`class_words`), 0 at one event."""
+        return 0 if self.events == 1 else 1
+
     def class_words(self, j: int) -> tuple:
-        """The words of weight memory ``j`` of ``events``: word ``g * class_depth + k`` holds
-        lane group ``g``'s weights of input ``events * k + j`` (zero beyond the inputs); one
-        more word, zero, is read in cycles without an event of class ``j``."""
+        """The words of weight memory ``j`` of ``events``: word 0 is zero, read in cycles
+        without an event of class ``j`` and from reset (the weight sums are not gated);
+        word ``1 + g * class_depth + k`` holds lane group ``g``'s weights of input
+        ``events * k + j`` (zero beyond the inputs)."""
         layer, events, depth = self.layer, self.events, self.class_depth
-        words = []
+        words = [0]
         for g in range(layer.groups):
             for k in range(depth):
                 i = events * k + j
                 words.append(layer.weight_words[g * layer.in_features + i]
                              if i < layer.in_features else 0)
-        return (*words, 0)
+        return tuple(words)
 
     @property
     def drain_cycles(self) -> int:

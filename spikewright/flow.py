@@ -560,6 +560,18 @@ def bandwidth_limits(plan, result) -> dict:
             "pixel_limit_cycles": pixels / beat, "pixels_per_beat": beat}
 
 
+def log_estimate(estimate: dict) -> None:
+    """One line per stage and one in total of a design's resources before synthesis
+    (:mod:`spikewright.hdl_gen.estimate`)."""
+    def counts(found):
+        return ", ".join(f"{found[key]:,} {name}" for key, name in
+                         (("luts", "LUT4"), ("ffs", "FF"), ("brams", "block RAMs"),
+                          ("lutrams", "LUT RAMs")) if found[key] or key != "lutrams")
+    log(f"estimate before synthesis ({estimate['target']}): {counts(estimate['total'])}")
+    for stage, found in estimate["stages"].items():
+        log(f"  {stage}: {counts(found)}")
+
+
 def generate(build: Build, out, *, force: bool = False) -> Build:
     """Generate the design of the build's plan (Verilog, waivers, manifest) into ``out`` (a
     directory holding other files only with ``force``)."""
@@ -570,6 +582,7 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
     notes = {"folding": build.results["folding"]} if "folding" in build.results else None
     build.files = generate_files(build.network, plan=build.plan, notes=notes)
     build.rtl_dir = write_files(build.files, out)
+    log_estimate(json.loads(build.files["manifest.json"])["estimate"])
     asked = build.plan.config.kernel_lanes
     for stage in build.plan.stream.stages:
         name = stage.layer.name
@@ -667,13 +680,23 @@ def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz
     manifest = read_manifest(rtl_dir)
     config = HwConfig.from_json(manifest["hw_config"])
     log(f"synthesis of {rtl_dir} for {target} (YoWASP tools; the first call compiles them)")
-    return synthesize_design(rtl_dir, target, Path(work_dir or rtl_dir / "synth" / target),
-                             place=place,
-                             clock_mhz=clock_mhz or manifest["hw_config"]["clock_mhz"],
-                             memory_style=manifest["hw_config"]["memory_style"],
-                             lutram_max_bits=lutram_max_bits,
-                             seed=seed or config.place_seed,
-                             router=router or config.place_router)
+    result = synthesize_design(rtl_dir, target, Path(work_dir or rtl_dir / "synth" / target),
+                               place=place,
+                               clock_mhz=clock_mhz or manifest["hw_config"]["clock_mhz"],
+                               memory_style=manifest["hw_config"]["memory_style"],
+                               lutram_max_bits=lutram_max_bits,
+                               seed=seed or config.place_seed,
+                               router=router or config.place_router)
+    estimated = manifest.get("estimate")
+    if estimated and estimated["target"] == target and (result or {}).get("resources") \
+            and not lutram_max_bits:
+        from spikewright.hdl_gen.estimate import against_synthesis
+        result["estimate"] = against_synthesis(estimated["total"], result["resources"])
+        log(f"{target}: estimate before synthesis against Yosys: " + ", ".join(
+            f"{key} {row['estimate']:,} vs {row['synthesized']:,}"
+            + (f" ({row['error_percent']:+.1f}%)" if row["error_percent"] is not None else "")
+            for key, row in result["estimate"].items()))
+    return result
 
 
 def synthesize(build: Build, targets, *, place=True, clock_mhz=None,

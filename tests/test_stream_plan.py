@@ -159,13 +159,13 @@ def test_the_weights_of_each_residue_class_lie_in_their_own_memory():
     assert stage.events == 4 and stage.class_depth == -(-layer.in_features // 4)
     for j in range(4):
         words = stage.class_words(j)
-        assert len(words) == plan.groups * stage.class_depth + 1 and words[-1] == 0
+        assert len(words) == plan.groups * stage.class_depth + 1 and words[0] == 0
         for g in range(plan.groups):
             for k in range(stage.class_depth):
                 i = 4 * k + j
                 expected = plan.weight_words[g * layer.in_features + i] \
                     if i < layer.in_features else 0
-                assert words[g * stage.class_depth + k] == expected
+                assert words[stage.first_word + g * stage.class_depth + k] == expected
 
 
 def test_events_are_refused_where_they_cannot_be_built():

@@ -77,7 +77,8 @@ class DenseStage(wiring.Component):
         plan, layer = self._plan, self._plan.layer
         timesteps, chunks = layer.timesteps, plan.chunks
         events = plan.events
-        base = Signal(range(max(layer.groups * plan.class_depth, 2)), name="base")
+        base = Signal(range(max(plan.first_word + layer.groups * plan.class_depth, 2)),
+                      name="base")
         suffixes = [""] if events == 1 else [f"_{j}" for j in range(events)]
         event_valid = ([Signal()] if events == 1  # "$signal", as verified designs name it
                        else [Signal(name=f"event_valid_{j}") for j in range(events)])
@@ -124,9 +125,9 @@ class DenseStage(wiring.Component):
         BANK_LANES lanes (or SPRAM banks), each read at its own address register (copies,
         kept apart, so that no one register drives every RAM; one register for all where
         the clock target does not need the copies). Where ``plan.events`` > 1 a cycle
-        without an event of class ``j`` (``valid`` low), and the first after reset, reads
-        the memory's last word, zero (:meth:`.DenseStagePlan.class_words`), so the words
-        are summed ungated.
+        without an event of class ``j`` (``valid`` low), and every cycle from reset, reads
+        the memory's word 0, zero (:meth:`.DenseStagePlan.class_words`), so the words are
+        summed ungated.
         Returns each bank's read data."""
         plan, layer = self._plan, self._plan.layer
         lanes, ww, spram = layer.lanes, layer.weight_width, plan.spram
@@ -153,14 +154,12 @@ class DenseStage(wiring.Component):
                     Mux(here, write.payload.address, address), write.payload.data, here,
                     data_out)
             if plan.prefetch or index == 0:
-                # where events > 1, from reset on the zero word: the adds are not gated
                 register = Signal(len(address), name=f"address_{prefix}{index}",
-                                  init=0 if plan.events == 1 else len(words) - 1,
                                   attrs={"keep": 1})
                 if plan.events == 1:
                     m.d.sync += register.eq(base + event_address)
                 else:
-                    m.d.sync += register.eq(Mux(valid, base + event_address, len(words) - 1))
+                    m.d.sync += register.eq(Mux(valid, base + event_address, 0))
             m.d.comb += address.eq(register)
             bank_data.append(data_out[:width])
         if spram is not None:
@@ -308,7 +307,7 @@ class DenseStage(wiring.Component):
             m.next = "DONE"
         with m.Else():
             with m.If(s.group == layer.groups - 1):
-                m.d.sync += [s.group.eq(0), s.base.eq(0), s.t.eq(s.t + 1)]
+                m.d.sync += [s.group.eq(0), s.base.eq(self._plan.first_word), s.t.eq(s.t + 1)]
             with m.Else():
                 m.d.sync += [s.group.eq(s.group + 1),
                              s.base.eq(s.base + self._plan.class_depth)]
@@ -322,7 +321,7 @@ class DenseStage(wiring.Component):
             m.d.comb += s.idle.eq(1)
             writing = self.weights.valid if spram is not None else Const(0, 1)
             with m.If(self.in_full & ~writing):
-                m.d.sync += [s.t.eq(0), s.group.eq(0), s.base.eq(0)]
+                m.d.sync += [s.t.eq(0), s.group.eq(0), s.base.eq(self._plan.first_word)]
                 m.next = "LOAD"
         with m.State("LOAD"):
             m.d.sync += [*s.scan.load(), *(a.eq(0) for a in s.acc)]

@@ -1,0 +1,159 @@
+"""Resources of a generated design before synthesis, per stage, as FINN estimates its layers
+before synthesis: read off the netlist that Amaranth builds while :func:`.emit.generate`
+writes the Verilog (so nothing is elaborated twice).
+
+- **Flip-flops**: the bits of every flip-flop in the netlist, plus the bits of each
+  written memory that Yosys builds from flip-flops (:func:`memory_home`).
+- **Block RAMs**, **LUT RAMs**: each memory where Yosys's ``memory_libmap`` puts it, by
+  the same costs (:func:`memory_home`), in the part's best shape.
+- **LUT4**: a linear model over the netlist's operator bits (:data:`LUT_MODEL`), fitted on
+  the synthesized designs that ``bench/estimate_error.py`` lists with its errors.
+
+Yosys removes flip-flops that hold constants or drive nothing and merges equal ones, and
+adds some where it retimes or duplicates; ``bench/estimate_error.py`` prints the errors
+per design (docs/results.md keeps them)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+
+from amaranth.hdl import _ir, _nir
+
+from .parts import TARGETS, block_rams
+
+__all__ = ["kept_netlist", "memory_home", "netlist_features", "estimate_from_features",
+           "estimate", "against_synthesis", "LUT_MODEL", "RESOURCES"]
+
+RESOURCES = ("luts", "ffs", "brams", "lutrams")
+
+#: Yosys ``memory_libmap``'s cost of one bit of a memory built from logic (its defaults:
+#: a read-only memory's bit 1/16, a written memory's bit 1).
+LOGIC_COST_ROM, LOGIC_COST_RAM = 1 / 16, 1.0
+
+#: LUT4 per unit of each netlist feature (:func:`netlist_features`) on the ECP5
+#: (``synth_ecp5``, abc9; adders and ordered comparisons go to carry cells, not LUT4):
+#: least squares on the relative error (``bench/estimate_error.py --fit``) over six designs
+#: synthesized by Yosys 0.70: the default MLP at 4 and at 1 event per cycle, the seed CNN,
+#: fmnist_cnn_t4 and the seed CNN folded for 500 and 1,000 images/s at 50 MHz. Each is
+#: within 0.1% of its LUT4; fitted on five, the sixth is within 0.4%.
+LUT_MODEL = {"mux_bits": 0.5, "logic_bits": 0.401, "decoder_bits": 2.135, "rom_luts": 2.792}
+
+
+@contextmanager
+def kept_netlist(kept: list):
+    """While inside, every netlist Amaranth builds (to emit Verilog or RTLIL) is appended
+    to ``kept``."""
+    build = _ir.build_netlist
+
+    def keeping(*args, **kwargs):
+        netlist = build(*args, **kwargs)
+        kept.append(netlist)
+        return netlist
+
+    _ir.build_netlist = keeping
+    try:
+        yield kept
+    finally:
+        _ir.build_netlist = build
+
+
+def memory_home(width: int, depth: int, written: bool, target: str,
+                read_now: bool = False) -> tuple[str, int]:
+    """Where Yosys's ``memory_libmap`` puts a memory of ``depth`` words of ``width`` bits
+    (``written``: it has a write port) on ``target``: the cheapest of logic (its bits at
+    :data:`LOGIC_COST_ROM` or :data:`LOGIC_COST_RAM` each), the part's block RAM (its
+    ``block_ram_cost`` per block, in the best shape) and LUT RAM (written memories only;
+    ``lutram_cost`` per cell of ``lutram_shape``); ``read_now``: a read port without a
+    register (block RAM reads on a clock edge), so no block RAM. Returns
+    ``("logic", bits)``, ``("block", blocks)`` or ``("lutram", cells)``."""
+    part = TARGETS[target]
+    bits = width * depth
+    if not part.block_ram_cost:  # not modelled: every memory in block RAM, an upper bound
+        return ("block", block_rams(width, depth, target))
+    options = [(bits * (LOGIC_COST_RAM if written else LOGIC_COST_ROM), ("logic", bits))]
+    if part.block_ram_cost and not read_now:
+        blocks = block_rams(width, depth, target)
+        options.append((blocks * part.block_ram_cost, ("block", blocks)))
+    if part.lutram_shape and written:
+        cell_width, cell_depth = part.lutram_shape
+        cells = -(-width // cell_width) * -(-depth // cell_depth)
+        options.append((cells * part.lutram_cost, ("lutram", cells)))
+    return min(options, key=lambda option: option[0])[1]
+
+
+def _stage(netlist, cell) -> str:
+    name = netlist.modules[cell.module_idx].name
+    return name[1] if len(name) > 1 else "top"
+
+
+def netlist_features(netlist, target: str) -> dict[str, Counter]:
+    """``{stage: Counter}`` of what the resources are estimated from: flip-flop bits,
+    memories by where they go (:func:`memory_home`), and the LUT features of
+    :data:`LUT_MODEL` (input bits of multiplexers, of bitwise logic, of case decoders
+    (value bits times patterns), and of read-only memories in logic ``ceil(depth / 16)``
+    per bit, none at two words or fewer)."""
+    written = {cell.memory for cell in netlist.cells if isinstance(cell, _nir.SyncWritePort)}
+    read_now = {cell.memory for cell in netlist.cells if isinstance(cell, _nir.AsyncReadPort)}
+    features = defaultdict(Counter)
+    for index, cell in enumerate(netlist.cells):
+        found = features[_stage(netlist, cell)]
+        if isinstance(cell, _nir.FlipFlop):
+            found["ffs"] += len(cell.data)
+        elif isinstance(cell, _nir.Memory):
+            kind, count = memory_home(cell.width, cell.depth, index in written, target,
+                                      index in read_now)
+            if kind == "block":
+                found["brams"] += count
+            elif kind == "lutram":
+                found["lutrams"] += count
+            elif index in written:
+                found["ffs"] += count
+            elif cell.depth > 2:
+                found["rom_luts"] += cell.width * math.ceil(cell.depth / 16)
+        elif isinstance(cell, _nir.Operator):
+            bits = max(len(value) for value in cell.inputs)
+            if cell.operator == "m":
+                found["mux_bits"] += bits
+            elif cell.operator in ("&", "|", "^", "r&", "r|", "r^", "b"):
+                found["logic_bits"] += bits
+        elif isinstance(cell, _nir.Matches):
+            found["decoder_bits"] += len(cell.value) * len(cell.patterns)
+    return dict(features)
+
+
+def estimate_from_features(features: dict[str, Counter]) -> dict:
+    """``{"stages": {stage: {resource: n}}, "total": {resource: n}}`` of
+    :func:`netlist_features`."""
+    stages = {}
+    for stage, found in features.items():
+        stages[stage] = {"luts": round(sum(weight * found[name]
+                                           for name, weight in LUT_MODEL.items())),
+                         "ffs": found["ffs"], "brams": found["brams"],
+                         "lutrams": found["lutrams"]}
+    total = {resource: sum(s[resource] for s in stages.values()) for resource in RESOURCES}
+    return {"stages": stages, "total": total}
+
+
+def estimate(netlist, target: str) -> dict:
+    """The resource estimate of ``netlist`` (a design built for ``target``)."""
+    return estimate_from_features(netlist_features(netlist, target))
+
+
+def against_synthesis(estimated: dict, resources: dict) -> dict:
+    """``{resource: {"estimate", "synthesized", "error_percent"}}``: the total of an
+    estimate beside what synthesis counted (``resources``, :func:`spikewright.synth.parse_stat`;
+    LUT RAMs are its ``lutram_cells``); the error is ``100 * (estimate - synthesized) /
+    synthesized``, None where synthesis counted none."""
+    found = dict(resources, lutrams=resources.get("lutram_cells", 0))
+    rows = {}
+    for resource in RESOURCES:
+        synthesized = found.get(resource)
+        if synthesized is None:
+            continue
+        guess = estimated[resource]
+        rows[resource] = {"estimate": guess, "synthesized": synthesized,
+                          "error_percent": round(100 * (guess - synthesized) / synthesized, 1)
+                          if synthesized else None}
+    return rows

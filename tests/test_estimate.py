@@ -1,0 +1,77 @@
+"""The resource estimate before synthesis: where each memory goes, the flip-flops of a
+netlist, the manifest's estimate, and (synthesis marked) the estimate beside Yosys."""
+
+import json
+
+import pytest
+from amaranth import Module, Signal, unsigned
+from amaranth.back import verilog
+from amaranth.lib import memory
+
+from spikewright.hdl_gen.estimate import (against_synthesis, estimate, kept_netlist,
+                                          memory_home)
+
+
+def test_memories_go_where_yosys_puts_them():
+    """The seed CNN's memories as Yosys 0.70 mapped them on the ECP5: conv1's nine-word
+    weights in logic, its 4,608-word conv7 weights in 32 blocks, the 32-word conv6 bitmap
+    (written) in LUT RAM, the 128-word conv5 bitmap in block RAM."""
+    assert memory_home(256, 9, False, "ecp5-85k") == ("logic", 2304)
+    assert memory_home(128, 4608, False, "ecp5-85k") == ("block", 32)
+    assert memory_home(64, 32, True, "ecp5-85k") == ("lutram", 32)
+    assert memory_home(64, 128, True, "ecp5-85k") == ("block", 2)
+    assert memory_home(240, 8, False, "ecp5-85k") == ("logic", 1920)
+    # a read without a register cannot be a block RAM's
+    assert memory_home(64, 128, True, "ecp5-85k", read_now=True) == ("lutram", 128)
+    # no LUT RAM on the iCE40: a small written memory is built from flip-flops
+    assert memory_home(8, 4, True, "ice40-up5k") == ("logic", 32)
+
+
+def _design():
+    m = Module()
+    count = Signal(12)
+    m.d.sync += count.eq(count + 1)
+    m.submodules.table = table = memory.Memory(shape=unsigned(16), depth=4, init=[])
+    write, read = table.write_port(), table.read_port(domain="comb")
+    out = Signal(16)
+    m.d.comb += [write.addr.eq(count[:2]), write.data.eq(count), write.en.eq(1),
+                 read.addr.eq(count[2:4])]
+    m.d.sync += out.eq(read.data)
+    return m, [count, out]
+
+
+def test_flip_flops_are_the_registers_and_the_written_memories_in_logic():
+    m, ports = _design()
+    with kept_netlist([]) as netlists:
+        verilog.convert(m, ports=ports, name="top", emit_src=False)
+    found = estimate(netlists[0], "ice40-up5k")
+    assert found["total"]["ffs"] == 12 + 16 + 4 * 16 and found["total"]["brams"] == 0
+
+
+def test_the_estimate_is_set_beside_what_synthesis_counted():
+    rows = against_synthesis({"luts": 110, "ffs": 90, "brams": 4, "lutrams": 0},
+                             {"luts": 100, "ffs": 100, "brams": 4, "lutram_cells": 0,
+                              "dsps": 0})
+    assert rows["luts"] == {"estimate": 110, "synthesized": 100, "error_percent": 10.0}
+    assert rows["ffs"]["error_percent"] == -10.0 and rows["brams"]["error_percent"] == 0.0
+    assert rows["lutrams"]["error_percent"] is None
+
+
+def test_generate_records_the_estimate_per_stage(small_rtl):
+    manifest = json.loads((small_rtl / "rtl" / "manifest.json").read_text())
+    found = manifest["estimate"]
+    assert found["target"] == manifest["hw_config"]["target"]
+    assert {"encoder", "argmax"} <= set(found["stages"])
+    assert any(stage.startswith("stage_") for stage in found["stages"])
+    for resource, total in found["total"].items():
+        assert total == sum(stage[resource] for stage in found["stages"].values())
+    assert found["total"]["ffs"] > 100 and found["total"]["luts"] > 0
+
+
+@pytest.mark.synth
+def test_the_block_rams_are_exact_and_the_flip_flops_close_on_the_ecp5(small_rtl, tmp_path):
+    from spikewright.flow import synthesize_rtl
+    result = synthesize_rtl(small_rtl / "rtl", "ecp5-85k", tmp_path, place=False)
+    rows = result["estimate"]
+    assert rows["brams"]["estimate"] == rows["brams"]["synthesized"]
+    assert abs(rows["ffs"]["error_percent"]) <= 15

@@ -69,7 +69,8 @@ def designs(args):
     for item in args.sweep:
         name, folder = item.split("=", 1)
         network = load(model_dir(name) / "ir")
-        for rtl in sorted(Path(folder).glob("rtl_*"), key=lambda p: len(p.name)):
+        for rtl in sorted(Path(folder).glob("rtl_*"),
+                          key=lambda p: int("".join(c for c in p.name if c.isdigit()) or 0)):
             manifest = json.loads((rtl / "manifest.json").read_text())
             config = HwConfig.from_json(manifest["hw_config"])
             yield (f"{name} {rtl.name}", network, config,

@@ -37,10 +37,8 @@ LOGIC_COST_ROM, LOGIC_COST_RAM = 1 / 16, 1.0
 #: least squares on the relative error (``bench/estimate_error.py --fit``) over six designs
 #: synthesized by Yosys 0.70: the default MLP at 4 and at 1 event per cycle, the seed CNN,
 #: fmnist_cnn_t4 and the seed CNN folded for 500 and 1,000 images/s at 50 MHz; the largest
-#: error among them is 13.5% (docs/results.md). Without the MLP at 4 events, whose LUT4
-#: Yosys gives as 3,472 or about 4,600 on small changes of its netlist, the other five fit
-#: within 0.1%.
-LUT_MODEL = {"mux_bits": 0.672, "logic_bits": 0.424, "decoder_bits": 1.211, "rom_luts": 3.018}
+#: error among them is 13.0% (docs/results.md).
+LUT_MODEL = {"mux_bits": 0.654, "logic_bits": 0.429, "decoder_bits": 1.551, "rom_luts": 2.994}
 
 
 @contextmanager

@@ -5,9 +5,10 @@ writes the Verilog (so nothing is elaborated twice).
 - **Flip-flops**: the bits of every flip-flop in the netlist, plus the bits of each
   written memory that Yosys builds from flip-flops (:func:`memory_home`).
 - **Block RAMs**, **LUT RAMs**: each memory where Yosys's ``memory_libmap`` puts it, by
-  the same costs (:func:`memory_home`), in the part's best shape.
+  the same costs (:func:`memory_home`), laid out as Yosys lays it (:func:`.parts.block_rams`).
 - **LUT4**: a linear model over the netlist's operator bits (:data:`LUT_MODEL`), fitted on
-  the synthesized designs that ``bench/estimate_error.py`` lists with its errors.
+  ECP5 designs that ``bench/estimate_error.py`` lists with its errors. On the iCE40, where
+  every adder bit also takes a LUT4, it counts low; it is not fitted there.
 
 Yosys removes flip-flops that hold constants or drive nothing and merges equal ones, and
 adds some where it retimes or duplicates; ``bench/estimate_error.py`` prints the errors

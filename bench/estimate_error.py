@@ -17,6 +17,7 @@ Run: .venv/bin/python bench/estimate_error.py [--sweep MODEL=DIR ...] [--stat MO
 import argparse
 import json
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +41,7 @@ def features(network, config: HwConfig) -> dict:
     with kept_netlist(kept):
         verilog.convert(StreamTop(make_plan(network, config)), name="spikewright_top",
                         emit_src=False, strip_internal_attrs=True)
-    total = {}
-    for found in netlist_features(kept[0], config.target).values():
-        for key, value in found.items():
-            total[key] = total.get(key, 0) + value
-    return total
+    return sum(netlist_features(kept[0], config.target).values(), Counter())
 
 
 def yosys_counts(network, config, stat_file, run_synth: bool) -> dict | None:

@@ -25,7 +25,7 @@ from amaranth.hdl import _ir, _nir
 from .parts import TARGETS, block_rams
 
 __all__ = ["kept_netlist", "memory_home", "netlist_features", "estimate_from_features",
-           "estimate", "against_synthesis", "LUT_MODEL", "RESOURCES"]
+           "estimate", "against_synthesis", "comparison_text", "LUT_MODEL", "RESOURCES"]
 
 RESOURCES = ("luts", "ffs", "brams", "lutrams")
 
@@ -74,7 +74,7 @@ def memory_home(width: int, depth: int, written: bool, target: str,
     if not part.block_ram_cost:  # not modelled: every memory in block RAM, an upper bound
         return ("block", block_rams(width, depth, target))
     options = [(bits * (LOGIC_COST_RAM if written else LOGIC_COST_ROM), ("logic", bits))]
-    if part.block_ram_cost and not read_now:
+    if not read_now:
         blocks = block_rams(width, depth, target)
         options.append((blocks * part.block_ram_cost, ("block", blocks)))
     if part.lutram_shape and written:
@@ -158,3 +158,11 @@ def against_synthesis(estimated: dict, resources: dict) -> dict:
                           "error_percent": round(100 * (guess - synthesized) / synthesized, 1)
                           if synthesized else None}
     return rows
+
+
+def comparison_text(rows: dict) -> str:
+    """``luts 4,022 vs 4,605 (-12.7%), ...``: :func:`against_synthesis`'s rows in one line."""
+    return ", ".join(f"{key} {row['estimate']:,} vs {row['synthesized']:,}"
+                     + (f" ({row['error_percent']:+.1f}%)"
+                        if row["error_percent"] is not None else "")
+                     for key, row in rows.items())

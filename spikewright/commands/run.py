@@ -157,12 +157,11 @@ def _summary(report, out, seconds):
         r = synth["resources"]
         pnr = synth.get("place_and_route") or {}
         fmax = f", Fmax {pnr['fmax_mhz']:.1f} MHz" if pnr.get("fmax_mhz") else ""
-        errors = "".join(f", {key} {row['error_percent']:+.1f}%" for key, row
-                         in (synth.get("estimate") or {}).items()
-                         if row["error_percent"] is not None)
+        from spikewright.hdl_gen.estimate import comparison_text
+        estimated = (f" (estimate before synthesis: {comparison_text(synth['estimate'])})"
+                     if synth.get("estimate") else "")
         rows.append((target, f"{r['luts']} LUTs, {r['ffs']} FFs, {r['brams']} BRAMs, "
-                             f"{r['dsps']} DSPs{fmax}"
-                             + (f" (estimate before synthesis: {errors[2:]})" if errors else "")))
+                             f"{r['dsps']} DSPs{fmax}{estimated}"))
     for target, timing in report.get("latency", {}).get("by_target", {}).items():
         rows.append((f"{target} latency", f"{timing['latency_us']['mean']} us/image, "
                                           f"{timing['images_per_s']['value']} images/s"))

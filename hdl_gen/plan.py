@@ -209,6 +209,11 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
             raise ValueError(f"{option} name layer(s) {', '.join(map(repr, unknown))}, which "
                              f"the network does not have; its weighted layers are "
                              f"{', '.join(weighted)}")
+    convs = [layer.name for layer in network.weighted_layers if isinstance(layer, Conv2d)]
+    if isinstance(config.kernel_lanes, int) and config.kernel_lanes > 1 and not convs:
+        raise ValueError(f"kernel_lanes {config.kernel_lanes} sets the kernel positions a conv "
+                         f"layer adds per cycle, and the network has no conv layer (its "
+                         f"weighted layers are {', '.join(weighted)}); leave it at 1")
     spec = network.input
     channels_of_source = tuple(
         tuple(e for e, ch in enumerate(spec.channels) if ch.source == c)

@@ -10,10 +10,13 @@ from spikewright import flow
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.sim.batches import run_batches
 
-__all__ = ["pareto_front", "sweep", "SynthJob", "run_synth_job", "FOLD_KEYS"]
+__all__ = ["pareto_front", "sweep", "SynthJob", "run_synth_job", "FOLD_KEYS", "FOLD_CLOCK_MHZ"]
 
 FOLD_KEYS = ("lanes", "kernel_lanes", "events", "pixels_per_beat", "input_buffers")
 """What a folded sweep point records of its design's HwConfig."""
+
+FOLD_CLOCK_MHZ = 100.0
+"""The clock a frame-rate sweep folds for unless told (a lane sweep takes HwConfig's)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def pareto_front(points: list[dict]) -> None:
 
 
 def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool = True,
-          progress=None, fps_list=None, clock_mhz: float = 100.0, place: bool = False,
+          progress=None, fps_list=None, clock_mhz: float | None = None, place: bool = False,
           jobs: int = 1, scheduler: str | None = None) -> dict:
     """For each lane count (every layer), or each frame rate ``fps_list`` (designs folded for
     it at ``clock_mhz``): the mean cycles between results of the build's images streamed
@@ -53,6 +56,8 @@ def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool =
         flow.golden(build, traced=len(build.images.pixels), scans=bool(fps_list))
     points, synth_jobs = [], []
     designs = ([("fps", f) for f in fps_list] if fps_list else [("lanes", p) for p in lanes_list])
+    if clock_mhz is None:
+        clock_mhz = FOLD_CLOCK_MHZ if fps_list else HwConfig().clock_mhz
     for kind, value in designs:
         if kind == "fps":
             flow.fold(build, fps=value, config=HwConfig(target=target, clock_mhz=clock_mhz))
@@ -62,14 +67,14 @@ def sweep(build: flow.Build, lanes_list, *, target: str, out, synthesize: bool =
                      "mean_cycles": interval}
             name = f"rtl_fps{int(value)}"
         else:
-            flow.plan(build, HwConfig(lanes=value, target=target))
+            flow.plan(build, HwConfig(lanes=value, target=target, clock_mhz=clock_mhz))
             point = {"lanes": value, "mean_cycles": flow.stream_timing(build).interval}
             name = f"rtl_p{value}"
         point.update(luts=None, ffs=None, brams=None)
         if synthesize:
             flow.generate(build, Path(out) / name, force=True)
             synth_jobs.append(SynthJob(str(build.rtl_dir), target, place,
-                                       clock_mhz if kind == "fps" else None))
+                                       clock_mhz))
         points.append(point)
         if progress is not None and not synthesize:
             progress(len(points))

@@ -486,6 +486,25 @@ CASES = [
     Case("run --out over a folder holding other files", _run_over_a_users_folder,
          r".*mine already holds other files \(notes\.txt\); write into an empty or new "
          r"directory, or pass --force to write beside them"),
+    Case("sweep --fps with a zero in the list",
+         lambda folder: ["sweep", str(saved_ir(folder)), "--fps", "0,100", "--no-synth",
+                         "--out", str(folder / "sweep")],
+         r"--fps '0,100': item '0' must be a positive number, not 0; give comma-separated "
+         r"values"),
+    Case("sweep with both --fps and --lanes",
+         lambda folder: ["sweep", str(saved_ir(folder)), "--fps", "100", "--lanes", "4",
+                         "--no-synth", "--out", str(folder / "sweep")],
+         r"--fps folds a design for each frame rate and --lanes sweeps lane counts; give one "
+         r"of them, not both"),
+    Case("--kernel-lanes for a network without conv layers",
+         lambda folder: ["generate", str(saved_ir(folder)), "--kernel-lanes", "4", "--out",
+                         str(folder / "rtl")],
+         r"kernel_lanes 4 sets the kernel positions a conv layer adds per cycle, and the "
+         r"network has no conv layer \(its weighted layers are fc1, fc2\); leave it at 1"),
+    Case("run --targets naming no part",
+         lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
+         r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "
+         r"synthesis\)"),
 ]
 
 

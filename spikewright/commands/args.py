@@ -7,7 +7,7 @@ import sys
 
 __all__ = ["HW_DEFAULTS", "parse_lanes", "add_hw_arguments", "add_parallel_arguments",
            "hw_config_from_args", "progress_bar",
-           "at_least", "positive_number"]
+           "at_least", "positive_number", "number_list"]
 
 
 def at_least(minimum: int):
@@ -33,6 +33,20 @@ def positive_number(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
     return value
+
+
+def number_list(text: str, option: str, parse) -> list:
+    """The comma-separated values of ``option``, each read by the argparse type ``parse``
+    (:func:`at_least`, :func:`positive_number`); one line naming the option and the value
+    for anything else, an empty item included."""
+    values = []
+    for item in text.split(","):
+        try:
+            values.append(parse(item.strip()))
+        except argparse.ArgumentTypeError as error:
+            raise ValueError(f"{option} {text!r}: item {item.strip()!r} {error}; give "
+                             f"comma-separated values") from None
+    return values
 
 
 def parse_lanes(text: str, option: str = "--lanes"):

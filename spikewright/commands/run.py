@@ -71,6 +71,11 @@ def run(args) -> int:
         yield
         steps[name] = round(time.time() - begun, 1)
 
+    targets = [t for t in args.targets.split(",") if t]
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise ValueError(f"--targets names {', '.join(map(repr, unknown))}; the targets are "
+                         f"{', '.join(TARGETS)} (comma-separated; '' skips synthesis)")
     source = model_dir(args.model)
     out = Path(args.out)
     flow.prepare_output_dir(out, RUN_FILES, force=args.force)
@@ -116,7 +121,6 @@ def run(args) -> int:
             flow.report(build, out)
             raise ValueError(f"the RTL differs from golden: {result['first_mismatch']} "
                              f"(report: {out / 'verify.json'})")
-    targets = [t for t in args.targets.split(",") if t]
     flow.log(f"5/6 synthesis for {', '.join(targets) or 'no target'}")
     with step("synthesis"):
         flow.synthesize(build, targets, lutram_max_bits=args.lutram_max_bits)

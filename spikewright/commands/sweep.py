@@ -5,26 +5,34 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.commands.args import add_parallel_arguments, at_least, positive_number, progress_bar
+from spikewright.commands.args import (add_parallel_arguments, at_least,
+                                       number_list, positive_number, progress_bar)
 
 __all__ = ["add_parser"]
 
+DEFAULT_LANES = "1,2,4,8,16,32"
+
 
 def add_parser(sub):
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.sweep import FOLD_CLOCK_MHZ
     from spikewright.synth import FLOWS
     p = sub.add_parser("sweep", help="cycles and synthesis against lanes P (Pareto front)",
                        description="For each lane count: the exact stream model over test "
                                    "images and Yosys synthesis; marks the Pareto front of LUTs "
                                    "against mean cycles.")
     p.add_argument("network", help="IR directory, or the name of a shipped model")
-    p.add_argument("--lanes", default="1,2,4,8,16,32", help="comma-separated lane counts")
+    p.add_argument("--lanes", default=None,
+                   help=f"comma-separated lane counts (default: {DEFAULT_LANES}; not with --fps)")
     p.add_argument("--target", choices=list(FLOWS), default="ecp5-85k", help="FPGA part")
     p.add_argument("--images", type=at_least(1), default=1000, help="test images for the stream model")
     p.add_argument("--fps", default=None,
                    help="comma-separated frame rates: sweep dataflow designs folded for each "
                         "(at --clock-mhz) instead of lane counts")
-    p.add_argument("--clock-mhz", type=positive_number, default=100.0,
-                   help="clock the dataflow designs are folded for")
+    p.add_argument("--clock-mhz", type=positive_number, default=None,
+                   help=f"clock the designs are built (with --fps: folded) and placed for "
+                        f"(default: {FOLD_CLOCK_MHZ} with --fps, else "
+                        f"{HwConfig().clock_mhz})")
     p.add_argument("--place", action="store_true",
                    help="also place and route each design (Fmax, images/s)")
     p.add_argument("--no-synth", action="store_true", help="stream model only")
@@ -38,12 +46,11 @@ def add_parser(sub):
 def run(args) -> int:
     from spikewright import flow
     from spikewright.sweep import sweep
-    try:
-        lanes = [int(p) for p in args.lanes.split(",")]
-        fps = [float(f) for f in args.fps.split(",")] if args.fps else None
-    except ValueError:
-        raise ValueError(f"--lanes and --fps must be comma-separated numbers, not "
-                         f"{args.lanes!r} and {args.fps!r}") from None
+    if args.fps is not None and args.lanes is not None:
+        raise ValueError("--fps folds a design for each frame rate and --lanes sweeps lane "
+                         "counts; give one of them, not both")
+    fps = number_list(args.fps, "--fps", positive_number) if args.fps is not None else None
+    lanes = number_list(args.lanes or DEFAULT_LANES, "--lanes", at_least(1))
     flow.prepare_output_file(Path(args.out) / "sweep.json")
     build = flow.images(flow.load(args.network), limit=args.images)
     with progress_bar(len(fps or lanes), "sweep", unit="point") as bar:

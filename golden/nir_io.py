@@ -37,6 +37,7 @@ from . import ir_io
 from .encoding import make_input_spec
 from .errors import IRError, UnsupportedLayerError
 from .ir import Conv2d, Dense, Flatten, Network, Neuron
+from .output_file import write_output
 
 __all__ = ["to_nir", "write", "from_nir", "read", "is_pool"]
 
@@ -113,7 +114,7 @@ def write(network: Network, path):
     """Write ``network`` as a NIR file (HDF5); return the graph written."""
     import nir
     graph = to_nir(network)
-    nir.write(str(path), graph)
+    write_output(path, lambda target: nir.write(str(target), graph))
     return graph
 
 

@@ -30,6 +30,7 @@ from torch import nn
 
 from .encoding import make_input_spec
 from .errors import CheckpointError, UnsupportedLayerError
+from .output_file import write_output
 from .integerize import integer_layer
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
@@ -431,20 +432,18 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
 
 def save_checkpoint(model: ConvertibleNet, path, **info) -> None:
     """Save the weights with everything needed to rebuild the model (``info`` is JSON-able).
-    Written to a temporary file and renamed, so ``path`` is never half written; a model
+    Written whole or not at all (:func:`.output_file.write_output`); a model
     with NaN or infinite values is refused, not written."""
     for name, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"the model's tensor {name!r} holds NaN or infinite values (the "
                              f"training diverged; a lower --lr may help); {path} was not "
                              f"written")
-    partial = f"{path}.partial"
-    torch.save({"format": "spikewright-checkpoint", "arch": model.arch,
+    document = {"format": "spikewright-checkpoint", "arch": model.arch,
                 "input_shape": list(model.input_shape), "timesteps": model.timesteps,
                 "k": model.k, "ice": model.ice, "state_dict": model.state_dict(),
-                "weight_quantization": model.weight_quantization,
-                "info": info}, partial)
-    os.replace(partial, path)
+                "weight_quantization": model.weight_quantization, "info": info}
+    write_output(path, lambda target: torch.save(document, target))
 
 
 _CHECKPOINT_FIELDS = {"arch": list, "input_shape": list, "timesteps": int, "k": int,

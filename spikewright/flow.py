@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 from spikewright.golden import datasets, ir_io
 from spikewright.golden import model as golden_model
 from spikewright.golden.ir import Network
+from spikewright.golden.output_file import write_output
 from spikewright.hdl_gen import plan as plan_module
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.stream_model import chain_stages, stage_times, times_of_scans
@@ -44,15 +44,16 @@ def log(message: str) -> None:
 
 
 def write_json(path, document) -> Path:
-    """Write ``document`` as JSON to ``path`` atomically (a temporary file, then a rename),
-    creating the parent directory."""
+    """Write ``document`` as JSON to ``path`` whole or not at all
+    (:func:`spikewright.golden.output_file.write_output`), creating the parent directory."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as out:
-        out.write(json.dumps(document, indent=2) + "\n")
-    os.replace(partial, path)
-    return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create the folder {path.parent} for {path}: "
+                         f"{error.strerror}") from None
+    text = json.dumps(document, indent=2) + "\n"
+    return write_output(path, lambda target: Path(target).write_text(text))
 
 
 def prepare_output_file(path) -> Path:

@@ -501,6 +501,9 @@ CASES = [
                          str(folder / "rtl")],
          r"kernel_lanes 4 sets the kernel positions a conv layer adds per cycle, and the "
          r"network has no conv layer \(its weighted layers are fc1, fc2\); leave it at 1"),
+    Case("eval --json onto a full device",
+         lambda folder: ["eval", str(saved_ir(folder)), "--json", "/dev/full", "-q"],
+         r"cannot write /dev/full: No space left on device"),
     Case("run --targets naming no part",
          lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
          r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "

@@ -34,10 +34,19 @@ from .widths import (MAX_STATE_WIDTH, MAX_WEIGHT_WIDTH, fits_signed, signed_widt
                      state_bounds)
 
 __all__ = ["Neuron", "InputChannel", "InputSpec", "Dense", "Conv2d", "Flatten", "Layer",
-           "Network", "PIXEL_THRESHOLD_NEVER"]
+           "Network", "PIXEL_THRESHOLD_NEVER", "check_layer_name"]
 
 #: A pixel threshold that no uint8 pixel reaches: that spike never fires.
 PIXEL_THRESHOLD_NEVER = 256
+
+
+def check_layer_name(name) -> None:
+    """A layer name is an ASCII identifier: it names the layer's arrays in weights.npz and
+    its signals in the Verilog."""
+    if not isinstance(name, str) or not (name.isascii() and name.isidentifier()):
+        raise ValueError(f"layer name {name!r} is not an identifier of ASCII letters, digits "
+                         f"and underscores (not starting with a digit), as the arrays in "
+                         f"weights.npz and the Verilog names need")
 
 
 class Neuron(enum.Enum):
@@ -149,8 +158,7 @@ class _Weighted:
     """Fields shared by dense and conv layers (see the subclasses)."""
 
     def _check_common(self, weight_shape):
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise ValueError(f"layer name must be an identifier, not {self.name!r}")
+        check_layer_name(self.name)
         try:
             neuron = Neuron(self.neuron.value if isinstance(self.neuron, Neuron)
                             else self.neuron)
@@ -292,8 +300,7 @@ class Flatten:
     kind = "flatten"
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise ValueError(f"layer name must be an identifier, not {self.name!r}")
+        check_layer_name(self.name)
 
     def output_shape(self, input_shape: tuple) -> tuple:
         return (int(np.prod(input_shape)),)

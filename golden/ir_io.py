@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IRError, UnsupportedLayerError
-from .ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network
+from .ir import Conv2d, Dense, Flatten, InputChannel, InputSpec, Network, check_layer_name
 
 __all__ = ["save", "load", "from_document", "FORMAT", "FORMAT_VERSION", "SUPPORTED_KINDS", "FILES"]
 
@@ -90,6 +90,10 @@ def _parse_input(doc: dict) -> InputSpec:
 def _parse_layer(i: int, entry: dict, arrays: dict, used: set):
     where = f"network.json layer {i}"
     name = _get(entry, "name", where, str)
+    try:
+        check_layer_name(name)
+    except ValueError as error:
+        raise IRError(f"{where}: {error}") from None
     where = f"network.json layer {i} ({name!r})"
     kind = _get(entry, "kind", where, str)
     if kind not in SUPPORTED_KINDS:

@@ -331,6 +331,10 @@ CASES = [
     ir_case("two layers with the same name", _same_names,
             message=r"network\.json names more than one layer 'fc1'; layer names must be "
                     r"unique"),
+    ir_case("a layer name that is not an ASCII identifier (a path, an accent)",
+            lambda d: d["layers"][1].update(name="../fc\u00e9"), command="generate",
+            message=r"network\.json layer 1: layer name '\.\./fc\u00e9' is not an identifier of "
+                    r"ASCII letters, digits and underscores .*"),
     ir_case("an unknown layer kind", lambda d: d["layers"][1].update(kind="lstm"),
             message=r"layer 'fc1' has kind 'lstm'; supported kinds: conv2d, dense, flatten"),
     Case("an IR directory that does not exist",

@@ -128,37 +128,32 @@ class ConvStage(wiring.Component):
 
     def _window(self, m, s) -> None:
         """Position counters and the input address of kernel position ``k`` of the window
-        (no multiplier: running sums); ``s.window`` collects the window's words."""
+        (no multiplier: running sums); ``s.window`` collects the window's words. The address
+        adds two registers, ``position_base`` (the window origin's address, buffer included)
+        and ``offset`` (kernel position ``k``'s, set as ``k`` is: :func:`_set_k`), so that
+        one carry chain lies before the input's multiplexer."""
         plan, layer = self._plan, self._plan.layer
         timesteps = layer.timesteps
         channels, height, width = layer.in_shape
         _, out_h, out_w = layer.out_shape
-        kh, kw = layer.kernel_size
         positions = plan.kernel_positions
         coordinate = signed(max(height, width, 2).bit_length() + 2)
         t = Signal(range(max(timesteps, 2)))
         oy, ox = Signal(range(max(out_h, 2))), Signal(range(max(out_w, 2)))
         origin_y, origin_x = Signal(coordinate), Signal(coordinate)
-        address_range = signed((timesteps * height * width + 2 * width + 2).bit_length() + 2)
-        row_base = Signal(address_range)   # t * H * W + origin_y * W
-        step_base = Signal(address_range)  # t * H * W
+        address_range = signed((2 * timesteps * height * width + 2 * width + 2).bit_length() + 2)
+        row_base = Signal(address_range)       # bank + t * H * W + origin_y * W
+        step_base = Signal(address_range)      # bank + t * H * W
+        position_base = Signal(address_range)  # row_base + origin_x
         in_bank = Signal()
         k = Signal(range(positions + 1))
-        offset_y, offset_x = Signal(range(max(kh, 2))), Signal(range(max(kw, 2)))
-        offset = Signal(address_range)
-        with m.Switch(k):
-            for index in range(positions):
-                with m.Case(index):
-                    ky, kx = divmod(index, kw)
-                    m.d.comb += [offset_y.eq(ky), offset_x.eq(kx), offset.eq(ky * width + kx)]
+        offset_y, offset_x = Signal(range(max(layer.kernel_size[0], 2))), \
+            Signal(range(max(layer.kernel_size[1], 2)))
+        offset = Signal(address_range)   # offset_y * W + offset_x
         iy, ix = origin_y + offset_y, origin_x + offset_x
         inside = (k < positions) & (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
         flat = Signal(address_range)
-        m.d.comb += flat.eq(row_base + origin_x + offset)
-        if plan.input_register:
-            m.d.comb += self.in_addr.eq(flat)
-        else:
-            m.d.comb += self.in_addr.eq(flat + Mux(in_bank, plan.in_words, 0))
+        m.d.comb += [flat.eq(position_base + offset), self.in_addr.eq(flat)]
         asked_inside = Signal()
         window = Signal(positions * channels)
         captured = Mux(asked_inside, self.in_data, 0)
@@ -166,9 +161,31 @@ class ConvStage(wiring.Component):
         m.d.comb += next_window.eq(Cat(window[channels:], captured) if positions > 1
                                    else captured)
         s.__dict__.update(next_window=next_window, t=t, oy=oy, ox=ox, origin_y=origin_y,
-                          origin_x=origin_x,
-                          row_base=row_base, step_base=step_base, in_bank=in_bank, k=k,
+                          origin_x=origin_x, row_base=row_base, step_base=step_base,
+                          position_base=position_base, in_bank=in_bank, k=k,
+                          offsets=(offset_y, offset_x, offset),
                           inside=inside, asked_inside=asked_inside, window=window)
+
+    def _set_k(self, m, s, advance: bool) -> None:
+        """``k`` to 0, or (``advance``) to ``k + 1``, and the offset registers with it:
+        kernel position ``(ky, kx) = divmod(k, KW)``, address offset ``ky * W + kx`` (0 past
+        the last position)."""
+        layer = self._plan.layer
+        width, kw = layer.in_shape[2], layer.kernel_size[1]
+        offset_y, offset_x, offset = s.offsets
+
+        def table(index):
+            ky, kx = divmod(index, kw) if index < self._plan.kernel_positions else (0, 0)
+            return [offset_y.eq(ky), offset_x.eq(kx), offset.eq(ky * width + kx)]
+
+        if not advance:
+            m.d.sync += [s.k.eq(0), *table(0)]
+            return
+        m.d.sync += s.k.eq(s.k + 1)
+        with m.Switch(s.k):
+            for index in range(self._plan.kernel_positions):
+                with m.Case(index):
+                    m.d.sync += table(index + 1)
 
     def _items(self, m, s) -> None:
         """The work of one (lane group, kernel group): each kernel lane's pending channels
@@ -358,19 +375,23 @@ class ConvStage(wiring.Component):
         _, height, width = layer.in_shape
         _, out_h, out_w = layer.out_shape
         (sh, sx), (ph, pw) = layer.stride, layer.padding
-        m.d.sync += [s.k.eq(0), s.out_index.eq(s.out_index + 1)]
+        self._set_k(m, s, advance=False)
+        m.d.sync += s.out_index.eq(s.out_index + 1)
         with m.If(s.ox == out_w - 1):
             m.d.sync += [s.ox.eq(0), s.origin_x.eq(-pw)]
             with m.If(s.oy == out_h - 1):
+                next_row = s.step_base + height * width - ph * width
                 m.d.sync += [s.oy.eq(0), s.origin_y.eq(-ph), s.t.eq(s.t + 1),
                              s.state_index.eq(0),
                              s.step_base.eq(s.step_base + height * width),
-                             s.row_base.eq(s.step_base + height * width - ph * width)]
+                             s.row_base.eq(next_row), s.position_base.eq(next_row - pw)]
             with m.Else():
                 m.d.sync += [s.oy.eq(s.oy + 1), s.origin_y.eq(s.origin_y + sh),
-                             s.row_base.eq(s.row_base + sh * width)]
+                             s.row_base.eq(s.row_base + sh * width),
+                             s.position_base.eq(s.row_base + sh * width - pw)]
         with m.Else():
-            m.d.sync += [s.ox.eq(s.ox + 1), s.origin_x.eq(s.origin_x + sx)]
+            m.d.sync += [s.ox.eq(s.ox + 1), s.origin_x.eq(s.origin_x + sx),
+                         s.position_base.eq(s.position_base + sx)]
 
     def _control_states(self, m, s) -> None:
         """``IDLE``, ``WINDOW`` (read the window, one kernel position per cycle), ``ITEM``
@@ -385,13 +406,17 @@ class ConvStage(wiring.Component):
                          & (s.ox == out_w - 1))
         with m.State("IDLE"):
             with m.If(self.in_full):
+                bank = 0 if plan.input_register else Mux(s.in_bank, plan.in_words, 0)
                 m.d.sync += [s.t.eq(0), s.oy.eq(0), s.ox.eq(0), s.origin_y.eq(-ph),
-                             s.origin_x.eq(-pw), s.step_base.eq(0),
-                             s.row_base.eq(-ph * width), s.k.eq(0), s.out_index.eq(0),
-                             s.state_index.eq(0)]
+                             s.origin_x.eq(-pw), s.step_base.eq(bank),
+                             s.row_base.eq(bank - ph * width),
+                             s.position_base.eq(bank - ph * width - pw),
+                             s.out_index.eq(0), s.state_index.eq(0)]
+                self._set_k(m, s, advance=False)
                 m.next = "WINDOW"
         with m.State("WINDOW"):
-            m.d.sync += [s.asked_inside.eq(s.inside), s.k.eq(s.k + 1)]
+            m.d.sync += s.asked_inside.eq(s.inside)
+            self._set_k(m, s, advance=True)
             with m.If(s.k != 0):
                 m.d.sync += s.window.eq(s.next_window)
             with m.If(s.k == positions):

@@ -25,7 +25,8 @@ from .spram import (PRIMITIVE, SIMULATION_MODEL, bank_contents, simulation_model
 from .stream_top import StreamTop
 
 __all__ = ["TOP_MODULE", "AXIS_FILE", "SPRAM_WRITES", "FILES", "generate", "trace_layout",
-           "write_files", "files_digest", "generator_version", "result_payload_layout"]
+           "write_files", "files_digest", "generator_version", "result_payload_layout",
+           "manifest_digest", "seal_manifest"]
 
 TOP_MODULE = "spikewright_top"
 #: The files a generated design consists of.
@@ -219,8 +220,24 @@ def generate(network, config: HwConfig | None = None, *,
     manifest.update(notes or {})
     manifest["files"] = {name: hashlib.sha256(body.encode()).hexdigest()
                          for name, body in sorted(files.items())}
-    files["manifest.json"] = json.dumps(manifest, indent=2) + "\n"
+    files["manifest.json"] = json.dumps(seal_manifest(manifest), indent=2) + "\n"
     return files
+
+
+def manifest_digest(manifest: dict) -> str:
+    """The sha256 of ``manifest`` without its ``manifest_sha256`` (canonical JSON: sorted
+    keys, no spaces), which the generator records in it: a manifest edited after
+    ``generate`` no longer matches it."""
+    body = {key: value for key, value in manifest.items() if key != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True,
+                                     separators=(",", ":")).encode()).hexdigest()
+
+
+def seal_manifest(manifest: dict) -> dict:
+    """``manifest`` with its :func:`manifest_digest` recorded as ``manifest_sha256`` (of its
+    JSON form, as a reader gets it back: tuples as lists, keys as strings)."""
+    manifest["manifest_sha256"] = manifest_digest(json.loads(json.dumps(manifest)))
+    return manifest
 
 
 def files_digest(files: dict[str, str]) -> str:

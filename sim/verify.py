@@ -16,7 +16,7 @@ import numpy as np
 
 from spikewright.golden.ir import Network
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.emit import result_payload_layout
+from spikewright.hdl_gen.emit import manifest_digest, result_payload_layout
 from spikewright.hdl_gen.plan import NetworkPlan, make_plan
 
 from . import amaranth_bench, cocotb_bench, harness
@@ -49,12 +49,16 @@ def read_manifest(rtl_dir) -> dict:
     if missing:
         raise ValueError(f"{path} is not a manifest written by the generator (it lacks "
                          f"{', '.join(missing)}); generate the design again")
+    if manifest["manifest_sha256"] != manifest_digest(manifest):
+        raise ValueError(f"{path} was edited after it was generated (its content no longer "
+                         f"matches its manifest_sha256); generate the design again rather "
+                         f"than editing it")
     return manifest
 
 
 #: what every manifest holds and the benches, synthesis and boards read
 MANIFEST_KEYS = ("ir_digest", "hw_config", "files", "pixels", "result_payload", "ports",
-                 "weight_memory_bits")
+                 "weight_memory_bits", "manifest_sha256")
 
 
 def check_files(rtl_dir, manifest: dict) -> None:

@@ -446,6 +446,29 @@ def fold_to_fit(build: Build, *, config: HwConfig | None = None) -> Build:
     return build
 
 
+def check_folding_fits(build: Build) -> None:
+    """Refuse a folded design whose weights take more block RAMs than its part has (each
+    stage plan's ``weight_block_rams``): folding for a frame rate weighs cycles, not the
+    part, and the fastest design for a target it cannot meet may not fit."""
+    from spikewright.hdl_gen.parts import TARGETS
+    config = build.plan.config
+    part = TARGETS[config.target]
+    blocks = part.block_ram_bits // part.block_bits
+    needed = sum(stage.weight_block_rams(config.target) for stage in build.plan.stream.stages
+                 if hasattr(stage, "weight_block_rams"))
+    if needed > blocks:
+        folding = build.results["folding"]
+        raise ValueError(f"the design folded for {folding['fps']:g} images/s at "
+                         f"{folding['clock_mhz']:g} MHz"
+                         + ("" if folding["met"] else " (the fastest, short of the target)")
+                         + f" needs {needed} block RAMs for its weights; {config.target} has "
+                         f"{blocks}: ask for fewer images per second"
+                         + (", or --fps max for the fastest design that fits"
+                            if part.family == "ecp5" and all(
+                                layer.kind == "dense" for layer in build.plan.layers)
+                            else ""))
+
+
 def evaluate(build: Build, *, ann: bool = True) -> Build:
     """Accuracy at every level on the build's images (golden's, and the float and quantized
     ANN's from the checkpoint where it is known), spikes and synaptic operations per image:

@@ -148,11 +148,12 @@ def _verify_other(folder):
 
 def _verify_sequential(folder):
     """A design folder written by an earlier spikewright for the sequential architecture."""
+    from spikewright.hdl_gen.emit import seal_manifest
     ir = saved_ir(folder)
     design = rtl(folder, ir)
     manifest = json.loads((design / "manifest.json").read_text())
     manifest["hw_config"]["architecture"] = "sequential"
-    (design / "manifest.json").write_text(json.dumps(manifest))
+    (design / "manifest.json").write_text(json.dumps(seal_manifest(manifest)))
     return ["verify", str(ir), str(design), "--bench", "amaranth", "-q"]
 
 
@@ -261,6 +262,15 @@ def _edited_verilog(folder: Path) -> list[str]:
     verilog = design / "spikewright_top.v"
     verilog.write_text(verilog.read_text() + "// edited by hand\n")
     return ["verify", str(ir), str(design), "--bench", "amaranth", "-q"]
+
+
+def _edited_manifest(folder: Path) -> list[str]:
+    ir = saved_ir(folder)
+    design = rtl(folder, ir)
+    manifest = json.loads((design / "manifest.json").read_text())
+    manifest["hw_config"] = "fast"
+    (design / "manifest.json").write_text(json.dumps(manifest))
+    return ["synth", str(design), "--no-place"]
 
 
 def _manifest_without_hw_config(folder: Path) -> list[str]:
@@ -487,6 +497,17 @@ CASES = [
     Case("verify a design whose manifest lacks hw_config", _manifest_without_hw_config,
          r".*manifest\.json is not a manifest written by the generator \(it lacks "
          r"hw_config\); generate the design again"),
+    Case("a design whose manifest was edited after generate (a value of the wrong type)",
+         _edited_manifest,
+         r".*manifest\.json was edited after it was generated \(its content no longer matches "
+         r"its manifest_sha256\); generate the design again rather than editing it"),
+    Case("generate --fps beyond what fits the part",
+         lambda folder: ["generate", "mnist_mlp_t1", "--fps", "1e12", "--fold-images", "20",
+                         "--out", str(folder / "rtl")],
+         r"the design folded for 1e\+12 images/s at 100 MHz \(the fastest, short of the "
+         r"target\) needs \d+ block RAMs for its weights; ecp5-85k has 208: ask for fewer "
+         r"images per second, or --fps max for the fastest design that fits",
+         needs_dataset=True),
     Case("run --out over a folder holding other files", _run_over_a_users_folder,
          r".*mine already holds other files \(notes\.txt\); write into an empty or new "
          r"directory, or pass --force to write beside them"),

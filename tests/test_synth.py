@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from spikewright.hdl_gen.emit import seal_manifest
 from spikewright.hdl_gen.parts import TARGETS
 from spikewright.synth import (FLOWS, distributed_memories_script, memories,
                                parse_nextpnr_report, parse_stat, synthesize)
@@ -85,7 +86,7 @@ def test_a_design_too_large_for_the_part_says_by_how_much(small_rtl, tmp_path):
     shutil.copytree(small_rtl / "rtl", rtl)
     manifest = json.loads((rtl / "manifest.json").read_text())
     manifest["weight_memory_bits"] = 200_000
-    (rtl / "manifest.json").write_text(json.dumps(manifest))
+    (rtl / "manifest.json").write_text(json.dumps(seal_manifest(manifest)))
     result = synthesize(rtl, "ice40-up5k", tmp_path / "work")
     assert result["fits"] is False
     assert result["reason"] == ("the weights need 200000 bits of memory; ice40-up5k has 122880 "
@@ -149,7 +150,7 @@ def test_placement_takes_the_manifests_seed_unless_told_otherwise(small_rtl, tmp
     for path in (small_rtl / "rtl").iterdir():
         (rtl / path.name).write_bytes(path.read_bytes())
     manifest["hw_config"]["place_seed"] = 7
-    (rtl / "manifest.json").write_text(json.dumps(manifest))
+    (rtl / "manifest.json").write_text(json.dumps(seal_manifest(manifest)))
     seen = []
     monkeypatch.setattr(synth, "synthesize", lambda *args, **kwargs: seen.append(kwargs))
     flow.synthesize_rtl(rtl, "ecp5-85k")

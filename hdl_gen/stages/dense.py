@@ -15,7 +15,10 @@ from .lanes import lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
 from .scan import PlainScan, PrefetchScan
 
-__all__ = ["DenseStage"]
+__all__ = ["DenseStage", "CLEAR_LANES"]
+
+#: Accumulators cleared by one register at a pass's start (:meth:`DenseStage._clear_registers`).
+CLEAR_LANES = 16
 
 
 class DenseStage(wiring.Component):
@@ -236,6 +239,7 @@ class DenseStage(wiring.Component):
         layer = self._plan.layer
         lanes, ww = layer.lanes, layer.weight_width
         acc = [Signal(signed(layer.state_width), name=f"acc_{p}") for p in range(lanes)]
+        self._clears = self._clear_registers(m, acc)
         if len(event_valid) == 1:
             word_valid, word = Signal(name="word_valid"), Signal(lanes * ww, name="word")
             address_valid, read_valid = Signal(name="address_valid"), Signal(name="read_valid")
@@ -245,6 +249,7 @@ class DenseStage(wiring.Component):
             with m.If(word_valid):
                 m.d.sync += [acc[p].eq(acc[p] + word[p * ww:(p + 1) * ww].as_signed())
                              for p in range(lanes)]
+            self._clear(m, acc)
             return acc
         words = []
         for j, (valid, data_out) in enumerate(zip(event_valid, bank_data)):
@@ -263,7 +268,25 @@ class DenseStage(wiring.Component):
                     pairs.append(pair)
                 terms = pairs
             m.d.sync += acc[p].eq(acc[p] + terms[0])
+        self._clear(m, acc)
         return acc
+
+    def _clear_registers(self, m, acc) -> list:
+        """With the prefetching scan (:func:`.stream_plan.prefetches`): one register per
+        :data:`CLEAR_LANES` lanes, set in ``LOAD`` and clearing those accumulators the
+        cycle after (before the pass's first weight reaches them, a pipeline of
+        :data:`.stream_plan.DRAIN_CYCLES` later), so that no decode of the state drives every accumulator."""
+        if not self._plan.prefetch:
+            return []
+        clears = [Signal(name=f"clear_{b}", attrs={"keep": 1})
+                  for b in range(-(-len(acc) // CLEAR_LANES))]
+        m.d.sync += [clear.eq(0) for clear in clears]
+        return clears
+
+    def _clear(self, m, acc) -> None:
+        for b, clear in enumerate(self._clears):
+            with m.If(clear):
+                m.d.sync += [a.eq(0) for a in acc[b * CLEAR_LANES:(b + 1) * CLEAR_LANES]]
 
     def _neuron_inputs(self, m, group, threshold_read, state):
         """``(work, previous, threshold, out_work)`` of lane group ``group``: the readout's
@@ -324,7 +347,8 @@ class DenseStage(wiring.Component):
                 m.d.sync += [s.t.eq(0), s.group.eq(0), s.base.eq(self._plan.first_word)]
                 m.next = "LOAD"
         with m.State("LOAD"):
-            m.d.sync += [*s.scan.load(), *(a.eq(0) for a in s.acc)]
+            m.d.sync += [*s.scan.load(), *(clear.eq(1) for clear in self._clears),
+                         *(() if self._clears else (a.eq(0) for a in s.acc))]
             m.next = "SCAN"
         with m.State("SCAN"):
             m.d.sync += [statement for valid, address, lowest, mask in zip(

@@ -87,6 +87,7 @@ def run(args) -> int:
                  f"{folding['pixels_per_beat']} pixels per beat, "
                  f"predicted interval {folding['predicted_interval_cycles']:.1f} cycles"
                  + ("" if folding["met"] else " (the target is not met: the fastest design)"))
+        flow.check_folding_fits(build)
     else:
         flow.plan(build, config)
     flow.log(f"generating {args.network}")

@@ -68,9 +68,10 @@ PASS_OVERHEAD = 1 + DRAIN_CYCLES + 2
 #: The events per cycle whose scan cycles :func:`layer_scans` records for folding.
 EVENT_CHOICES = (1, 2, 4, 8)
 #: Cycles of a conv stage from its last weight-address cycle to its last output word
-#: written: the address registers, the block RAM read, the weight registers, the sum of the
-#: kernel lanes, the accumulator, the fire (threshold and output word).
-CONV_DRAIN_CYCLES = 6
+#: written: the address registers, the block RAM read, the read word registers, the weight
+#: registers, the sum of the kernel lanes, the accumulator, the fire (threshold and output
+#: word).
+CONV_DRAIN_CYCLES = 7
 #: Clock targets (MHz) from which dense stages prefetch their scan's next chunk and the
 #: argmax shifts its logits (:func:`prefetches`).
 PREFETCH_FROM_MHZ = 25.0

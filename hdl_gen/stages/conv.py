@@ -240,8 +240,10 @@ class ConvStage(wiring.Component):
         s.out_index, s.state_index = out_index, state_index
 
     def _pipeline(self, m, s) -> None:
-        """The pipeline, stage by stage: a (addresses) -> b (block RAM) -> c (weights) ->
-        d (sum of kernel lanes) -> e (accumulator ``acc``, the item's ``total`` at its end)."""
+        """The pipeline, stage by stage: a (addresses) -> b (block RAM) -> r (the words
+        read, in registers: nothing but routing after a block RAM's output) -> c (weights,
+        zero where no channel was read) -> d (sum of kernel lanes) -> e (accumulator
+        ``acc``, the item's ``total`` at its end)."""
         plan, layer = self._plan, self._plan.layer
         lanes, sw, ww, kernel_lanes = plan.lanes, layer.state_width, layer.weight_width, \
             plan.kernel_lanes
@@ -276,14 +278,17 @@ class ConvStage(wiring.Component):
         stage_a = {"valid": valid_a, **tag_a, "group": group_a, "index": index_a,
                    "state": state_a}
         stage_b = delay(stage_a, "b")
-        words = [Cat(*(bank.data for bank in banks)) for banks in s.weight_reads]
+        words = [Signal(lanes * ww, name=f"word_{j}") for j in range(kernel_lanes)]
+        m.d.sync += [word.eq(Cat(*(bank.data for bank in banks)))
+                     for word, banks in zip(words, s.weight_reads)]
+        stage_r = delay(stage_b, "r")
         weights_c = [[Signal(signed(ww), name=f"w_{j}_{p}") for p in range(lanes)]
                      for j in range(kernel_lanes)]
         for j in range(kernel_lanes):
-            m.d.sync += [weights_c[j][p].eq(Mux(stage_b["valid"][j],
+            m.d.sync += [weights_c[j][p].eq(Mux(stage_r["valid"][j],
                                                 words[j][p * ww:(p + 1) * ww].as_signed(), 0))
                          for p in range(lanes)]
-        stage_c = delay({name: stage_b[name] for name in stage_b if name != "valid"}, "c")
+        stage_c = delay({name: stage_r[name] for name in stage_r if name != "valid"}, "c")
         sums = [Signal(signed(sw), name=f"sum_{p}") for p in range(lanes)]
         m.d.sync += [sums[p].eq(sum(weights_c[j][p] for j in range(kernel_lanes)))
                      for p in range(lanes)]

@@ -508,6 +508,19 @@ CASES = [
          r"target\) needs \d+ block RAMs for its weights; ecp5-85k has 208: ask for fewer "
          r"images per second, or --fps max for the fastest design that fits",
          needs_dataset=True),
+    Case("train --init with an --arch of its own",
+         lambda folder: ["train", "--dataset", "digits", "--init", str(checkpoint(folder)),
+                         "--arch", "seed-cnn", "-T", "2", "--out", str(folder / "t.pt")],
+         r"--init .*m\.pt trains its checkpoint's architecture, T, k and ICE; leave out "
+         r"--arch, -T"),
+    Case("convert to 64-bit weights",
+         lambda folder: ["convert", str(checkpoint(folder)), "--weight-width", "64", "--out",
+                         str(folder / "ir")],
+         r"convert: argument --weight-width: must be at most 32, not 64 .*"),
+    Case("train with a rotation of NaN degrees",
+         lambda folder: ["train", "--dataset", "digits", "--rotate", "nan", "--out",
+                         str(folder / "t.pt")],
+         r"train: argument --rotate: must be a finite number of at least 0, not nan .*"),
     Case("run --out over a folder holding other files", _run_over_a_users_folder,
          r".*mine already holds other files \(notes\.txt\); write into an empty or new "
          r"directory, or pass --force to write beside them"),

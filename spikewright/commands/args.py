@@ -7,11 +7,12 @@ import sys
 
 __all__ = ["HW_DEFAULTS", "parse_lanes", "add_hw_arguments", "add_parallel_arguments",
            "hw_config_from_args", "progress_bar",
-           "at_least", "positive_number", "number_list"]
+           "at_least", "positive_number", "non_negative_number", "number_list",
+           "weight_width"]
 
 
-def at_least(minimum: int):
-    """An argparse type: an integer of at least ``minimum``."""
+def at_least(minimum: int, maximum: int | None = None):
+    """An argparse type: an integer of at least ``minimum`` (and at most ``maximum``)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -19,9 +20,29 @@ def at_least(minimum: int):
             raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, not {value}")
         return value
     parse.__name__ = f"integer >= {minimum}"
     return parse
+
+
+def weight_width(text: str) -> int:
+    """An argparse type: a weight width in bits, 2 to the IR's
+    :data:`spikewright.golden.widths.MAX_WEIGHT_WIDTH`."""
+    from spikewright.golden.widths import MAX_WEIGHT_WIDTH
+    return at_least(2, MAX_WEIGHT_WIDTH)(text)
+
+
+def non_negative_number(text: str) -> float:
+    """An argparse type: a finite number of at least zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, not {text}")
+    return value
 
 
 def positive_number(text: str) -> float:

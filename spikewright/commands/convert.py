@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.commands.args import at_least
+from spikewright.commands.args import at_least, weight_width
 
 __all__ = ["add_parser"]
 
@@ -16,7 +16,7 @@ def add_parser(sub):
                                    "thresholds with CTT on training images.")
     p.add_argument("checkpoint", help="a checkpoint written by `spikewright train`")
     p.add_argument("--out", "-o", required=True, help="IR directory to write")
-    p.add_argument("--weight-width", type=at_least(2), default=None,
+    p.add_argument("--weight-width", type=weight_width, default=None,
                    help="signed weight bits (default: the width the checkpoint was trained "
                         "with, else 8)")
     p.add_argument("--neuron", choices=["if", "asg"], default="if",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.commands.args import at_least
+from spikewright.commands.args import at_least, weight_width
 
 __all__ = ["add_parser"]
 
@@ -29,7 +29,7 @@ def add_parser(sub):
                           "without spikewright metadata)")
     imp.add_argument("--k", type=at_least(1), default=None,
                      help="VR encoder factor k; pixels saturate at T/k (default: 4 T)")
-    imp.add_argument("--weight-width", type=at_least(2), default=8,
+    imp.add_argument("--weight-width", type=weight_width, default=8,
                      help="signed bits that float weights are quantized to")
     imp.add_argument("--dataset", default=None,
                      help="dataset the network classifies, recorded in its metadata")

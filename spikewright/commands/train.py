@@ -9,9 +9,13 @@ import time
 
 from tqdm import tqdm
 
-from spikewright.commands.args import at_least
+from spikewright.commands.args import (at_least, non_negative_number, positive_number,
+                                       weight_width)
 
 __all__ = ["add_parser"]
+
+DEFAULT_ARCH = "mlp:768"
+DEFAULT_TIMESTEPS = 1
 
 
 def add_parser(sub):
@@ -21,23 +25,28 @@ def add_parser(sub):
     p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, digits, cifar10, "
                    "cifar100 (default: mnist)")
     p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
-    p.add_argument("--arch", default="mlp:768",
-                   help="'seed-cnn', 'mlp:H1[,H2...]' or a JSON layer list (default: mlp:768)")
-    p.add_argument("--timesteps", "-T", type=at_least(1), default=1, help="time steps T (default: 1)")
+    p.add_argument("--arch", default=None,
+                   help=f"'seed-cnn', 'mlp:H1[,H2...]' or a JSON layer list (default: "
+                        f"{DEFAULT_ARCH}; not with --init)")
+    p.add_argument("--timesteps", "-T", type=at_least(1), default=None,
+                   help=f"time steps T (default: {DEFAULT_TIMESTEPS}; not with --init)")
     p.add_argument("--k", type=at_least(1), default=None,
                    help="quantization factor k; theta = T/k (default: 4*T)")
-    p.add_argument("--ice", action="store_true", help="input channel expansion (grids k-1, k, k+1)")
+    p.add_argument("--ice", action="store_true", default=None,
+                   help="input channel expansion (grids k-1, k, k+1; not with --init)")
     p.add_argument("--epochs", type=at_least(0), default=20,
                    help="epochs (default: 20; 0 with --init and --recalibrate-bn only "
                         "recalibrates)")
-    p.add_argument("--lr", type=float, default=2e-3, help="learning rate (cosine decay to 0)")
+    p.add_argument("--lr", type=positive_number, default=2e-3,
+                   help="learning rate (cosine decay to 0)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                    help="adam (default) or sgd with momentum 0.9 (gentler for fine-tuning)")
     p.add_argument("--batch-size", type=at_least(1), default=128, help="images per optimizer step")
     p.add_argument("--shift", type=at_least(0), default=1, help="random shift in pixels (augmentation)")
-    p.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
+    p.add_argument("--rotate", type=non_negative_number, default=0.0, metavar="DEG",
                    help="random rotation in degrees (augmentation; default: 0)")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
+    p.add_argument("--weight-decay", type=non_negative_number, default=0.0,
+                   help="L2 weight decay")
     p.add_argument("--limit", type=at_least(1), default=None,
                    help="use only the first N training images (after the validation split)")
     p.add_argument("--validation", type=at_least(0), default=None, metavar="N",
@@ -52,9 +61,9 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=0, help="seed of initialization and shuffling")
     p.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
-                   help="start from this checkpoint's weights (its architecture, T, k and ICE "
-                        "are used; --arch, -T, --k and --ice are ignored)")
-    p.add_argument("--weight-width", type=at_least(2), default=None,
+                   help="start from this checkpoint's weights, with its architecture, T, k and "
+                        "ICE (so not with --arch, -T, --k or --ice)")
+    p.add_argument("--weight-width", type=weight_width, default=None,
                    help="train with the weights integerized to this many bits exactly as "
                         "`spikewright convert` will (BatchNorm statistics frozen); best as a "
                         "short fine-tune with --init")
@@ -91,6 +100,15 @@ def run(args) -> int:
                          "combined with --weight-width")
     if args.exact_thresholds and args.weight_width is None:
         raise ValueError("--exact-thresholds needs --weight-width (the width to train at)")
+    from_init = [option for option, value in (("--arch", args.arch), ("-T", args.timesteps),
+                                              ("--k", args.k), ("--ice", args.ice))
+                 if value is not None]
+    if args.init and from_init:
+        raise ValueError(f"--init {args.init} trains its checkpoint's architecture, T, k and "
+                         f"ICE; leave out {', '.join(from_init)}")
+    args.arch = args.arch or DEFAULT_ARCH
+    args.timesteps = args.timesteps or DEFAULT_TIMESTEPS
+    args.ice = bool(args.ice)
     info = dataset_info(args.dataset)
     k = args.k if args.k is not None else 4 * args.timesteps
     arch = parse_arch(args.arch, info["classes"])

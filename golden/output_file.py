@@ -3,7 +3,8 @@
 A regular file (or a new one) is written to a temporary file beside it, which then replaces
 it, so a failure leaves the old file as it was. A path that exists and is not a regular file
 (``/dev/null``, a pipe, a symbolic link such as ``/dev/stdout``) is written into, never
-replaced: replacing it would put a file where the device or link was. Any failure to write is one :class:`ValueError` naming the path.
+replaced: replacing it would put a file where the device or link was. Any failure to write
+is one :class:`ValueError` naming the path.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ def write_output(path, write) -> Path:
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         with tempfile.TemporaryDirectory() as folder:
             staged = Path(folder) / path.name
-            write(staged)
             try:
+                write(staged)
                 with open(staged, "rb") as source, open(path, "wb") as out:
                     shutil.copyfileobj(source, out)
             except OSError as error:
-                raise ValueError(f"cannot write {path}: {error.strerror}") from None
+                raise ValueError(f"cannot write {path}: {error.strerror or error}") from None
         return path
     partial = path.with_name(f".{path.name}.partial")
     try:

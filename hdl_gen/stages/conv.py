@@ -135,7 +135,7 @@ class ConvStage(wiring.Component):
         """Position counters and the input address of kernel position ``k`` of the window
         (no multiplier: running sums); ``s.window`` collects the window's words. The address
         adds two registers, ``position_base`` (the window origin's address, buffer included)
-        and ``offset`` (kernel position ``k``'s, set as ``k`` is: :func:`_set_k`), so that
+        and ``offset`` (kernel position ``k``'s, set as ``k`` is: :meth:`_set_k`), so that
         one carry chain lies before the input's multiplexer."""
         plan, layer = self._plan, self._plan.layer
         timesteps = layer.timesteps

@@ -19,11 +19,6 @@ def word_address_width(words: int) -> int:
     return max(1, (2 * words - 1).bit_length())
 
 
-def assign(targets, values) -> list:
-    """``targets[i].eq(values[i])`` for each ``i``."""
-    return [target.eq(value) for target, value in zip(targets, values)]
-
-
 class ConvStage(wiring.Component):
     """One conv layer of IF or ASG neurons (any groups) as a stage, output-stationary, adds
     only.
@@ -196,10 +191,9 @@ class ConvStage(wiring.Component):
         """The work of one (lane group, kernel group): each kernel lane's pending channels
         (``mask``), the lowest taken per cycle. As in :class:`.scan.PrefetchScan`, ``rest``
         (``mask`` without its lowest channel) and ``single`` (at most one left) are kept
-        beside ``mask``, and the next item's channels wait in ``upcoming`` with their own
-        ``rest`` and ``single`` (kernel group ``ahead`` is the one after it): an item ends
-        on an AND of flip-flops, and the move to the next item copies registers (no carry
-        chain between ``upcoming`` and ``rest``)."""
+        beside ``mask``, and the next item's channels wait in ``upcoming`` (kernel group
+        ``ahead`` is the one after it): an item ends on an AND of flip-flops, and only a
+        2:1 choice lies on the loop back to ``mask``."""
         plan = self._plan
         channels = self._plan.layer.in_shape[0]
         positions, kernel_lanes, kernel_groups = (plan.kernel_positions, plan.kernel_lanes,
@@ -214,20 +208,15 @@ class ConvStage(wiring.Component):
             return (window[index * channels:(index + 1) * channels] if index < positions
                     else Const(0, channels))
 
-        masks, rests, upcoming, upcoming_rests = ([Signal(channels, name=f"{name}_{j}")
-                                                   for j in range(kernel_lanes)]
-                                                  for name in ("mask", "rest", "upcoming",
-                                                               "upcoming_rest"))
-        singles, upcoming_singles = ([Signal(name=f"{name}_{j}") for j in range(kernel_lanes)]
-                                     for name in ("single", "upcoming_single"))
-
-        def split(bits):  # the word, the word without its lowest channel, at most one left
-            return bits, bits & (bits - 1), at_most_one(bits)
-
+        masks, rests, upcoming = ([Signal(channels, name=f"{name}_{j}")
+                                   for j in range(kernel_lanes)]
+                                  for name in ("mask", "rest", "upcoming"))
+        singles = [Signal(name=f"single_{j}") for j in range(kernel_lanes)]
         load, advance, stay = [], [], []
         for j in range(kernel_lanes):
-            taken = (masks[j], rests[j], singles[j])
-            waiting = (upcoming[j], upcoming_rests[j], upcoming_singles[j])
+            def take(bits, j=j):
+                return [masks[j].eq(bits), rests[j].eq(bits & (bits - 1)),
+                        singles[j].eq(at_most_one(bits))]
             chosen = Signal(channels, name=f"chosen_{j}")
             with m.Switch(ahead):
                 for g in range(kernel_groups):
@@ -236,10 +225,9 @@ class ConvStage(wiring.Component):
                             m.d.comb += chosen.eq(word_of(s.window, g, j))
             first = Signal(channels, name=f"first_{j}")
             m.d.comb += first.eq(word_of(s.next_window, 0, j))
-            load += [*assign(taken, split(first)),
-                     *assign(waiting, split(word_of(s.next_window, 1 % kernel_groups, j)))]
-            advance += [*assign(taken, waiting), *assign(waiting, split(chosen))]
-            stay += assign(taken, split(rests[j]))
+            load += [*take(first), upcoming[j].eq(word_of(s.next_window, 1 % kernel_groups, j))]
+            advance += [*take(upcoming[j]), upcoming[j].eq(chosen)]
+            stay += take(rests[j])
         load.append(ahead.eq(2 % kernel_groups))
         advance.append(ahead.eq(Mux(ahead == kernel_groups - 1, 0, ahead + 1)))
         s.__dict__.update(group=group, kgroup=kgroup, weight_base=weight_base, masks=masks,

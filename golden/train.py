@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pickle
 import time
 from pathlib import Path
@@ -30,8 +29,8 @@ from torch import nn
 
 from .encoding import make_input_spec
 from .errors import CheckpointError, UnsupportedLayerError
-from .output_file import write_output
 from .integerize import integer_layer
+from .output_file import write_output
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
            "parse_arch",

@@ -22,7 +22,7 @@ from .stream_model import StreamTiming, chain_stages, times_of_scans
 from .stream_plan import EVENT_CHOICES, conv_cycles, group_cycles, pass_overhead, weight_blocks
 
 __all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
-           "dense_weight_blocks"]
+           "dense_weight_blocks", "weight_block_rams"]
 
 #: Bits of one ECP5 DP16KD, the block RAM folding counts.
 BLOCK_BITS = TARGETS["ecp5-85k"].block_bits
@@ -32,15 +32,20 @@ HANDOVER_MARGIN = 4
 FIT_STEP = 1.02
 
 
+def weight_block_rams(plan) -> int:
+    """Block RAMs the weights of ``plan``'s stages take on its part (each stage plan's
+    ``weight_block_rams``)."""
+    return sum(stage.weight_block_rams(plan.config.target) for stage in plan.stream.stages)
+
+
 def dense_weight_blocks(plan) -> int:
-    """Block RAMs the weights of ``plan``'s dense stages take
-    (:meth:`.stream_plan.DenseStagePlan.weight_block_rams`)."""
+    """:func:`weight_block_rams` of a plan of dense stages only."""
     for layer in plan.layers:
         if layer.kind != "dense":
             raise ValueError(f"the block RAM model covers dense layers only, not "
                              f"{layer.kind} layer {layer.name!r}; fold for a number of "
                              f"images per second instead")
-    return sum(stage.weight_block_rams() for stage in plan.stream.stages)
+    return weight_block_rams(plan)
 
 
 def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, int]:

@@ -70,6 +70,11 @@ class Target:
         width, depth = self.block_shapes[0]
         return width * depth
 
+    @property
+    def block_count(self) -> int:
+        """Block RAMs the part has."""
+        return self.block_ram_bits // self.block_bits
+
 
 TARGETS = {
     # Lattice iCE40 UP5K: 30 EBR x 4 kbit, 16 bits wide, and 4 SPRAM of 16,384 x 16 bits

@@ -428,14 +428,14 @@ def fold_to_fit(build: Build, *, config: HwConfig | None = None) -> Build:
     (:func:`.hdl_gen.fold.fold_to_fit`; ECP5 parts, dense networks), record the choice in
     ``results["folding"]`` and make the plan."""
     from spikewright.hdl_gen.parts import TARGETS
-    from spikewright.hdl_gen.fold import BLOCK_BITS, dense_weight_blocks
+    from spikewright.hdl_gen.fold import dense_weight_blocks
     from spikewright.hdl_gen.fold import fold_to_fit as fold_design
     config = config or HwConfig()
     part = TARGETS[config.target]
     if part.family != "ecp5":
         raise ValueError(f"folding to fit the part models the ECP5's block RAM, not "
                          f"{config.target!r}; give --fps a number of images per second")
-    blocks = part.block_ram_bits // BLOCK_BITS
+    blocks = part.block_count
     folding = fold_design(build.network, _sample_scans(build), config=config, blocks=blocks)
     plan(build, folding.config)
     build.results["folding"] = {
@@ -450,12 +450,11 @@ def check_folding_fits(build: Build) -> None:
     """Refuse a folded design whose weights take more block RAMs than its part has (each
     stage plan's ``weight_block_rams``): folding for a frame rate weighs cycles, not the
     part, and the fastest design for a target it cannot meet may not fit."""
+    from spikewright.hdl_gen.fold import weight_block_rams
     from spikewright.hdl_gen.parts import TARGETS
     config = build.plan.config
     part = TARGETS[config.target]
-    blocks = part.block_ram_bits // part.block_bits
-    needed = sum(stage.weight_block_rams(config.target) for stage in build.plan.stream.stages
-                 if hasattr(stage, "weight_block_rams"))
+    blocks, needed = part.block_count, weight_block_rams(build.plan)
     if needed > blocks:
         folding = build.results["folding"]
         raise ValueError(f"the design folded for {folding['fps']:g} images/s at "

@@ -275,13 +275,19 @@ class DenseStage(wiring.Component):
         """With the prefetching scan (:func:`.stream_plan.prefetches`): one register per
         :data:`CLEAR_LANES` lanes, set in ``LOAD`` and clearing those accumulators the
         cycle after (before the pass's first weight reaches them, a pipeline of
-        :data:`.stream_plan.DRAIN_CYCLES` later), so that no decode of the state drives every accumulator."""
+        :data:`.stream_plan.DRAIN_CYCLES` later), so that no decode of the state drives
+        every accumulator."""
         if not self._plan.prefetch:
             return []
         clears = [Signal(name=f"clear_{b}", attrs={"keep": 1})
                   for b in range(-(-len(acc) // CLEAR_LANES))]
         m.d.sync += [clear.eq(0) for clear in clears]
         return clears
+
+    def _clear_on_load(self, acc) -> list:
+        """``LOAD``'s statements: set the clear registers, or where there are none clear
+        every accumulator at once."""
+        return [clear.eq(1) for clear in self._clears] or [a.eq(0) for a in acc]
 
     def _clear(self, m, acc) -> None:
         for b, clear in enumerate(self._clears):
@@ -347,8 +353,7 @@ class DenseStage(wiring.Component):
                 m.d.sync += [s.t.eq(0), s.group.eq(0), s.base.eq(self._plan.first_word)]
                 m.next = "LOAD"
         with m.State("LOAD"):
-            m.d.sync += [*s.scan.load(), *(clear.eq(1) for clear in self._clears),
-                         *(() if self._clears else (a.eq(0) for a in s.acc))]
+            m.d.sync += [*s.scan.load(), *self._clear_on_load(s.acc)]
             m.next = "SCAN"
         with m.State("SCAN"):
             m.d.sync += [statement for valid, address, lowest, mask in zip(

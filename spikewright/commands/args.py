@@ -34,26 +34,26 @@ def weight_width(text: str) -> int:
     return at_least(2, MAX_WEIGHT_WIDTH)(text)
 
 
-def non_negative_number(text: str) -> float:
-    """An argparse type: a finite number of at least zero."""
+def _number(text: str, within, wanted: str) -> float:
+    """``text`` as a number for which ``within(value)`` holds, else "must be ``wanted``"."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, not {text}")
+    if not within(value):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, not {text}")
     return value
+
+
+def non_negative_number(text: str) -> float:
+    """An argparse type: a finite number of at least zero."""
+    return _number(text, lambda value: 0 <= value < float("inf"),
+                   "a finite number of at least 0")
 
 
 def positive_number(text: str) -> float:
     """An argparse type: a finite number above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
+    return _number(text, lambda value: 0 < value < float("inf"), "a positive number")
 
 
 def number_list(text: str, option: str, parse) -> list:

@@ -288,6 +288,24 @@ def _run_over_a_users_folder(folder: Path) -> list[str]:
     return ["run", "--out", str(folder / "mine")]
 
 
+def _run_folder(folder: Path, **files) -> list[str]:
+    """``report`` on a hand-made run folder: a valid eval.json and stream.json, then
+    ``files`` (name: JSON text) written over them or beside them."""
+    evaluation = {"dataset": "mnist", "split": "test", "images": 10, "timesteps": 1,
+                  "network_digest": "ab" * 32, "model": "m",
+                  "accuracy": {"ann_float": 0.9, "ann_quant": 0.95, "snn_golden": 0.94},
+                  "spikes_per_image": {"total": 100.0}, "synops_per_image": {"total": 1000.0}}
+    stream = {"latency_cycles": [100, 120], "interval_cycles": 90.0,
+              "stage_cycles_mean": {"encoder": 64.0, "fc1": 85.0}}
+    run = folder / "run"
+    run.mkdir()
+    (run / "eval.json").write_text(json.dumps(evaluation))
+    (run / "stream.json").write_text(json.dumps(stream))
+    for name, text in files.items():
+        (run / name.replace("__", ".")).write_text(text)
+    return ["report", str(run)]
+
+
 def _torchscript_with_a_skip(folder: Path) -> list[str]:
     import torch
 
@@ -542,6 +560,35 @@ CASES = [
     Case("eval --json onto a full device",
          lambda folder: ["eval", str(saved_ir(folder)), "--json", "/dev/full", "-q"],
          r"cannot write /dev/full: No space left on device"),
+    Case("report on a run folder whose eval.json is cut short",
+         lambda folder: _run_folder(folder, eval__json='{"images": 10,'),
+         r"\S*run/eval.json is not JSON \(.*\); write it again with the command that "
+         r"makes it, or remove it"),
+    Case("report on a run folder whose eval.json is a list",
+         lambda folder: _run_folder(folder, eval__json="[1, 2]"),
+         r"\S*run/eval.json holds a JSON list, not the object that `spikewright run` writes "
+         r"there; write it again .*"),
+    Case("report on a run folder whose eval.json lacks a key",
+         lambda folder: _run_folder(folder, eval__json='{"images": 10, "accuracy": {}}'),
+         r"\S*run/eval.json is not as `spikewright run` writes it \(it lacks the key "
+         r"'dataset'\); write it again .*"),
+    Case("report on a run folder with an accuracy of 'high'",
+         lambda folder: _run_folder(folder, verify__json=json.dumps(
+             {"rtl_accuracy": "high", "simulator": "verilator", "simulator_version": "5",
+              "images": 10})),
+         r"\S*run/verify.json is not as `spikewright run` writes it \(a value of the wrong "
+         r"kind: accuracy 'high' is not a number from 0 to 1\); write it again .*"),
+    Case("report on a run folder whose stream.json holds text for cycles",
+         lambda folder: _run_folder(folder, stream__json=json.dumps(
+             {"latency_cycles": ["many"], "interval_cycles": 90.0,
+              "stage_cycles_mean": {}})),
+         r"\S*run/stream.json is not as `spikewright run` writes it \(a value of the wrong "
+         r"kind: .*\); write it again .*"),
+    Case("report on a run folder whose synthesis result has a text Fmax",
+         lambda folder: _run_folder(folder, **{"synth_ecp5-85k__json": json.dumps(
+             {"place_and_route": {"fmax_mhz": "fast", "tool": "nextpnr"}})}),
+         r"\S*run/synth_ecp5-85k.json is not as `spikewright run` writes it \(a value of the "
+         r"wrong kind: .*\); write it again .*"),
     Case("run --targets naming no part",
          lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
          r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "

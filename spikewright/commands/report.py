@@ -10,7 +10,7 @@ __all__ = ["add_parser"]
 def add_parser(sub):
     p = sub.add_parser("report", help="write report.json and report.html of a run directory",
                        description="Collect the JSON results of a run directory (eval.json, "
-                                   "cycles.json, verify.json, synth_*.json, ...) into "
+                                   "stream.json, verify.json, synth_*.json, ...) into "
                                    "report.json and a self-contained report.html.")
     p.add_argument("run_dir", help="directory written by `spikewright run`")
     p.set_defaults(func=run)

@@ -97,14 +97,20 @@ class HwConfig:
             if value < 1:
                 raise ValueError(f"{what} must be at least 1, not {value}")
         object.__setattr__(self, "_lanes", mapping)
+        styles = [style.value for style in MemoryStyle]
+        if self.memory_style not in styles and not isinstance(self.memory_style, MemoryStyle):
+            raise ValueError(f"memory_style must be one of {', '.join(styles)}, not "
+                             f"{self.memory_style!r}")
         object.__setattr__(self, "memory_style", MemoryStyle(self.memory_style))
         if self.memory_style is MemoryStyle.SPRAM:
             if not TARGETS.get(self.target, TARGETS["ecp5-85k"]).spram_banks:
                 parts = ", ".join(t.name for t in TARGETS.values() if t.spram_banks)
                 raise ValueError(f"memory_style 'spram' needs a part with single-port RAM "
                                  f"banks ({parts}), not {self.target!r}")
-        if not isinstance(self.clock_mhz, (int, float)) or not self.clock_mhz > 0:
-            raise ValueError(f"clock_mhz must be a positive number, not {self.clock_mhz!r}")
+        clock = self.clock_mhz
+        if (isinstance(clock, bool) or not isinstance(clock, (int, float))
+                or not 0 < clock < float("inf")):
+            raise ValueError(f"clock_mhz must be a positive, finite number, not {clock!r}")
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
         kernel = self.kernel_lanes

@@ -43,6 +43,43 @@ def log(message: str) -> None:
     print(f"[spikewright] {message}", file=sys.stderr, flush=True)
 
 
+def _whole(name: str, value, minimum: int, *, optional: bool = False):
+    """``value`` as an int where it is a whole number of at least ``minimum`` (or None
+    where ``optional``); a TypeError or ValueError naming ``name`` otherwise."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a whole number (an int), not {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return int(value)
+
+
+def _path(name: str, value) -> Path:
+    """``value`` as a Path where it is a path (a str or os.PathLike)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (a str or os.PathLike), not {value!r}")
+    if not str(value):
+        raise ValueError(f"{name} is an empty path; give a file or folder")
+    return Path(value)
+
+
+def _needs(build: Build, step: str, *, plan_: bool = False, images_: bool = False,
+           golden_: bool = False) -> None:
+    """Refuse ``step`` on a build that lacks what it reads, naming the step to call first."""
+    if not isinstance(build, Build):
+        raise TypeError(f"{step} takes a Build (from load, train, convert, from_torch or "
+                        f"nir_import), not {type(build).__name__}")
+    if plan_ and build.plan is None:
+        raise ValueError(f"{step} needs the hardware plan first: call plan(build, "
+                         f"HwConfig(...)) or fold(build, fps=...)")
+    if (images_ or golden_) and build.images is None:
+        raise ValueError(f"{step} needs images first: call images(build, ...)")
+    if golden_ and build.images.golden is None:
+        raise ValueError(f"{step} needs golden's run on the images first: call "
+                         f"run_golden(build)")
+
+
 def write_json(path, document) -> Path:
     """Write ``document`` as JSON to ``path`` whole or not at all
     (:func:`spikewright.golden.output_file.write_output`), creating the parent directory."""
@@ -148,7 +185,7 @@ def _resolve(network) -> tuple[Path, str | None]:
 
 def load(network) -> Build:
     """A build of the IR in directory ``network`` (or of the shipped model of that name)."""
-    ir_dir, name = _resolve(network)
+    ir_dir, name = _resolve(_path("network", network))
     build = Build(ir_io.load(ir_dir), ir_dir=ir_dir, model=name)
     checkpoint = build.network.metadata.get("checkpoint")
     if isinstance(checkpoint, str) and checkpoint:
@@ -306,6 +343,9 @@ def nir_import(path, out=None, *, timesteps=None, k=None, weight_width=8, datase
     saved to the IR directory ``out`` where given; what the import did, with each layer's
     quantization error, in ``results["nir_import"]``."""
     from spikewright.golden import nir_io
+    path = _path("path", path)
+    if not path.is_file():
+        raise FileNotFoundError(f"NIR file {path} does not exist")
     if out is not None:
         prepare_output_dir(out, ir_io.FILES, force=force)
     network, report = nir_io.read(path, use_metadata=use_metadata, timesteps=timesteps, k=k,
@@ -324,12 +364,13 @@ def images(build: Build, *, dataset=None, split="test", limit=None, first=0,
            data_root=None) -> Build:
     """Load images ``first`` to ``first + limit`` of a dataset split (default: the network's
     dataset), checked against the network's input shape."""
+    _needs(build, "images")
+    limit = _whole("limit", limit, 1, optional=True)
+    first = _whole("first", first, 0)
     dataset = dataset or build.dataset
     if not dataset:
         raise ValueError("the network does not name its dataset (metadata 'dataset'); give "
                          "one (--dataset on the command line)")
-    if first < 0:
-        raise ValueError(f"the first image must be at least 0, not {first}")
     if datasets.is_image_file(dataset):
         pixels, labels = datasets.load_image_file(dataset)
         if limit is not None:
@@ -355,6 +396,7 @@ def images(build: Build, *, dataset=None, split="test", limit=None, first=0,
 
 def plan(build: Build, config: HwConfig | None = None) -> Build:
     """Make the hardware plan of the network laid out by ``config``."""
+    _needs(build, "plan")
     build.plan = plan_module.make_plan(build.network, config or HwConfig())
     return build
 
@@ -366,6 +408,9 @@ def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 50
     every layer's stage cycles depend on for any lanes (``scans``: dense scan cycles and conv
     window pops, for folding), and the spike trace of the first ``traced`` images (for
     verification)."""
+    _needs(build, "run_golden", images_=True)
+    traced = _whole("traced", traced, 0)
+    batch_size = _whole("batch_size", batch_size, 1)
     image_set = build.images
     scanned = {} if scans else None
     timed = {} if build.plan is not None else None
@@ -391,6 +436,7 @@ def golden(build: Build, *, traced: int = 0, progress=None, batch_size: int = 50
 
 def stream_timing(build: Build):
     """The stream model's timing of the build's images through its dataflow plan."""
+    _needs(build, "stream_timing", plan_=True, images_=True)
     images = build.images
     if images.stage_times is not None and images.stage_times[0] is build.plan:
         return chain_stages(build.plan, images.stage_times[1])
@@ -414,6 +460,10 @@ def fold(build: Build, *, fps: float, config: HwConfig | None = None) -> Build:
     images per second at ``config.clock_mhz`` (:func:`.hdl_gen.fold.fold` on the build's
     images), record the choice in ``results["folding"]`` and make the plan."""
     from spikewright.hdl_gen.fold import fold as fold_design
+    if (isinstance(fps, bool) or not isinstance(fps, (int, float, np.number))
+            or not 0 < fps < float("inf")):
+        raise ValueError(f"fps must be a positive, finite number of images per second, not "
+                         f"{fps!r}")
     config = config or HwConfig()
     folding = fold_design(build.network, _sample_scans(build),
                           interval_cycles=config.clock_mhz * 1e6 / fps, config=config)
@@ -472,6 +522,7 @@ def evaluate(build: Build, *, ann: bool = True) -> Build:
     """Accuracy at every level on the build's images (golden's, and the float and quantized
     ANN's from the checkpoint where it is known), spikes and synaptic operations per image:
     ``results["eval"]``."""
+    _needs(build, "evaluate", golden_=True)
     image_set, result = build.images, build.images.golden
     labels = image_set.labels  # None for a file of images without labels: no accuracy
     accuracy = {"ann_float": None, "ann_quant": None,
@@ -509,8 +560,7 @@ def cycles_and_energy(build: Build) -> Build:
     each stage's mean cycles, the part's limits), ``results["cycles"]`` (each image's
     latency) and ``results["energy"]``."""
     from spikewright.energy import energy_report
-    if build.plan is None or build.images is None or build.images.golden is None:
-        raise ValueError("make the plan and run golden first: the stream model needs both")
+    _needs(build, "cycles_and_energy", plan_=True, golden_=True)
     stream = stream_timing(build)
     limits = bandwidth_limits(build.plan, build.images.golden)
     build.results["stream"] = {
@@ -601,11 +651,20 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
     from spikewright.hdl_gen.emit import FILES
     from spikewright.hdl_gen.emit import generate as generate_files
     from spikewright.hdl_gen.emit import write_files
+    _needs(build, "generate", plan_=True)
+    out = _path("out", out)
     prepare_output_dir(out, FILES, force=force)
     notes = {"folding": build.results["folding"]} if "folding" in build.results else None
     build.files = generate_files(build.network, plan=build.plan, notes=notes)
     build.rtl_dir = write_files(build.files, out)
     log_estimate(json.loads(build.files["manifest.json"])["estimate"])
+    lanes = build.plan.config.lanes
+    for layer in build.plan.layers:
+        wanted = lanes.get(layer.name) if isinstance(lanes, dict) else lanes
+        if wanted is not None and wanted > layer.lanes:
+            unit = "output channels" if layer.kind == "conv2d" else "neurons"
+            log(f"{layer.name} is built with {layer.lanes} lanes, not {wanted}: it has "
+                f"{layer.lanes} {unit} (manifest: lanes_used)")
     asked = build.plan.config.kernel_lanes
     for stage in build.plan.stream.stages:
         name = stage.layer.name
@@ -646,7 +705,13 @@ def verify(build: Build, rtl_dir=None, *, images: int | None = None, simulator="
     made before (:func:`start_simulator_build`)."""
     from spikewright.sim.verify import check_design
     from spikewright.sim.verify import verify as verify_design
-    rtl_dir = Path(rtl_dir or build.rtl_dir)
+    _needs(build, "verify", golden_=True)
+    images = _whole("images", images, 1, optional=True)
+    jobs = _whole("jobs", jobs, 1)
+    if rtl_dir is None and build.rtl_dir is None:
+        raise ValueError("verify needs a design: call generate(build, out) first, or give "
+                         "rtl_dir")
+    rtl_dir = _path("rtl_dir", rtl_dir or build.rtl_dir)
     manifest = check_design(rtl_dir, build.network)
     config = HwConfig.from_json(manifest["hw_config"])
     if build.plan is None:
@@ -724,6 +789,12 @@ def synthesize(build: Build, targets, *, place=True, clock_mhz=None,
                lutram_max_bits=0) -> Build:
     """Synthesize (and place and route) the generated design for each target:
     ``results["synth_<target>"]``."""
+    from spikewright.hdl_gen.parts import TARGETS
+    if isinstance(targets, str) or any(target not in TARGETS for target in targets):
+        raise ValueError(f"targets must be a list of parts from {', '.join(TARGETS)}, not "
+                         f"{targets!r}")
+    if build.rtl_dir is None:
+        raise ValueError("synthesize needs a design: call generate(build, out) first")
     for target in targets:
         build.results[f"synth_{target}"] = synthesize_rtl(
             build.rtl_dir, target, place=place, clock_mhz=clock_mhz,

@@ -21,8 +21,13 @@ def test_target_and_clock_are_checked():
     with pytest.raises(ValueError, match=r"^target must be one of ice40-up5k, ecp5-85k, "
                                          r"xc7a35t, not 'virtex'$"):
         HwConfig(target="virtex")
-    with pytest.raises(ValueError, match=r"^clock_mhz must be a positive number, not 0$"):
-        HwConfig(clock_mhz=0)
+    for clock in (0, float("inf"), True):
+        with pytest.raises(ValueError, match=rf"^clock_mhz must be a positive, finite number, "
+                                             rf"not {clock!r}$"):
+            HwConfig(clock_mhz=clock)
+    with pytest.raises(ValueError, match=r"^memory_style must be one of auto, block, "
+                                         r"distributed, spram, not 'bram'$"):
+        HwConfig(memory_style="bram")
 
 
 def test_lanes_per_layer_and_narrow_layers():

@@ -155,3 +155,71 @@ def test_write_json_creates_the_folder_and_leaves_no_partial_file(tmp_path):
     path = flow.write_json(tmp_path / "a" / "b" / "r.json", {"x": 1})
     assert json.loads(path.read_text()) == {"x": 1}
     assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]
+
+
+def bare_build(tmp_path):
+    """A build of a small network with no images, plan or golden run yet."""
+    build = small_build(tmp_path)
+    build.images = None
+    return build
+
+
+@pytest.mark.parametrize("step, error, message", [
+    (lambda b, tmp: flow.images(b, limit="10"), TypeError,
+     r"limit must be a whole number \(an int\), not '10'"),
+    (lambda b, tmp: flow.images(b, limit=True), TypeError,
+     r"limit must be a whole number \(an int\), not True"),
+    (lambda b, tmp: flow.images(b, limit=1.5), TypeError,
+     r"limit must be a whole number \(an int\), not 1\.5"),
+    (lambda b, tmp: flow.images(b, first=-1), ValueError, r"first must be at least 0, not -1"),
+    (lambda b, tmp: flow.golden(b), ValueError,
+     r"run_golden needs images first: call images\(build, \.\.\.\)"),
+    (lambda b, tmp: flow.evaluate(b), ValueError,
+     r"evaluate needs images first: call images\(build, \.\.\.\)"),
+    (lambda b, tmp: flow.generate(b, tmp / "rtl"), ValueError,
+     r"generate needs the hardware plan first: call plan\(build, HwConfig\(\.\.\.\)\) "
+     r"or fold\(build, fps=\.\.\.\)"),
+    (lambda b, tmp: flow.generate(flow.plan(b), 123), TypeError,
+     r"out must be a path \(a str or os\.PathLike\), not 123"),
+    (lambda b, tmp: flow.verify(b), ValueError,
+     r"verify needs images first: call images\(build, \.\.\.\)"),
+    (lambda b, tmp: flow.plan(None), TypeError,
+     r"plan takes a Build \(from load, train, convert, from_torch or nir_import\), not "
+     r"NoneType"),
+    (lambda b, tmp: flow.load(None), TypeError,
+     r"network must be a path \(a str or os\.PathLike\), not None"),
+    (lambda b, tmp: flow.fold(b, fps=float("inf")), ValueError,
+     r"fps must be a positive, finite number of images per second, not inf"),
+    (lambda b, tmp: flow.synthesize(b, "ecp5-85k"), ValueError,
+     r"targets must be a list of parts from .*, not 'ecp5-85k'"),
+    (lambda b, tmp: flow.nir_import(tmp / "none.nir"), FileNotFoundError,
+     r"NIR file .*none\.nir does not exist"),
+], ids=["limit text", "limit bool", "limit float", "first negative", "golden before images",
+        "evaluate before images", "generate before plan", "generate out number",
+        "verify before images", "plan of None", "load None", "fold fps inf",
+        "synthesize one string", "nir_import missing"])
+def test_the_python_api_names_a_bad_argument_or_a_missing_step(tmp_path, step, error,
+                                                                 message):
+    with pytest.raises(error, match=f"^{message}$"):
+        step(bare_build(tmp_path), tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"traced": -1}, r"traced must be at least 0, not -1"),
+    ({"traced": "5"}, r"traced must be a whole number \(an int\), not '5'"),
+    ({"batch_size": 0}, r"batch_size must be at least 1, not 0"),
+])
+def test_run_golden_names_a_bad_count(tmp_path, kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=f"^{message}$"):
+        flow.golden(small_build(tmp_path), **kwargs)
+
+
+def test_lanes_beyond_a_layers_neurons_are_named_where_generate_builds_fewer(tmp_path,
+                                                                              capsys):
+    build = small_build(tmp_path)
+    first = build.network.weighted_layers[0].name
+    flow.plan(build, HwConfig(lanes={first: 4000}))
+    flow.generate(build, tmp_path / "rtl")
+    neurons = build.plan.layers[0].lanes
+    assert (f"{first} is built with {neurons} lanes, not 4000: it has {neurons} neurons "
+            f"(manifest: lanes_used)") in capsys.readouterr().err

@@ -589,6 +589,12 @@ CASES = [
              {"place_and_route": {"fmax_mhz": "fast", "tool": "nextpnr"}})}),
          r"\S*run/synth_ecp5-85k.json is not as `spikewright run` writes it \(a value of the "
          r"wrong kind: .*\); write it again .*"),
+    Case("build --out into the design folder given as --rtl",
+         lambda folder: ["build", str(saved_ir(folder)), "--board", "ulx3s-85f", "--rtl",
+                         str(rtl(folder, folder / "ir")), "--out", str(folder / "rtl")],
+         r"\S*rtl already holds other files \(manifest.json, spikewright_axis.v, "
+         r"spikewright_top.vlt\); write into an empty or new directory, or pass --force to "
+         r"write beside them"),
     Case("run --targets naming no part",
          lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
          r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "

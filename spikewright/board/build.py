@@ -11,9 +11,28 @@ import time
 from pathlib import Path
 
 from spikewright.hdl_gen.board.top import BOARD_MODULE, BoardTop
+from spikewright.hdl_gen.emit import TOP_MODULE
 from spikewright.hdl_gen.parts import Board
 
-__all__ = ["build_bitstream", "board_fit"]
+__all__ = ["build_bitstream", "board_fit", "BUILD_FILES"]
+
+
+class _BuildFiles:
+    """The names a build writes into its folder: ``build.json``, the design's folder
+    ``rtl``, the tools' logs and reports, the design's Verilog, and the board top's files
+    (named after :data:`BOARD_MODULE`, as amaranth's platform names them)."""
+    NAMES = frozenset({"build.json", "rtl", "stat.json", "report.json", "pack_report.json",
+                       "yosys.log", "nextpnr.log", "pack.log", "pack_only.log",
+                       f"{TOP_MODULE}.v"})
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.NAMES or name.startswith((f"{BOARD_MODULE}.",
+                                                      f"build_{BOARD_MODULE}."))
+
+
+#: what a build writes into its folder (``name in BUILD_FILES``): a later build replaces
+#: these, and only these, without --force
+BUILD_FILES = _BuildFiles()
 
 
 def _platform(board: Board):
@@ -28,7 +47,6 @@ def _platform(board: Board):
 def _prepare(board: Board, plan, rtl_dir, out):
     """The board top's Verilog, constraints and Yosys script in ``out``; the manifest and
     the link's divisor."""
-    from spikewright.hdl_gen.emit import TOP_MODULE
     from spikewright.hdl_gen.board.uart import divisor_for
     from spikewright.hdl_gen.board.uart_link import link_for
     from spikewright.sim.verify import read_manifest
@@ -106,7 +124,6 @@ def build_bitstream(board: Board, plan, rtl_dir, out, *, log=print) -> dict:
     (Verilog and constraints from amaranth-boards), synthesis, packing (an error in seconds
     where the design does not fit), place and route at the board's clock and the bitstream.
     Returns what ``build.json`` records."""
-    from spikewright.hdl_gen.emit import TOP_MODULE
     from spikewright.hdl_gen.tools import ToolError, find_tool
     from spikewright.synth import FLOWS, overuse, parse_nextpnr_report, run_tool, tool_version
     out = Path(out)

@@ -24,17 +24,19 @@ def add_parser(sub):
     p.add_argument("--rtl", default=None,
                    help="a design generated from this network (default: generate the "
                         "shipped hardware configuration into OUT/rtl)")
+    p.add_argument("--force", action="store_true",
+                   help="write into OUT even if it holds files that a build does not write")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from spikewright import flow
-    from spikewright.board.build import build_bitstream
+    from spikewright.board.build import BUILD_FILES, build_bitstream
     from spikewright.board.flow import board_config
     from spikewright.hdl_gen.parts import board
     spec = board(args.board)
     out = Path(args.out)
-    flow.prepare_output_file(out / "build.json")
+    flow.prepare_output_dir(out, BUILD_FILES, force=args.force)
     build = flow.load(args.network)
     if args.rtl:
         from spikewright.sim.verify import plan_of_design

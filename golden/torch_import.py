@@ -528,8 +528,17 @@ def _sample_rows(t: torch.Tensor, limit: int, generator) -> torch.Tensor:
 
 def _normalization(mean, std, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(mean, std)`` per input channel (float64), a scalar standing for every channel."""
-    mean, std = (torch.as_tensor(np.broadcast_to(np.asarray(v, dtype=np.float64),
-                                                 (channels,)).copy()) for v in (mean, std))
+    values = {}
+    for name, value in (("input_mean", mean), ("input_std", std)):
+        array = np.asarray(value, dtype=np.float64).reshape(-1)
+        if array.size not in (1, channels):
+            raise ValueError(f"{name} has {array.size} values for an input of {channels} "
+                             f"channel{'s' if channels != 1 else ''}; give one per channel, "
+                             f"or one for all")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} must be finite, not {array.tolist()}")
+        values[name] = torch.as_tensor(np.broadcast_to(array, (channels,)).copy())
+    mean, std = values["input_mean"], values["input_std"]
     if bool((std <= 0).any()):
         raise ValueError(f"input_std must be positive, not {std.tolist()}")
     return mean, std

@@ -323,6 +323,16 @@ def _torchscript_with_a_skip(folder: Path) -> list[str]:
             str(folder / "ckpt.pt")]
 
 
+def _torchscript_mlp(folder: Path, *options: str) -> list[str]:
+    """import-torch of a plain TorchScript MLP for the 8x8 digits, with ``options``."""
+    import torch
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 16), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 10))
+    torch.jit.save(torch.jit.script(net), str(folder / "mlp.pt"))
+    return ["import-torch", str(folder / "mlp.pt"), "--dataset", "digits", "--out",
+            str(folder / "ckpt.pt"), *options]
+
+
 CASES = [
     ir_case("weights near 2^62 (63 bits wide)", change_arrays=_wide_weights,
             message=r".*fc1.*weights of layer 'fc1' span \[4611686018427387903, "
@@ -595,6 +605,13 @@ CASES = [
          r"\S*rtl already holds other files \(manifest.json, spikewright_axis.v, "
          r"spikewright_top.vlt\); write into an empty or new directory, or pass --force to "
          r"write beside them"),
+    Case("import-torch with an input std of NaN",
+         lambda folder: _torchscript_mlp(folder, "--input-std", "nan"),
+         r"input_std must be finite, not \[nan\]"),
+    Case("import-torch with three means for a one-channel input",
+         lambda folder: _torchscript_mlp(folder, "--input-mean", "0.1", "0.2", "0.3"),
+         r"input_mean has 3 values for an input of 1 channel; give one per channel, or one "
+         r"for all"),
     Case("run --targets naming no part",
          lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
          r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "

@@ -323,6 +323,14 @@ def _torchscript_with_a_skip(folder: Path) -> list[str]:
             str(folder / "ckpt.pt")]
 
 
+def _image_file(folder: Path, labels=None) -> list[str]:
+    """eval of the digits network on a file of two of the user's images (and labels)."""
+    np.save(folder / "images.npy", np.zeros((2, 1, 8, 8), np.uint8))
+    if labels is not None:
+        np.save(folder / "images.labels.npy", labels)
+    return ["eval", str(saved_ir(folder)), "--dataset", str(folder / "images.npy"), "-q"]
+
+
 def _torchscript_mlp(folder: Path, *options: str) -> list[str]:
     """import-torch of a plain TorchScript MLP for the 8x8 digits, with ``options``."""
     import torch
@@ -612,6 +620,9 @@ CASES = [
          lambda folder: _torchscript_mlp(folder, "--input-mean", "0.1", "0.2", "0.3"),
          r"input_mean has 3 values for an input of 1 channel; give one per channel, or one "
          r"for all"),
+    Case("eval on a file of images whose labels exceed the network's classes",
+         lambda folder: _image_file(folder, labels=np.array([1, 57])),
+         r"\S*images.npy has label 57, but the network has 10 classes \(labels 0 to 9\)"),
     Case("run --targets naming no part",
          lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
          r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "

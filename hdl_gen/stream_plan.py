@@ -111,10 +111,9 @@ def pass_overhead(events: int) -> int:
 
 
 def prefetches(clock_mhz: float) -> bool:
-    """Whether a design for ``clock_mhz`` builds the prefetching scan, the shifting argmax and
-    the encoder's registered last beat: registers that take the chunk multiplexer and a
-    carry chain off the scan's loop and a compare off the bitmap's enable, at a cost in
-    cells. The plain scan placed the shipped MLP at 84-86 MHz on the ECP5-85k and the
+    """Whether a design for ``clock_mhz`` builds the prefetching scan and the shifting argmax:
+    registers that take the chunk multiplexer and a carry chain off the scan's loop, at a
+    cost in cells. The plain scan placed the shipped MLP at 84-86 MHz on the ECP5-85k and the
     iCEBreaker's design at 26.6 MHz on the iCE40 UP5K; the prefetching one at 102.1 MHz, but
     its registers grew the UP5K design from 5,082 to 5,603 logic cells, past the part's
     5,280. Below :data:`PREFETCH_FROM_MHZ` the plain scan is built. Both scans take the
@@ -129,7 +128,6 @@ class EncoderStagePlan:
     encoder: object  # the EncoderPlan (.plan)
     pixels_per_beat: int
     buffers: int = 2  # 1: the working register is the bitmap handed over
-    prefetch: bool = True  # the last beat from a register set a beat ahead (:func:`prefetches`)
 
     @property
     def beats(self) -> int:
@@ -541,8 +539,7 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
         stages.append(DenseStagePlan(layer, in_bits, stride, in_spram,
                                      prefetches(config.clock_mhz), events))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
-    return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat, config.input_buffers,
-                                       prefetches(config.clock_mhz)),
+    return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat, config.input_buffers),
                       tuple(stages), prefetches(config.clock_mhz))
 
 

@@ -87,9 +87,6 @@ class EncoderStage(wiring.Component):
                 m.d.sync += [beat.eq(0), source.eq(Mux(source == sources - 1, 0, source + 1))]
             with m.Else():
                 m.d.sync += beat.eq(beat + 1)
-        if plan.prefetch:
-            last_beat = self._registered_last_beat(m, beat, source, accept, beats_per_channel,
-                                                   sources)
         if plan.buffers == 1:
             m.d.comb += [self.pixels.ready.eq(~self.out_full),
                          self.out_bits.eq(bitmap(registers))]
@@ -110,20 +107,6 @@ class EncoderStage(wiring.Component):
                     m.d.sync += [self.out_bits.eq(bitmap(registers)), self.out_full.eq(1)]
                     m.next = "ACCEPT"
         return m
-
-    @staticmethod
-    def _registered_last_beat(m, beat, source, accept, beats_per_channel, sources):
-        """Whether the next beat is an image's last, as a register set one accepted beat
-        ahead (where the design prefetches, :attr:`.EncoderStagePlan.prefetch`): the
-        counters' compare lies before it, not on the enable of the bitmap registers."""
-        wraps = beat == beats_per_channel - 1
-        next_beat = Mux(wraps, 0, beat + 1)
-        next_source = Mux(wraps, Mux(source == sources - 1, 0, source + 1), source)
-        last_beat = Signal(init=int(beats_per_channel == 1 and sources == 1), name="last_beat")
-        with m.If(accept):
-            m.d.sync += last_beat.eq((next_beat == beats_per_channel - 1)
-                                     & (next_source == sources - 1))
-        return last_beat
 
     @staticmethod
     def _step_spikes(m, thresholds, pixel, timesteps, e, j):

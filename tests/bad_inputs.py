@@ -623,6 +623,15 @@ CASES = [
     Case("eval on a file of images whose labels exceed the network's classes",
          lambda folder: _image_file(folder, labels=np.array([1, 57])),
          r"\S*images.npy has label 57, but the network has 10 classes \(labels 0 to 9\)"),
+    Case("sweep --place with --no-synth",
+         lambda folder: ["sweep", str(saved_ir(folder)), "--place", "--no-synth", "--out",
+                         str(folder / "sweep")],
+         r"--place is for the syntheses, and --no-synth runs none; drop one of them"),
+    Case("sweep --out over a folder holding other files",
+         lambda folder: (saved_ir(folder), ["sweep", str(folder / "ir"), "--no-synth",
+                                            "--out", str(folder / "ir")])[1],
+         r"\S*ir already holds other files \(network.json, weights.npz\); write into an "
+         r"empty or new directory, or pass --force to write beside them"),
     Case("run --targets naming no part",
          lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
          r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "

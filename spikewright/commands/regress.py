@@ -25,6 +25,7 @@ def add_parser(sub):
                    "(default: a new temporary directory)")
     add_parallel_arguments(p, "cases")
     p.add_argument("--json", dest="json_path", default=None, help="also write the report here")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -41,7 +42,7 @@ def run(args) -> int:
     if stop <= start:
         raise ValueError(f"--seeds {args.seeds} is empty: STOP must be greater than START")
     simulators = ["icarus", "verilator"] if args.simulator == "both" else [args.simulator]
-    with progress_bar(stop - start, "regress", unit="case") as bar:
+    with progress_bar(stop - start, "regress", unit="case", quiet=args.quiet) as bar:
         result = regress(range(start, stop), simulators, work_dir=args.work_dir,
                          progress=bar, jobs=args.jobs, scheduler=args.scheduler)
     if args.json_path:

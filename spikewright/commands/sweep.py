@@ -40,7 +40,18 @@ def add_parser(sub):
     p.add_argument("--out", "-o", required=True,
                    help="directory for sweep.json, the RTL and (placed folded designs) "
                         "sweep.svg, images/s against LUT4")
+    p.add_argument("--force", action="store_true",
+                   help="write into OUT even if it holds files that a sweep does not write")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+class _SweepFiles:
+    """What a sweep writes into its folder: sweep.json, sweep.svg and a design folder per
+    point (``rtl_p<lanes>``, ``rtl_fps<frame rate>``)."""
+
+    def __contains__(self, name: str) -> bool:
+        return name in ("sweep.json", "sweep.svg") or name.startswith(("rtl_p", "rtl_fps"))
 
 
 def run(args) -> int:
@@ -49,11 +60,16 @@ def run(args) -> int:
     if args.fps is not None and args.lanes is not None:
         raise ValueError("--fps folds a design for each frame rate and --lanes sweeps lane "
                          "counts; give one of them, not both")
+    if args.no_synth and (args.place or args.scheduler):
+        given = "--place" if args.place else "--scheduler"
+        raise ValueError(f"{given} is for the syntheses, and --no-synth runs none; drop one "
+                         f"of them")
     fps = number_list(args.fps, "--fps", positive_number) if args.fps is not None else None
     lanes = number_list(args.lanes or DEFAULT_LANES, "--lanes", at_least(1))
-    flow.prepare_output_file(Path(args.out) / "sweep.json")
+    flow.prepare_output_dir(args.out, _SweepFiles(), force=args.force)
     build = flow.images(flow.load(args.network), limit=args.images)
-    with progress_bar(len(fps or lanes), "sweep", unit="point") as bar:
+    with progress_bar(len(fps or lanes), "sweep", unit="point",
+                      quiet=args.quiet) as bar:
         result = sweep(build, lanes, target=args.target, out=args.out,
                        synthesize=not args.no_synth, progress=bar, fps_list=fps,
                        clock_mhz=args.clock_mhz, place=args.place, jobs=args.jobs,

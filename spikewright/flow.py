@@ -391,7 +391,8 @@ def images(build: Build, *, dataset=None, split="test", limit=None, first=0,
         raise ValueError(f"dataset {dataset!r} has images of shape {list(pixels.shape[1:])}, "
                          f"but the network expects {list(build.network.input.shape)}")
     classes = getattr(build.network.weighted_layers[-1], "out_features", None)
-    if labels is not None and classes is not None and len(labels) and labels.max() >= classes:
+    if (split == "file" and labels is not None and classes is not None
+            and labels.max() >= classes):
         raise ValueError(f"{dataset} has label {int(labels.max())}, but the network has "
                          f"{classes} classes (labels 0 to {classes - 1})")
     build.images = ImageSet(dataset, split, first, pixels, labels)

@@ -152,6 +152,9 @@ def load_dataset(name: str, split: str = "test", root=None, limit: int | None = 
     _check_name(name)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if root is not None and name in ("mnist", "digits"):
+        raise ValueError(f"a data root (--data-root {root}) is read for fashion-mnist, cifar10 "
+                         f"and cifar100; {name} is built in: leave it out")
     if split == "validation":
         x, y = load_dataset(name, "train", root)
         x, y = hold_out(x, y, validation_size(len(x)))[2:]

@@ -632,6 +632,11 @@ CASES = [
                                             "--out", str(folder / "ir")])[1],
          r"\S*ir already holds other files \(network.json, weights.npz\); write into an "
          r"empty or new directory, or pass --force to write beside them"),
+    Case("eval --data-root for a built-in dataset",
+         lambda folder: ["eval", str(saved_ir(folder)), "--data-root", str(folder / "none"),
+                         "-q"],
+         r"a data root \(--data-root \S*none\) is read for fashion-mnist, cifar10 and "
+         r"cifar100; digits is built in: leave it out"),
     Case("run --targets naming no part",
          lambda folder: ["run", "--targets", "ecp5-85k,none", "--out", str(folder / "run")],
          r"--targets names 'none'; the targets are .* \(comma-separated; '' skips "

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 __all__ = ["HW_DEFAULTS", "parse_lanes", "add_hw_arguments", "add_parallel_arguments",
+           "add_data_root_argument",
            "hw_config_from_args", "progress_bar",
            "at_least", "positive_number", "non_negative_number", "number_list",
            "weight_width"]
@@ -192,3 +193,12 @@ class progress_bar:
 
     def __exit__(self, *exc):
         self.bar.close()
+
+
+def add_data_root_argument(p):
+    """``--data-root``: where a dataset that is not built in lies
+    (:func:`spikewright.golden.datasets.load_dataset`)."""
+    p.add_argument("--data-root", default=None,
+                   help="directory of the CIFAR-10/100 python pickles (needed for them), or of "
+                        "the Fashion-MNIST idx files (default: the Debian package's); not for "
+                        "mnist or digits")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.commands.args import at_least, weight_width
+from spikewright.commands.args import add_data_root_argument, at_least, weight_width
 
 __all__ = ["add_parser"]
 
@@ -27,7 +27,7 @@ def add_parser(sub):
     p.add_argument("--calibration-images", type=at_least(0), default=2000,
                    help="training images for CTT (IF, T > 1)")
     p.add_argument("--ctt-epochs", type=at_least(1), default=3, help="CTT epochs")
-    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    add_data_root_argument(p)
     p.add_argument("--force", action="store_true",
                    help="write into a directory that holds other files")
     p.set_defaults(func=run)

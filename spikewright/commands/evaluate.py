@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spikewright.commands.args import at_least, progress_bar
+from spikewright.commands.args import add_data_root_argument, at_least, progress_bar
 
 __all__ = ["add_parser"]
 
@@ -24,7 +24,7 @@ def add_parser(sub):
                    help="dataset split (validation: the end of train that `train` holds "
                         "out) (default: test)")
     p.add_argument("--limit", type=at_least(1), default=None, help="only the first N images")
-    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    add_data_root_argument(p)
     p.add_argument("--checkpoint", default=None,
                    help="ANN checkpoint (default: the one named in the IR's metadata)")
     p.add_argument("--json", dest="json_path", default=None, help="also write the report here")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from spikewright.commands.args import at_least
+from spikewright.commands.args import add_data_root_argument, at_least
 
 __all__ = ["add_parser"]
 
@@ -23,7 +23,7 @@ def add_parser(sub):
                                 "(pixels / 255 - mean) / std, batch first")
     p.add_argument("--out", "-o", required=True, help="checkpoint file to write (.pt)")
     p.add_argument("--dataset", default="mnist", help="dataset it was trained on")
-    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    add_data_root_argument(p)
     p.add_argument("--timesteps", "-T", type=at_least(1), default=1, help="time steps T")
     p.add_argument("--k", type=at_least(1), default=None,
                    help="quantization factor k; theta = T/k (default: 4 T)")

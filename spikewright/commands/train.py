@@ -9,8 +9,8 @@ import time
 
 from tqdm import tqdm
 
-from spikewright.commands.args import (at_least, non_negative_number, positive_number,
-                                       weight_width)
+from spikewright.commands.args import (add_data_root_argument, at_least, non_negative_number,
+                                       positive_number, weight_width)
 
 __all__ = ["add_parser"]
 
@@ -24,7 +24,7 @@ def add_parser(sub):
                                    "(floor(k clip(z, 0, T/k)) / k) and save a checkpoint.")
     p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, digits, cifar10, "
                    "cifar100 (default: mnist)")
-    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    add_data_root_argument(p)
     p.add_argument("--arch", default=None,
                    help=f"'seed-cnn', 'mlp:H1[,H2...]' or a JSON layer list (default: "
                         f"{DEFAULT_ARCH}; not with --init)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from spikewright.commands.args import add_parallel_arguments, at_least, progress_bar
+from spikewright.commands.args import (add_data_root_argument, add_parallel_arguments,
+                                       at_least, progress_bar)
 
 __all__ = ["add_parser"]
 
@@ -35,7 +36,7 @@ def add_parser(sub):
     p.add_argument("--split", choices=["train", "test", "validation"], default="test",
                    help="dataset split (validation: the end of train that `train` holds "
                         "out) (default: test)")
-    p.add_argument("--data-root", default=None, help="directory of CIFAR pickle files")
+    add_data_root_argument(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the gaps and stalls")
     p.add_argument("--input-gaps", type=float, default=0.0,
                    help="probability of an idle cycle before each pixel")

@@ -109,22 +109,28 @@ def prepare_output_file(path) -> Path:
     return path
 
 
-def prepare_output_dir(path, owned, *, force: bool = False) -> list[str]:
-    """Check, before any work, that the files ``owned`` can be written into directory
-    ``path``: it is created if missing; a directory that holds anything else is refused
-    unless ``force``. Returns the names of the files that will be replaced."""
+def prepare_output_dir(path, owned, *, owned_prefixes: tuple = (),
+                       force: bool = False) -> list[str]:
+    """Check, before any work, that the files ``owned`` (and those whose names start with
+    one of ``owned_prefixes``) can be written into directory ``path``: it is created if
+    missing; a directory that holds anything else is refused unless ``force``. Returns the
+    names of the files that will be replaced."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{path} exists and is not a directory")
     prepare_output_file(path / "probe")
     present = sorted(p.name for p in path.iterdir())
-    others = [name for name in present if name not in owned]
+
+    def ours(name: str) -> bool:
+        return name in owned or name.startswith(tuple(owned_prefixes))
+
+    others = [name for name in present if not ours(name)]
     if others and not force:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
                                          else "")
         raise ValueError(f"{path} already holds other files ({shown}); write into an empty or "
                          f"new directory, or pass --force to write beside them")
-    replaced = [name for name in present if name in owned]
+    replaced = [name for name in present if ours(name)]
     if replaced:
         log(f"replacing {', '.join(replaced)} in {path}")
     return replaced

@@ -14,25 +14,16 @@ from spikewright.hdl_gen.board.top import BOARD_MODULE, BoardTop
 from spikewright.hdl_gen.emit import TOP_MODULE
 from spikewright.hdl_gen.parts import Board
 
-__all__ = ["build_bitstream", "board_fit", "BUILD_FILES"]
+__all__ = ["build_bitstream", "board_fit", "BUILD_FILES", "BUILD_PREFIXES"]
 
-
-class _BuildFiles:
-    """The names a build writes into its folder: ``build.json``, the design's folder
-    ``rtl``, the tools' logs and reports, the design's Verilog, and the board top's files
-    (named after :data:`BOARD_MODULE`, as amaranth's platform names them)."""
-    NAMES = frozenset({"build.json", "rtl", "stat.json", "report.json", "pack_report.json",
-                       "yosys.log", "nextpnr.log", "pack.log", "pack_only.log",
-                       f"{TOP_MODULE}.v"})
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.NAMES or name.startswith((f"{BOARD_MODULE}.",
-                                                      f"build_{BOARD_MODULE}."))
-
-
-#: what a build writes into its folder (``name in BUILD_FILES``): a later build replaces
-#: these, and only these, without --force
-BUILD_FILES = _BuildFiles()
+#: what a build writes into its folder: ``build.json``, the design's folder ``rtl``, the
+#: tools' logs and reports and the design's Verilog; a later build replaces these, and the
+#: files named with :data:`BUILD_PREFIXES`, without --force
+BUILD_FILES = frozenset({"build.json", "rtl", "stat.json", "report.json", "pack_report.json",
+                         "yosys.log", "nextpnr.log", "pack.log", "pack_only.log",
+                         f"{TOP_MODULE}.v"})
+#: the board top's files, named after :data:`BOARD_MODULE` as amaranth's platform names them
+BUILD_PREFIXES = (f"{BOARD_MODULE}.", f"build_{BOARD_MODULE}.")
 
 
 def _platform(board: Board):

@@ -31,12 +31,12 @@ def add_parser(sub):
 
 def run(args) -> int:
     from spikewright import flow
-    from spikewright.board.build import BUILD_FILES, build_bitstream
+    from spikewright.board.build import BUILD_FILES, BUILD_PREFIXES, build_bitstream
     from spikewright.board.flow import board_config
     from spikewright.hdl_gen.parts import board
     spec = board(args.board)
     out = Path(args.out)
-    flow.prepare_output_dir(out, BUILD_FILES, force=args.force)
+    flow.prepare_output_dir(out, BUILD_FILES, owned_prefixes=BUILD_PREFIXES, force=args.force)
     build = flow.load(args.network)
     if args.rtl:
         from spikewright.sim.verify import plan_of_design

@@ -46,13 +46,6 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-class _SweepFiles:
-    """What a sweep writes into its folder: sweep.json, sweep.svg and a design folder per
-    point (``rtl_p<lanes>``, ``rtl_fps<frame rate>``)."""
-
-    def __contains__(self, name: str) -> bool:
-        return name in ("sweep.json", "sweep.svg") or name.startswith(("rtl_p", "rtl_fps"))
-
 
 def run(args) -> int:
     from spikewright import flow
@@ -66,7 +59,9 @@ def run(args) -> int:
                          f"of them")
     fps = number_list(args.fps, "--fps", positive_number) if args.fps is not None else None
     lanes = number_list(args.lanes or DEFAULT_LANES, "--lanes", at_least(1))
-    flow.prepare_output_dir(args.out, _SweepFiles(), force=args.force)
+    # sweep.json, sweep.svg and a design folder per point (rtl_p<lanes>, rtl_fps<rate>)
+    flow.prepare_output_dir(args.out, ("sweep.json", "sweep.svg"),
+                            owned_prefixes=("rtl_p", "rtl_fps"), force=args.force)
     build = flow.images(flow.load(args.network), limit=args.images)
     with progress_bar(len(fps or lanes), "sweep", unit="point",
                       quiet=args.quiet) as bar:

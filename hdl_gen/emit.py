@@ -121,7 +121,7 @@ def trace_layout(plan: NetworkPlan) -> dict:
                         "step_bits": plan.stream.encoder.out_bits, "layer": -1}}
     for stage in plan.stream.stages[:-1]:
         name = stage.layer.name
-        if stage.layer.kind == "conv2d" and not stage.output_register:
+        if stage.layer.kind == "conv2d":
             layout[name] = {"valid": f"trace_{name}_valid", "index": f"trace_{name}_index",
                             "word": f"trace_{name}_word", "word_width": stage.word_width,
                             "words": stage.out_words, "layer": stage.layer.index}

@@ -24,8 +24,9 @@ from amaranth.hdl import _ir, _nir
 
 from .parts import TARGETS, block_rams
 
-__all__ = ["kept_netlist", "memory_home", "netlist_features", "estimate_from_features",
-           "estimate", "against_synthesis", "comparison_text", "LUT_MODEL", "RESOURCES"]
+__all__ = ["kept_netlist", "memory_home", "rom_width", "part_mux_bits", "netlist_features",
+           "estimate_from_features", "estimate", "against_synthesis", "comparison_text",
+           "LUT_MODEL", "RESOURCES"]
 
 RESOURCES = ("luts", "ffs", "brams", "lutrams")
 
@@ -84,6 +85,24 @@ def memory_home(width: int, depth: int, written: bool, target: str,
     return min(options, key=lambda option: option[0])[1]
 
 
+def rom_width(init, width: int) -> int:
+    """Bits of a read-only memory's word that differ between its words: Yosys
+    (``opt_mem``) ties a bit that holds one value in every word to that constant, so a
+    pooling layer's weights (one 1 per word) take a block RAM a few bits wide."""
+    ones = zeros = 0
+    for word in init:
+        ones |= word
+        zeros |= ~word
+    return bin(ones & zeros & ((1 << width) - 1)).count("1")
+
+
+def part_mux_bits(cell) -> int:
+    """The 2:1 multiplexer bits of a variable slice (``bit_select``, ``word_select``): its
+    ``width`` output bits, each chosen among the slices its offset can name."""
+    choices = -(-max(len(cell.value) - cell.width, 0) // cell.stride) + 1
+    return (choices - 1) * cell.width
+
+
 def _stage(netlist, cell) -> str:
     name = netlist.modules[cell.module_idx].name
     return name[1] if len(name) > 1 else "top"
@@ -91,10 +110,12 @@ def _stage(netlist, cell) -> str:
 
 def netlist_features(netlist, target: str) -> dict[str, Counter]:
     """``{stage: Counter}`` of what the resources are estimated from: flip-flop bits,
-    memories by where they go (:func:`memory_home`), and the LUT features of
+    memories by where they go (:func:`memory_home`; a read-only memory by its bits that
+    are not constant, :func:`rom_width`), and the LUT features of
     :data:`LUT_MODEL` (input bits of multiplexers, of bitwise logic, of case decoders
     (value bits times patterns), and of read-only memories in logic ``ceil(depth / 16)``
-    per bit, none at two words or fewer)."""
+    per bit, none at two words or fewer); a variable slice counts as the multiplexer it is
+    (:func:`part_mux_bits`)."""
     written = {cell.memory for cell in netlist.cells if isinstance(cell, _nir.SyncWritePort)}
     read_now = {cell.memory for cell in netlist.cells if isinstance(cell, _nir.AsyncReadPort)}
     features = defaultdict(Counter)
@@ -103,7 +124,8 @@ def netlist_features(netlist, target: str) -> dict[str, Counter]:
         if isinstance(cell, _nir.FlipFlop):
             found["ffs"] += len(cell.data)
         elif isinstance(cell, _nir.Memory):
-            kind, count = memory_home(cell.width, cell.depth, index in written, target,
+            width = cell.width if index in written else rom_width(cell.init, cell.width)
+            kind, count = memory_home(width, cell.depth, index in written, target,
                                       index in read_now)
             if kind == "block":
                 found["brams"] += count
@@ -112,7 +134,7 @@ def netlist_features(netlist, target: str) -> dict[str, Counter]:
             elif index in written:
                 found["ffs"] += count
             elif cell.depth > 2:
-                found["rom_luts"] += cell.width * math.ceil(cell.depth / 16)
+                found["rom_luts"] += width * math.ceil(cell.depth / 16)
         elif isinstance(cell, _nir.Operator):
             bits = max(len(value) for value in cell.inputs)
             if cell.operator == "m":
@@ -121,6 +143,8 @@ def netlist_features(netlist, target: str) -> dict[str, Counter]:
                 found["logic_bits"] += bits
         elif isinstance(cell, _nir.Matches):
             found["decoder_bits"] += len(cell.value) * len(cell.patterns)
+        elif isinstance(cell, _nir.Part):
+            found["mux_bits"] += part_mux_bits(cell)
     return dict(features)
 
 

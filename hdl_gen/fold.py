@@ -19,7 +19,9 @@ from .config import HwConfig
 from .parts import TARGETS, block_rams
 from .plan import make_plan
 from .stream_model import StreamTiming, chain_stages, times_of_scans
-from .stream_plan import EVENT_CHOICES, conv_cycles, group_cycles, pass_overhead, weight_blocks
+from .stream_plan import (EVENT_CHOICES, SCAN_WIDTH, conv_cycles, group_cycles, pass_overhead,
+                          weight_blocks)
+from .word_scan import word_scan_of
 
 __all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
            "dense_weight_blocks", "weight_block_rams"]
@@ -81,17 +83,20 @@ def lane_adder_bits(layer, events: int) -> int:
     return layer.membrane_width + (events - 1) * (layer.weight_width + 1)
 
 
-def _fold_dense(layer, scans: np.ndarray, interval_cycles: float) -> tuple[int, int]:
+def _fold_dense(layer, scans: np.ndarray, interval_cycles: float,
+                word_input: bool = False) -> tuple[int, int]:
     """``(events per cycle, lane groups)`` of a dense layer: for each of
     :data:`.stream_plan.EVENT_CHOICES`, the most lane groups whose mean stage time over the
     sample scans ``scans`` ``[images, T, choices]`` stays within the interval; of those, the
     fewest adder bits over all lanes (:func:`lane_adder_bits`), then the fewest events.
-    Where none meets it at one group: the fastest."""
+    Where none meets it at one group: the fastest. ``word_input``: a conv stage feeds it
+    (:func:`.stream_plan.pass_overhead`)."""
     meeting, fastest = [], []
     for column, events in enumerate(EVENT_CHOICES):
-        per_group = float(np.mean([group_cycles(1, row[:, column], events) for row in scans]))
-        groups = max(1, min(layer.out_features,
-                            int(interval_cycles // max(per_group, pass_overhead(events)))))
+        per_group = float(np.mean([group_cycles(1, row[:, column], events, word_input)
+                                   for row in scans]))
+        groups = max(1, min(layer.out_features, int(interval_cycles // max(
+            per_group, pass_overhead(events, word_input)))))
         lanes = -(-layer.out_features // groups)
         cost = lanes * lane_adder_bits(layer, events)
         fastest.append((per_group, cost, events, groups))
@@ -146,8 +151,9 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
                                                               interval_cycles)
     events = {}
     for layer in dense:
+        word_input = word_scan_of(network, network.layers.index(layer), SCAN_WIDTH) is not None
         events[layer.name], groups[layer.name] = _fold_dense(layer, scans[layer.name],
-                                                             interval_cycles)
+                                                             interval_cycles, word_input)
     while True:
         lanes = {**fixed, **{layer.name: -(-layer.out_features // groups[layer.name])
                              for layer in dense}}

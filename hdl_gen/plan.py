@@ -19,7 +19,8 @@ from .counters import counter_width
 from .errors import CapacityError, UnsupportedLayerError
 from .packing import pack_words
 from .spram import left_out, spram_layouts
-from .stream_plan import make_stream_plan
+from .stream_plan import SCAN_WIDTH, make_stream_plan
+from .word_scan import WordScan, word_scan_of
 
 __all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "NetworkPlan", "make_plan",
            "counter_width", "pack_words"]
@@ -50,9 +51,11 @@ class EncoderPlan:
 class DenseLayerPlan:
     """One dense layer as ``groups`` groups of ``lanes`` neurons.
 
-    Weight word ``g * in_features + i`` holds ``W[g*lanes + p, i]`` in lane ``p``; padding
-    lanes (beyond ``out_features``) hold weight 0, bias 0 and threshold 1, so they never
-    spike. ASG thresholds are stored as ``T * theta`` (the regenerator compares against it).
+    Weight word ``g * scan_inputs + i`` holds ``W[g*lanes + p, i]`` in lane ``p``, where a
+    conv layer feeds it (``word_scan``) ``W[g*lanes + p, order[i]]`` in the order its stage
+    scans the conv's words (:meth:`.word_scan.WordScan.order`; 0 for padding); padding lanes
+    (beyond ``out_features``) hold weight 0, bias 0 and threshold 1, so they never spike.
+    ASG thresholds are stored as ``T * theta`` (the regenerator compares against it).
     """
     index: int
     name: str
@@ -66,7 +69,13 @@ class DenseLayerPlan:
     weight_words: tuple
     bias_words: tuple
     threshold_words: tuple
+    word_scan: WordScan | None = None
     kind = "dense"
+
+    @property
+    def scan_inputs(self) -> int:
+        """Input indices of one step as its stage scans them (weight words per group)."""
+        return self.in_features if self.word_scan is None else self.word_scan.inputs
 
     @property
     def groups(self) -> int:
@@ -163,11 +172,14 @@ class NetworkPlan:
         return sum(stage.weight_bits for stage in self.stream.stages)
 
 
-def _layer_plan(index, layer, lanes, timesteps) -> DenseLayerPlan:
+def _layer_plan(index, layer, lanes, timesteps, word_scan=None) -> DenseLayerPlan:
     groups = -(-layer.out_features // lanes)
     padded = groups * lanes
     weight = np.zeros((padded, layer.in_features), dtype=np.int64)
     weight[:layer.out_features] = layer.weight
+    if word_scan is not None:
+        order = word_scan.order()
+        weight = np.where(order >= 0, weight[:, np.maximum(order, 0)], 0)
     bias = np.zeros(padded, dtype=np.int64)
     bias[:layer.out_features] = layer.bias
     threshold = np.ones(padded, dtype=np.int64)
@@ -175,15 +187,17 @@ def _layer_plan(index, layer, lanes, timesteps) -> DenseLayerPlan:
         scale = timesteps if layer.neuron is Neuron.ASG else 1
         threshold[:layer.out_features] = layer.threshold * scale
     # rows of the weight memory: group-major, then input index
-    rows = weight.reshape(groups, lanes, layer.in_features).transpose(0, 2, 1)
-    rows = rows.reshape(groups * layer.in_features, lanes)
+    inputs = weight.shape[1]
+    rows = weight.reshape(groups, lanes, inputs).transpose(0, 2, 1).reshape(groups * inputs,
+                                                                             lanes)
     return DenseLayerPlan(
         index=index, name=layer.name, neuron=layer.neuron, in_features=layer.in_features,
         out_features=layer.out_features, lanes=lanes, weight_width=layer.weight_width,
         state_width=layer.membrane_width, timesteps=timesteps,
         weight_words=tuple(pack_words(rows, layer.weight_width)),
         bias_words=tuple(pack_words(bias.reshape(groups, lanes), layer.membrane_width)),
-        threshold_words=tuple(pack_words(threshold.reshape(groups, lanes), layer.membrane_width)))
+        threshold_words=tuple(pack_words(threshold.reshape(groups, lanes), layer.membrane_width)),
+        word_scan=word_scan)
 
 
 def _conv_plan(index, layer: Conv2d, in_shape, out_shape, lanes, timesteps) -> ConvLayerPlan:
@@ -235,7 +249,8 @@ def make_plan(network: Network, config: HwConfig | None = None) -> NetworkPlan:
                                      network.timesteps))
             continue
         lanes = config.lanes_for(layer.name, layer.out_features)
-        layers.append(_layer_plan(len(layers), layer, lanes, network.timesteps))
+        layers.append(_layer_plan(len(layers), layer, lanes, network.timesteps,
+                                  word_scan_of(network, index, SCAN_WIDTH)))
     target = TARGETS[config.target]
     spram = {}
     if config.memory_style is MemoryStyle.SPRAM:

@@ -28,8 +28,9 @@ the window of input words (one word: every input channel's spike at one position
 then adds, for each lane group and each group of ``kernel_lanes`` kernel positions, one
 weight word per kernel position and spiking input channel per cycle (output-stationary:
 no membrane is read and written back within a step). Its input and output bitmaps lie in
-block RAM, a word per position and step, double-buffered (two images), except where a conv
-reads the encoder's bitmap register or hands a dense layer a register (through flatten).
+block RAM, a word per position and step, double-buffered (two images), except where the first
+conv reads the encoder's bitmap register. A dense stage after a conv stage (through flatten)
+scans that word memory a word at a time (:mod:`.word_scan`).
 
 Each stage plan owns its cycle function (``stage_cycles`` for one image, ``batch_cycles``
 for many); :mod:`.stream_model` chains them into the cycle at which every result appears.
@@ -46,9 +47,10 @@ from spikewright.golden.ir import Conv2d, Dense, Neuron
 from .errors import UnsupportedLayerError
 from .packing import pack_words
 from .parts import block_rams
+from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
-           "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "prefetches", "regenerates",
+           "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "prefetches", "regenerates",
            "regenerate_cycles",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
            "make_stream_plan", "scan_cycles", "group_cycles", "conv_cycles", "window_pops",
@@ -72,6 +74,10 @@ EVENT_CHOICES = (1, 2, 4, 8)
 #: registers, the sum of the kernel lanes, the accumulator, the fire (threshold and output
 #: word).
 CONV_DRAIN_CYCLES = 7
+#: Cycles a pass of a dense stage fed by a conv stage spends before its first chunk, reading
+#: the word memory: one to present the first word's address, one to take its first chunk
+#: while the second chunk's word is read (:class:`.word_scan.WordScan`).
+WORD_FETCH_CYCLES = 2
 #: Clock targets (MHz) from which dense stages prefetch their scan's next chunk and the
 #: argmax shifts its logits (:func:`prefetches`).
 PREFETCH_FROM_MHZ = 25.0
@@ -104,10 +110,12 @@ def drain_cycles(events: int) -> int:
     return DRAIN_CYCLES + (events - 1).bit_length()
 
 
-def pass_overhead(events: int) -> int:
+def pass_overhead(events: int, word_input: bool = False) -> int:
     """Cycles of a pass of a dense stage besides its scan (:data:`PASS_OVERHEAD`, with the
-    drain of :func:`drain_cycles`)."""
-    return PASS_OVERHEAD - DRAIN_CYCLES + drain_cycles(events)
+    drain of :func:`drain_cycles`, and :data:`WORD_FETCH_CYCLES` where a conv stage feeds
+    it, ``word_input``)."""
+    return (PASS_OVERHEAD - DRAIN_CYCLES + drain_cycles(events)
+            + (WORD_FETCH_CYCLES if word_input else 0))
 
 
 def prefetches(clock_mhz: float) -> bool:
@@ -157,7 +165,8 @@ def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5
 @dataclass(frozen=True)
 class DenseStagePlan:
     """One dense layer as a stage: the lane layout of ``layer`` (weights, biases, thresholds
-    packed by the layer plan) and a scan over ``in_bits`` input bits per step."""
+    packed by the layer plan) and a scan over ``in_bits`` input bits per step, a bitmap
+    register's, or where a conv stage feeds it its word memory's words (``word_scan``)."""
     layer: object  # the DenseLayerPlan (.plan)
     in_bits: int
     in_stride: int  # bits per step of the producer's bitmap (in_bits, or more with padding)
@@ -166,14 +175,28 @@ class DenseStagePlan:
     events: int = 1  # input events per cycle (HwConfig.events)
 
     @property
+    def word_scan(self):
+        """The :class:`.word_scan.WordScan` of the conv output it reads, or None."""
+        return self.layer.word_scan
+
+    @property
+    def scan_width(self) -> int:
+        """Bits of a chunk of its scan."""
+        return SCAN_WIDTH if self.word_scan is None else self.word_scan.width
+
+    @property
     def chunks(self) -> int:
+        """Chunks of one step's scan."""
+        if self.word_scan is not None:
+            return self.word_scan.chunks
         return -(-self.in_bits // SCAN_WIDTH)
 
     @property
     def class_depth(self) -> int:
         """Words per lane group in each of the ``events`` weight memories: inputs ``e * k +
-        j`` (``k`` below it) of residue class ``j`` (``in_features`` at one event)."""
-        return -(-self.layer.in_features // self.events)
+        j`` (``k`` below it) of residue class ``j`` (the layer's ``scan_inputs`` at one
+        event)."""
+        return -(-self.layer.scan_inputs // self.events)
 
     @property
     def first_word(self) -> int:
@@ -191,8 +214,8 @@ class DenseStagePlan:
         for g in range(layer.groups):
             for k in range(depth):
                 i = events * k + j
-                words.append(layer.weight_words[g * layer.in_features + i]
-                             if i < layer.in_features else 0)
+                words.append(layer.weight_words[g * layer.scan_inputs + i]
+                             if i < layer.scan_inputs else 0)
         return tuple(words)
 
     @property
@@ -227,11 +250,18 @@ class DenseStagePlan:
         return self.events * weight_blocks(self.layer.lanes, self.layer.weight_width,
                                            self.layer.groups * self.class_depth + 1, target)
 
+    def scanned(self, spikes: np.ndarray) -> np.ndarray:
+        """Input spikes ``[..., in_bits]`` in the order its scan walks them
+        (:meth:`.word_scan.WordScan.arrange` where a conv stage feeds it)."""
+        if self.word_scan is None:
+            return np.asarray(spikes)
+        return self.word_scan.arrange(spikes)
+
     def scan_cycles(self, spikes: np.ndarray) -> int:
         """Cycles to walk the events of one step's input bitmap ``spikes`` (``in_bits``
         booleans): :func:`scan_cycles`."""
-        return int(scan_cycles(np.asarray(spikes).reshape(1, -1), self.in_bits,
-                               self.events)[0])
+        scanned = self.scanned(np.asarray(spikes).reshape(1, -1))
+        return int(scan_cycles(scanned, scanned.shape[-1], self.events, self.scan_width)[0])
 
     def stage_cycles(self, spikes: np.ndarray) -> int:
         """Cycles of one image's passes, from the first pass's start to the last pass's
@@ -248,14 +278,16 @@ class DenseStagePlan:
         """:meth:`stage_cycles` from the scan cycles of each step: every step is walked once
         per lane group, each pass costing its scan and :func:`pass_overhead`; an ASG stage
         then regenerates (:func:`regenerate_cycles`)."""
-        return (group_cycles(self.layer.groups, scans, self.events)
+        return (group_cycles(self.layer.groups, scans, self.events,
+                             self.word_scan is not None)
                 + regenerate_cycles(self.layer, 0, self.layer.groups))
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
         """:meth:`stage_cycles` of many images' input spikes ``[images, T, in_bits]``."""
-        scans = scan_cycles(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits),
-                            self.in_bits, self.events)
-        return (self.layer.groups * (scans + pass_overhead(self.events)).sum(axis=1)
+        scanned = self.scanned(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits))
+        scans = scan_cycles(scanned, scanned.shape[-1], self.events, self.scan_width)
+        overhead = pass_overhead(self.events, self.word_scan is not None)
+        return (self.layer.groups * (scans + overhead).sum(axis=1)
                 + regenerate_cycles(self.layer, 0, self.layer.groups))
 
 
@@ -273,9 +305,9 @@ class ConvStagePlan:
     input channel's spike at one position of one step, address ``t * H * W + y * W + x``;
     output words likewise, ``C_out`` bits at ``t * OH * OW + oy * OW + ox``.
     ``input_register``: the input is the encoder's bitmap register (bit ``t * C_in * H * W
-    + c * H * W + y * W + x``), read one word per cycle like a memory; ``output_register``:
-    the output is a bitmap register in the same order (a dense layer follows, through
-    flatten), else a double-buffered word memory. ``bias_words`` and ``threshold_words``:
+    + c * H * W + y * W + x``), read one word per cycle like a memory; the output is always
+    a double-buffered word memory (a dense stage reads it through :mod:`.word_scan`).
+    ``bias_words`` and ``threshold_words``:
     one word of ``lanes`` values per lane group (ASG thresholds as ``T * theta``; padding
     lanes bias 0, threshold 1).
     """
@@ -283,7 +315,6 @@ class ConvStagePlan:
     kernel_lanes: int
     weight_memories: tuple  # [kernel lane][word]
     input_register: bool
-    output_register: bool
     bias_words: tuple
     threshold_words: tuple
 
@@ -443,7 +474,7 @@ def _lane_words(values: np.ndarray, lanes: int, pad: int, width: int) -> tuple:
     return tuple(pack_words(padded.reshape(groups, lanes), width))
 
 
-def _conv_stage(layer: Conv2d, plan, config, first: bool, following) -> ConvStagePlan:
+def _conv_stage(layer: Conv2d, plan, config, first: bool) -> ConvStagePlan:
     """The stage plan of conv ``layer`` (IR) with layer plan ``plan``."""
     weight = dense_conv_weight(layer)
     kernel_lanes = config.kernel_lanes_for(layer.name, weight.shape[2] * weight.shape[3])
@@ -454,29 +485,30 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool, following) -> ConvStag
         plan, kernel_lanes, _conv_weight_memories(weight, layer.weight_width, lanes,
                                                   kernel_lanes),
         input_register=first,
-        output_register=following is None or following.kind != "conv2d",
         bias_words=_lane_words(layer.bias, lanes, 0, width),
         threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width))
 
 
-def group_cycles(groups: int, scans, events: int = 1) -> int:
+def group_cycles(groups: int, scans, events: int = 1, word_input: bool = False) -> int:
     """Cycles of a dense stage of ``groups`` lane groups and ``events`` events per cycle
     over steps of ``scans`` scan cycles (the one formula behind
-    :meth:`DenseStagePlan.stage_cycles`)."""
-    return int(sum(groups * (int(scan) + pass_overhead(events)) for scan in scans))
+    :meth:`DenseStagePlan.stage_cycles`; ``word_input``: a conv stage feeds it)."""
+    return int(sum(groups * (int(scan) + pass_overhead(events, word_input))
+                   for scan in scans))
 
 
-def scan_cycles(spikes: np.ndarray, in_bits: int, events: int = 1) -> np.ndarray:
+def scan_cycles(spikes: np.ndarray, in_bits: int, events: int = 1,
+                width: int = SCAN_WIDTH) -> np.ndarray:
     """Scan cycles of input bitmaps ``spikes`` ``[..., in_bits]`` at ``events`` events per
-    cycle: per bitmap and chunk of :data:`SCAN_WIDTH` bits, the most events of one residue
-    class of the input index modulo ``events`` (each class takes one event per cycle), at
-    least one cycle (whatever the lanes). At one event per cycle: one per event and one per
-    chunk without events."""
-    chunks = -(-in_bits // SCAN_WIDTH)
+    cycle: per bitmap and chunk of ``width`` bits, the most events of one residue class of
+    the input index modulo ``events`` (each class takes one event per cycle), at least one
+    cycle (whatever the lanes). At one event per cycle: one per event and one per chunk
+    without events."""
+    chunks = -(-in_bits // width)
     flat = np.asarray(spikes, dtype=bool).reshape(-1, in_bits)
-    padded = np.zeros((len(flat), chunks * SCAN_WIDTH), dtype=np.int64)
+    padded = np.zeros((len(flat), chunks * width), dtype=np.int64)
     padded[:, :in_bits] = flat
-    per_class = padded.reshape(len(flat), chunks, SCAN_WIDTH // events, events).sum(axis=2)
+    per_class = padded.reshape(len(flat), chunks, width // events, events).sum(axis=2)
     per_chunk = per_class.max(axis=2)
     return np.maximum(per_chunk, 1).sum(axis=1).reshape(np.shape(spikes)[:-1])
 
@@ -526,8 +558,7 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
     stages, in_bits, stride = [], encoder.inputs, encoder.inputs
     for k, layer in enumerate(layers):
         if layer.kind == "conv2d":
-            following = layers[k + 1] if k + 1 < len(layers) else None
-            stages.append(_conv_stage(by_name[layer.name], layer, config, k == 0, following))
+            stages.append(_conv_stage(by_name[layer.name], layer, config, k == 0))
             in_bits = stride = layer.neurons
             continue
         events = config.events_for(layer.name)
@@ -564,8 +595,11 @@ def layer_scans(network, result) -> dict:
     inputs, scans = layer_inputs(network, result), {}
     for position, layer in enumerate(network.layers):
         if isinstance(layer, Dense):
-            spikes = inputs[layer.name]
-            scans[layer.name] = np.stack([scan_cycles(spikes, spikes.shape[-1], events)
+            spikes, width = inputs[layer.name], SCAN_WIDTH
+            word_scan = word_scan_of(network, position, SCAN_WIDTH)
+            if word_scan is not None:
+                spikes, width = word_scan.arrange(spikes), word_scan.width
+            scans[layer.name] = np.stack([scan_cycles(spikes, spikes.shape[-1], events, width)
                                           for events in EVENT_CHOICES], axis=-1)
         elif isinstance(layer, Conv2d):
             in_shape, out_shape = network.layer_shapes(position)

@@ -31,8 +31,8 @@ def result_layout(plan: NetworkPlan) -> data.StructLayout:
 
 class StreamTop(wiring.Component):
     """A spiking network as a pipeline: the encoder, one stage per layer and the argmax each
-    work on their own image at the same time; results leave in order. Between two conv
-    stages lies a double-buffered word memory; elsewhere the producer's bitmap register.
+    work on their own image at the same time; results leave in order. After a conv stage
+    lies a double-buffered word memory; elsewhere the producer's bitmap register.
 
     Cycles: :func:`.stream_model.stream_timing` (each result's cycle for images streamed
     back to back).
@@ -102,12 +102,12 @@ class StreamTop(wiring.Component):
         for producer, consumer in zip(producers, self.stages):
             m.d.comb += [consumer.in_full.eq(producer.out_full),
                          producer.out_release.eq(consumer.in_release)]
-            if not isinstance(consumer, ConvStage):
-                m.d.comb += consumer.in_bits.eq(producer.out_bits)
-            elif hasattr(producer, "out_bits"):
+            if isinstance(producer, ConvStage):
+                self._word_buffer(m, producer, consumer)
+            elif isinstance(consumer, ConvStage):
                 self._register_reader(m, producer.out_bits, consumer)
             else:
-                self._word_buffer(m, producer, consumer)
+                m.d.comb += consumer.in_bits.eq(producer.out_bits)
         readout = self.stages[-1]
         m.d.comb += [self.argmax.logits.eq(readout.logits),
                      self.argmax.in_full.eq(readout.out_full),
@@ -161,9 +161,10 @@ class StreamTop(wiring.Component):
                                               for column in columns)))
 
     @staticmethod
-    def _word_buffer(m, producer: ConvStage, consumer: ConvStage):
-        """The double-buffered word memory between two conv stages: the producer writes
-        buffer ``out_bank``, the consumer reads at ``in_addr`` (which names the buffer)."""
+    def _word_buffer(m, producer: ConvStage, consumer):
+        """The double-buffered word memory after a conv stage: the producer writes buffer
+        ``out_bank``, the consumer (a conv or dense stage) reads at ``in_addr`` (which
+        names the buffer)."""
         words = producer._plan.out_words
         name = f"bitmap_{producer._plan.layer.name}"
         m.submodules[name] = buffer = memory.Memory(

@@ -83,7 +83,7 @@ def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
         layer = stage.layer
         bits = bitmaps.get(layer.name, 0)
         found = ones(bits, stage.out_bits, stage.out_bits)
-        if layer.kind == "conv2d" and not stage.output_register:
+        if layer.kind == "conv2d":
             # word order (position-major, channel-minor) to C, H, W neuron numbers
             channels, positions = stage.word_width, layer.positions
             found = [(t, a % channels * positions + a // channels) for t, a in found]

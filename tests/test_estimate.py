@@ -9,7 +9,7 @@ from amaranth.back import verilog
 from amaranth.lib import memory
 
 from spikewright.hdl_gen.estimate import (against_synthesis, estimate, kept_netlist,
-                                          memory_home)
+                                          memory_home, netlist_features, rom_width)
 
 
 def test_memories_go_where_yosys_puts_them():
@@ -46,6 +46,26 @@ def test_flip_flops_are_the_registers_and_the_written_memories_in_logic():
         verilog.convert(m, ports=ports, name="top", emit_src=False)
     found = estimate(netlists[0], "ice40-up5k")
     assert found["total"]["ffs"] == 12 + 16 + 4 * 16 and found["total"]["brams"] == 0
+
+
+def test_a_read_only_memory_counts_the_bits_that_differ_between_its_words():
+    """Yosys ties a bit that is the same in every word to its constant: a pooling layer's
+    weights (one 1 per word, 2-bit weights) keep half their bits."""
+    assert rom_width([0b0101, 0b0001, 0b0100], 4) == 2
+    assert rom_width([0b1111, 0b1111], 4) == 0
+    assert rom_width([0b1001, 0b0110], 4) == 4
+
+
+def test_a_variable_slice_is_counted_as_the_multiplexer_it_is():
+    m = Module()
+    bits, index, word_index = Signal(64), Signal(6), Signal(1)
+    one, word = Signal(), Signal(32)
+    m.d.comb += [one.eq(bits.bit_select(index, 1)), word.eq(bits.word_select(word_index, 32))]
+    with kept_netlist([]) as netlists:
+        verilog.convert(m, ports=[bits, index, word_index, one, word], name="top",
+                        emit_src=False)
+    features = netlist_features(netlists[0], "ecp5-85k")["top"]
+    assert features["mux_bits"] == 63 + 32  # a 64:1 multiplexer of 1 bit, a 2:1 of 32
 
 
 def test_the_estimate_is_set_beside_what_synthesis_counted():

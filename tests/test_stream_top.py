@@ -278,3 +278,31 @@ def test_a_conv_of_two_groups_of_three_channels_equals_golden_and_the_stream_mod
     plan = make_plan(net, HwConfig(lanes={"conv1": 3, "readout": 2},
                                    kernel_lanes={"conv1": 2}))
     check(plan, random_pixels(rng, net, 3))
+
+
+@pytest.mark.parametrize("channels, neuron, timesteps, events", [
+    (40, "if", 2, 2), (9, "asg", 3, 1), (64, "if", 1, 4)])
+def test_a_dense_layer_reading_a_conv_word_memory_equals_golden_and_the_stream_model(
+        channels, neuron, timesteps, events):
+    """A dense stage after a conv stage scans the conv's word memory: 40 channels a word
+    (two chunks of 32, the second past the channels from bit 8), 9 (one chunk of 16) and 64
+    (two full chunks); two lane groups over the steps, several events per cycle."""
+    from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
+    from spikewright.golden.random_network import random_input_spec
+    rng = np.random.default_rng(channels + timesteps)
+    spec = random_input_spec(rng, (2, 4, 4), timesteps, 2)
+    conv = Conv2d("conv1", 2, channels, (3, 3), (1, 1), (1, 1), 1, "if",
+                  rng.integers(-6, 10, (channels, 2, 3, 3)), rng.integers(-4, 4, channels),
+                  rng.integers(4, 12, channels))
+    inputs = channels * 16
+    hidden = Dense("fc1", inputs, 5, neuron, rng.integers(-6, 8, (5, inputs)),
+                   rng.integers(-4, 4, 5), rng.integers(6, 30, 5))
+    readout = Dense("readout", 5, 3, "none", rng.integers(-8, 8, (3, 5)),
+                    rng.integers(-4, 4, 3))
+    net = Network(timesteps, spec, (conv, Flatten("flatten"), hidden, readout))
+    plan = make_plan(net, HwConfig(lanes={"conv1": 16, "fc1": 3, "readout": 3},
+                                   kernel_lanes={"conv1": 3}, events={"fc1": events}))
+    assert plan.stream.stages[1].word_scan is not None
+    pixels = random_pixels(rng, net, 3)
+    check(plan, pixels)
+    check(plan, pixels, seed=channels, input_gaps=0.3, backpressure=0.5)

@@ -7,16 +7,11 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan
-from .hand_over import hand_over_states
+from .hand_over import hand_over_states, word_address_width
 from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
 
-__all__ = ["ConvStage", "word_address_width"]
-
-
-def word_address_width(words: int) -> int:
-    """Bits of an address into a double-buffered word memory of ``words`` words per image."""
-    return max(1, (2 * words - 1).bit_length())
+__all__ = ["ConvStage"]
 
 
 class ConvStage(wiring.Component):
@@ -46,10 +41,9 @@ class ConvStage(wiring.Component):
         (``in_addr`` counts both buffers unless the input is the encoder's register).
     in_full, in_release : In(1), Out(1)
         The input's hand-over (:mod:`.hand_over`).
-    out_index, out_data, out_en, out_bank : Out (word memory output)
-        Output word ``out_index`` of the image, written in buffer ``out_bank``.
-    out_bits : Out(T * C_out * OH * OW) (register output)
-        The bitmap, bit ``t * C_out * OH * OW + o * OH * OW + oy * OW + ox``.
+    out_index, out_data, out_en, out_bank : Out
+        Output word ``out_index`` of the image, written in buffer ``out_bank`` of the
+        word memory the next stage reads.
     out_full, out_release : Out(1), In(1)
         The output's hand-over.
     """
@@ -66,13 +60,11 @@ class ConvStage(wiring.Component):
             "in_release": Out(1),
             "out_full": Out(1),
             "out_release": In(1),
+            "out_index": Out(max(1, (plan.out_words - 1).bit_length())),
+            "out_data": Out(plan.word_width),
+            "out_en": Out(1),
+            "out_bank": Out(1),
         }
-        if plan.output_register:
-            members["out_bits"] = Out(layer.timesteps * plan.out_bits)
-        else:
-            members.update({"out_index": Out(max(1, (plan.out_words - 1).bit_length())),
-                            "out_data": Out(plan.word_width), "out_en": Out(1),
-                            "out_bank": Out(1)})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -344,35 +336,16 @@ class ConvStage(wiring.Component):
         s.spike_word, s.write_pending, s.write_index = spike_word, write_pending, write_index
 
     def _output(self, m, s) -> None:
-        """Each finished output word into the output bitmap register, or onto the word
-        memory's write port (in buffer ``out_bank``)."""
-        plan, layer = self._plan, self._plan.layer
-        out_channels = layer.out_shape[0]
+        """Each finished output word onto the word memory's write port (in buffer
+        ``out_bank``)."""
         out_bank = Signal()
-        bitmap = None
-        if plan.output_register:
-            bitmap = Signal(layer.timesteps * plan.out_bits)
-            per_step = layer.positions
-            with m.If(s.write_pending):
-                with m.Switch(s.write_index):
-                    for step in range(layer.timesteps):
-                        for position in range(per_step):
-                            with m.Case(step * per_step + position):
-                                m.d.sync += [
-                                    bitmap[step * plan.out_bits + o * per_step + position]
-                                    .eq(s.spike_word[o]) for o in range(out_channels)]
-        else:
-            m.d.comb += [self.out_en.eq(s.write_pending), self.out_index.eq(s.write_index),
-                         self.out_data.eq(s.spike_word[:out_channels]),
-                         self.out_bank.eq(out_bank)]
-        s.out_bank, s.bitmap = out_bank, bitmap
+        m.d.comb += [self.out_en.eq(s.write_pending), self.out_index.eq(s.write_index),
+                     self.out_data.eq(s.spike_word[:self._plan.layer.out_shape[0]]),
+                     self.out_bank.eq(out_bank)]
+        s.out_bank = out_bank
 
     def _hand_over(self, m, s) -> None:
-        if self._plan.output_register:
-            m.d.sync += self.out_bits.eq(s.bitmap)
-        else:
-            m.d.sync += s.out_bank.eq(~s.out_bank)
-        m.d.sync += self.out_full.eq(1)
+        m.d.sync += [s.out_bank.eq(~s.out_bank), self.out_full.eq(1)]
 
     def _next_position(self, m, s) -> None:
         """Advance (ox, oy, t) and the running sums that follow them."""

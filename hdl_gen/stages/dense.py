@@ -10,7 +10,7 @@ from spikewright.golden.ir import Neuron
 
 from ..spram import spram_instance, write_layout
 from ..stream_plan import BANK_LANES, SCAN_WIDTH, DenseStagePlan
-from .hand_over import hand_over_states
+from .hand_over import hand_over_states, word_address_width
 from .lanes import lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
 from .scan import PlainScan, PrefetchScan
@@ -37,6 +37,10 @@ class DenseStage(wiring.Component):
     ``s`` goes to bit ``t * G*P + g*P + p`` of the output bitmap; the readout's logits are
     handed over after the last pass. Cycles: :meth:`.DenseStagePlan.stage_cycles`.
 
+    Where a conv stage feeds it (``plan.word_scan``), the scan reads the conv's word memory
+    a chunk of a word at a time in place of a bitmap register (:meth:`_word_chunks`), the
+    weights in that order.
+
     With ``plan.events`` E > 1 each cycle takes up to E events, the lowest pending one of
     each residue class ``e mod E``, reads their words from E memories
     (:meth:`.DenseStagePlan.class_words`) and adds ``sum_j W[g*P + p, e_j]`` (a tree of
@@ -49,6 +53,10 @@ class DenseStage(wiring.Component):
     ----------
     in_bits, in_full, in_release : In, In(1), Out(1)
         The input bitmap's hand-over (module docstring).
+    in_addr, in_data : Out, In(C) (in place of ``in_bits`` where a conv stage feeds it)
+        A read port on the conv's double-buffered word memory: the word at ``in_addr``
+        (``t * H * W + position``, past ``T * H * W`` the second buffer) arrives the next
+        cycle.
     out_bits (IF) or logits (readout), out_full, out_release : Out, Out(1), In(1)
         The output's hand-over.
     weights : In(stream.Signature(spram.write_layout(target)))
@@ -59,8 +67,13 @@ class DenseStage(wiring.Component):
         self._plan = plan
         layer = plan.layer
         self._readout = layer.neuron is Neuron.NONE
-        members = {
-            "in_bits": In(layer.timesteps * plan.in_stride),
+        if plan.word_scan is None:
+            members = {"in_bits": In(layer.timesteps * plan.in_stride)}
+        else:
+            words = layer.timesteps * plan.word_scan.positions
+            members = {"in_addr": Out(word_address_width(words)),
+                       "in_data": In(plan.word_scan.channels)}
+        members |= {
             "in_full": In(1),
             "in_release": Out(1),
             "out_full": Out(1),
@@ -85,7 +98,7 @@ class DenseStage(wiring.Component):
         suffixes = [""] if events == 1 else [f"_{j}" for j in range(events)]
         event_valid = ([Signal()] if events == 1  # "$signal", as verified designs name it
                        else [Signal(name=f"event_valid_{j}") for j in range(events)])
-        event_address = [Signal(range(max(chunks * SCAN_WIDTH // events, 2)),
+        event_address = [Signal(range(max(chunks * plan.scan_width // events, 2)),
                                 name=f"event_address{x}") for x in suffixes]
         idle = Signal(name="idle")
         bank_data = [self._weight_banks(m, base, address, idle, j, valid)
@@ -94,13 +107,15 @@ class DenseStage(wiring.Component):
         t = Signal(range(max(timesteps, 2)), name="t")
         group = Signal(range(max(layer.groups, 2)), name="group")
         chunk = Signal(range(max(chunks, 2)), name="chunk")
-        if events == 1 and not plan.prefetch:
+        fetching = plan.word_scan is not None
+        if events == 1 and not plan.prefetch and not fetching:
             scan = PlainScan(chunk, chunks)
         else:
-            scan = PrefetchScan(chunk, chunks, events)
+            scan = PrefetchScan(chunk, chunks, events, plan.scan_width, fetching)
         total = [Signal(signed(layer.state_width), name=f"total_{p}")
                  for p in range(layer.lanes)]
-        lowest = self._lowest_events(m, scan, t)
+        reader = self._word_chunks(m, scan) if fetching else None
+        lowest = self._lowest_events(m, scan, t, reader)
         acc = self._accumulate(m, event_valid, bank_data)
         m.d.comb += bias_read.addr.eq(group)
         work, previous, threshold, out_work = self._neuron_inputs(m, group, threshold_read,
@@ -110,7 +125,7 @@ class DenseStage(wiring.Component):
             event_valid=event_valid, event_address=event_address, acc=acc, total=total,
             bias=lanes_of(bias_read.data, layer.lanes, layer.state_width), previous=previous,
             threshold=threshold, work=work, out_work=out_work, state=state,
-            last_pass=(t == timesteps - 1) & (group == layer.groups - 1),
+            last_pass=(t == timesteps - 1) & (group == layer.groups - 1), reader=reader,
             drain=Signal(range(plan.drain_cycles + 1), name="drain"))
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
@@ -189,11 +204,54 @@ class DenseStage(wiring.Component):
             state = (state_read, state_write)
         return bias_read, threshold_read, state
 
-    def _lowest_events(self, m, scan, t) -> list:
+    def _word_chunks(self, m, scan) -> SimpleNamespace:
+        """Where a conv stage feeds it: chunk ``c`` of step ``t`` is piece ``c mod pieces``
+        of word ``t * H * W + c // pieces`` of the word memory
+        (:class:`.word_scan.WordScan`), read a cycle ahead: every cycle the word of chunk
+        ``scan.ahead_next`` (the chunk ``ahead`` names from the next cycle on), or in
+        ``FETCH`` (``fetch_first``) of chunk 0, whose first piece ``FIRST`` keeps in
+        ``first``. ``step_base`` (the step's first word, in the buffer read) is set by the
+        FSM. Returns these signals and ``fetched`` (the chunk read the cycle before)."""
+        plan, word_scan = self._plan, self._plan.word_scan
+        width, pieces = word_scan.width, word_scan.pieces
+        shift = (pieces - 1).bit_length()
+        r = SimpleNamespace(
+            fetch_first=Signal(name="fetch_first"), first=Signal(width, name="first_chunk"),
+            step_base=Signal(len(self.in_addr), name="step_base"), in_bank=Signal(name="in_bank"),
+            fetched=Signal(width, name="fetched"))
+        fetch = Signal.like(scan.ahead_next, name="fetch_chunk")
+        m.d.comb += [fetch.eq(Mux(r.fetch_first, 0, scan.ahead_next)),
+                     self.in_addr.eq(r.step_base + (fetch >> shift))]
+        word = Signal(pieces * width, name="word_read")
+        m.d.comb += word.eq(self.in_data)
+        if pieces > 1:
+            piece = Signal(shift, name="piece")
+            m.d.sync += piece.eq(fetch[:shift])
+            m.d.comb += r.fetched.eq(word.word_select(piece, width))
+        else:
+            m.d.comb += r.fetched.eq(word)
+        with m.If(self.in_release):
+            m.d.sync += r.in_bank.eq(~r.in_bank)
+        return r
+
+    def _word_states(self, m, s) -> None:
+        """``FETCH`` (chunk 0's word read) and ``FIRST`` (chunk 0 kept, chunk 1's word read),
+        before each pass's ``LOAD`` where a conv stage feeds it
+        (:data:`.stream_plan.WORD_FETCH_CYCLES`)."""
+        with m.State("FETCH"):
+            m.d.comb += s.reader.fetch_first.eq(1)
+            m.next = "FIRST"
+        with m.State("FIRST"):
+            m.d.sync += s.reader.first.eq(s.reader.fetched)
+            m.next = "LOAD"
+
+    def _lowest_events(self, m, scan, t, reader=None) -> list:
         """The lowest pending event of the scan's chunk (``scan.mask``; of each residue
         class's mask, ``scan.masks``, where ``plan.events`` > 1); the scan's chunk
-        multiplexers over step ``t``'s input bitmap."""
+        multiplexers over step ``t``'s input bitmap, or the chunks of ``reader``
+        (:meth:`_word_chunks`)."""
         plan, timesteps, chunks = self._plan, self._plan.layer.timesteps, self._plan.chunks
+        width = plan.scan_width
 
         def bits_of(s, c):
             low = s * plan.in_stride + c * SCAN_WIDTH
@@ -218,16 +276,20 @@ class DenseStage(wiring.Component):
             return value
 
         if plan.events == 1:
-            lowest = Signal(range(SCAN_WIDTH), name="lowest")
-            for bit in reversed(range(SCAN_WIDTH)):
+            lowest = Signal(range(width), name="lowest")
+            for bit in reversed(range(width)):
                 with m.If(scan.mask[bit]):
                     m.d.comb += lowest.eq(bit)
             lowest = [lowest]
         else:
-            lowest = [Signal(range(SCAN_WIDTH // plan.events), name=f"lowest_{j}")
+            lowest = [Signal(range(width // plan.events), name=f"lowest_{j}")
                       for j in range(plan.events)]
             m.d.comb += [index.eq(lowest_set(mask)) for index, mask in zip(lowest, scan.masks)]
-        scan.connect(m, lambda index, name: chunk_of(t, index, name))
+        if reader is None:
+            scan.connect(m, lambda index, name: chunk_of(t, index, name))
+        else:
+            scan.connect(m, lambda index, name: reader.first if index is None
+                         else reader.fetched)
         return lowest
 
     def _accumulate(self, m, event_valid, bank_data) -> list:
@@ -337,10 +399,13 @@ class DenseStage(wiring.Component):
         with m.Else():
             with m.If(s.group == layer.groups - 1):
                 m.d.sync += [s.group.eq(0), s.base.eq(self._plan.first_word), s.t.eq(s.t + 1)]
+                if s.reader is not None:
+                    positions = self._plan.word_scan.positions
+                    m.d.sync += s.reader.step_base.eq(s.reader.step_base + positions)
             with m.Else():
                 m.d.sync += [s.group.eq(s.group + 1),
                              s.base.eq(s.base + self._plan.class_depth)]
-            m.next = "LOAD"
+            m.next = "LOAD" if s.reader is None else "FETCH"
 
     def _scan_states(self, m, s) -> None:
         """``IDLE`` (wait for an input), ``LOAD`` (a pass's first chunk), ``SCAN`` (one event
@@ -351,9 +416,17 @@ class DenseStage(wiring.Component):
             writing = self.weights.valid if spram is not None else Const(0, 1)
             with m.If(self.in_full & ~writing):
                 m.d.sync += [s.t.eq(0), s.group.eq(0), s.base.eq(self._plan.first_word)]
-                m.next = "LOAD"
+                if s.reader is None:
+                    m.next = "LOAD"
+                else:
+                    words = self._plan.layer.timesteps * self._plan.word_scan.positions
+                    m.d.sync += s.reader.step_base.eq(Mux(s.reader.in_bank, words, 0))
+                    m.next = "FETCH"
+        if s.reader is not None:
+            self._word_states(m, s)
         with m.State("LOAD"):
-            m.d.sync += [*s.scan.load(), *self._clear_on_load(s.acc)]
+            s.scan.load(m)
+            m.d.sync += self._clear_on_load(s.acc)
             m.next = "SCAN"
         with m.State("SCAN"):
             m.d.sync += [statement for valid, address, lowest, mask in zip(
@@ -364,9 +437,10 @@ class DenseStage(wiring.Component):
                     m.d.sync += s.drain.eq(0)
                     m.next = "DRAIN"
                 with m.Else():
-                    m.d.sync += [s.chunk.eq(s.chunk + 1), *s.scan.on_advance()]
+                    m.d.sync += s.chunk.eq(s.chunk + 1)
+                    s.scan.on_advance(m)
             with m.Else():
-                m.d.sync += s.scan.on_stay()
+                s.scan.on_stay(m)
         with m.State("DRAIN"):
             m.d.sync += s.drain.eq(s.drain + 1)
             with m.If(s.drain == self._plan.drain_cycles - 1):

@@ -31,14 +31,14 @@ class PlainScan:
     def between_passes(self, m) -> None:
         pass
 
-    def load(self) -> list:
-        return [self._chunk.eq(0), self.mask.eq(self._first)]
+    def load(self, m) -> None:
+        m.d.sync += [self._chunk.eq(0), self.mask.eq(self._first)]
 
-    def on_advance(self) -> list:
-        return [self.mask.eq(self._next)]
+    def on_advance(self, m) -> None:
+        m.d.sync += self.mask.eq(self._next)
 
-    def on_stay(self) -> list:
-        return [self.mask.eq(self._remaining)]
+    def on_stay(self, m) -> None:
+        m.d.sync += self.mask.eq(self._remaining)
 
 
 class PrefetchScan:
@@ -51,17 +51,24 @@ class PrefetchScan:
     With ``events`` E > 1 the chunk is walked as E residue classes (bits ``j, j + E, ..``),
     each with its own ``mask``, ``rest`` and ``single`` (``masks``): every cycle takes the
     lowest pending event of every class, and the chunk is done when every class is down to
-    at most one (:func:`.stream_plan.scan_cycles`)."""
+    at most one (:func:`.stream_plan.scan_cycles`).
 
-    def __init__(self, chunk, chunks: int, events: int = 1):
+    ``width``: bits of a chunk. ``fetching``: the chunks come from a word memory read a cycle
+    ahead (:mod:`.word_scan`), so ``ahead_next`` gives the value ``ahead`` takes at the next
+    edge, the chunk whose word is to be read now."""
+
+    def __init__(self, chunk, chunks: int, events: int = 1, width: int = SCAN_WIDTH,
+                 fetching: bool = False):
         self._chunk = chunk
         self._events = events
         self._ahead = Signal(range(chunks + 2), name="ahead")
-        width = SCAN_WIDTH // events
+        self.ahead_next = Signal(range(chunks + 2), name="ahead_next") if fetching else None
+        self._width = width
+        width //= events
         suffixes = [""] if events == 1 else [f"_{j}" for j in range(events)]
         self.masks = [Signal(width, name=f"mask{x}") for x in suffixes]
         self._rests = [Signal(width, name=f"rest{x}") for x in suffixes]
-        self._upcoming = Signal(SCAN_WIDTH, name="upcoming")
+        self._upcoming = Signal(self._width, name="upcoming")
         self._singles = [Signal(name=f"single{x}") for x in suffixes]
         self.mask = self.masks[0]
         self.advance = self._singles[0]
@@ -70,11 +77,20 @@ class PrefetchScan:
 
     def connect(self, m, chunk_at) -> None:
         """Build the chunk multiplexers (``chunk_at(index, name)``; index None: chunk 0)."""
+        if self.ahead_next is not None:
+            m.d.comb += self.ahead_next.eq(self._ahead)
+            m.d.sync += self._ahead.eq(self.ahead_next)
         self._next = chunk_at(self._ahead, "next_chunk")
         self._first = chunk_at(None, "first_chunk")
 
+    def _set_ahead(self, m, value) -> None:
+        if self.ahead_next is None:
+            m.d.sync += self._ahead.eq(value)
+        else:
+            m.d.comb += self.ahead_next.eq(value)
+
     def between_passes(self, m) -> None:
-        m.d.sync += self._ahead.eq(1)  # outside a pass: ready for the next pass's LOAD
+        self._set_ahead(m, 1)  # outside a pass: ready for the next pass's LOAD
 
     def _take(self, parts) -> list:  # make ``parts`` (one value per class) the chunk walked
         statements = []
@@ -87,13 +103,15 @@ class PrefetchScan:
         events = self._events
         return [bits] if events == 1 else [bits[j::events] for j in range(events)]
 
-    def load(self) -> list:
-        return [self._chunk.eq(0), self._ahead.eq(2), self._upcoming.eq(self._next),
-                *self._take(self._classes(self._first))]
+    def load(self, m) -> None:
+        m.d.sync += self._chunk.eq(0)
+        self._set_ahead(m, 2)
+        m.d.sync += [self._upcoming.eq(self._next), *self._take(self._classes(self._first))]
 
-    def on_advance(self) -> list:
-        return [self._ahead.eq(self._ahead + 1), self._upcoming.eq(self._next),
-                *self._take(self._classes(self._upcoming))]
+    def on_advance(self, m) -> None:
+        self._set_ahead(m, self._ahead + 1)
+        m.d.sync += [self._upcoming.eq(self._next), *self._take(self._classes(self._upcoming))]
 
-    def on_stay(self) -> list:
-        return [self._ahead.eq(self._ahead), *self._take(self._rests)]
+    def on_stay(self, m) -> None:
+        self._set_ahead(m, self._ahead)
+        m.d.sync += self._take(self._rests)

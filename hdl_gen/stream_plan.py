@@ -50,8 +50,8 @@ from .parts import block_rams
 from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
-           "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "prefetches", "regenerates",
-           "regenerate_cycles",
+           "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "prefetches",
+           "regenerates", "regenerate_cycles",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
            "make_stream_plan", "scan_cycles", "group_cycles", "conv_cycles", "window_pops",
            "layer_scans", "layer_inputs", "EVENT_CHOICES", "drain_cycles", "pass_overhead"]

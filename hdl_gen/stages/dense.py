@@ -212,13 +212,12 @@ class DenseStage(wiring.Component):
         ``FETCH`` (``fetch_first``) of chunk 0, whose first piece ``FIRST`` keeps in
         ``first``. ``step_base`` (the step's first word, in the buffer read) is set by the
         FSM. Returns these signals and ``fetched`` (the chunk read the cycle before)."""
-        plan, word_scan = self._plan, self._plan.word_scan
-        width, pieces = word_scan.width, word_scan.pieces
+        width, pieces = self._plan.word_scan.width, self._plan.word_scan.pieces
         shift = (pieces - 1).bit_length()
         r = SimpleNamespace(
             fetch_first=Signal(name="fetch_first"), first=Signal(width, name="first_chunk"),
-            step_base=Signal(len(self.in_addr), name="step_base"), in_bank=Signal(name="in_bank"),
-            fetched=Signal(width, name="fetched"))
+            step_base=Signal(len(self.in_addr), name="step_base"),
+            in_bank=Signal(name="in_bank"), fetched=Signal(width, name="fetched"))
         fetch = Signal.like(scan.ahead_next, name="fetch_chunk")
         m.d.comb += [fetch.eq(Mux(r.fetch_first, 0, scan.ahead_next)),
                      self.in_addr.eq(r.step_base + (fetch >> shift))]

@@ -53,8 +53,8 @@ __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DR
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "prefetches",
            "regenerates", "regenerate_cycles",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
-           "make_stream_plan", "scan_cycles", "group_cycles", "conv_cycles", "window_pops",
-           "layer_scans", "layer_inputs", "EVENT_CHOICES", "drain_cycles", "pass_overhead"]
+           "make_stream_plan", "scan_cycles", "input_scan_cycles", "group_cycles",
+           "conv_cycles", "window_pops", "layer_scans", "layer_inputs", "EVENT_CHOICES", "drain_cycles", "pass_overhead"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -250,18 +250,11 @@ class DenseStagePlan:
         return self.events * weight_blocks(self.layer.lanes, self.layer.weight_width,
                                            self.layer.groups * self.class_depth + 1, target)
 
-    def scanned(self, spikes: np.ndarray) -> np.ndarray:
-        """Input spikes ``[..., in_bits]`` in the order its scan walks them
-        (:meth:`.word_scan.WordScan.arrange` where a conv stage feeds it)."""
-        if self.word_scan is None:
-            return np.asarray(spikes)
-        return self.word_scan.arrange(spikes)
-
     def scan_cycles(self, spikes: np.ndarray) -> int:
         """Cycles to walk the events of one step's input bitmap ``spikes`` (``in_bits``
-        booleans): :func:`scan_cycles`."""
-        scanned = self.scanned(np.asarray(spikes).reshape(1, -1))
-        return int(scan_cycles(scanned, scanned.shape[-1], self.events, self.scan_width)[0])
+        booleans): :func:`input_scan_cycles`."""
+        return int(input_scan_cycles(np.asarray(spikes).reshape(1, -1), self.word_scan,
+                                     self.events)[0])
 
     def stage_cycles(self, spikes: np.ndarray) -> int:
         """Cycles of one image's passes, from the first pass's start to the last pass's
@@ -284,8 +277,8 @@ class DenseStagePlan:
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
         """:meth:`stage_cycles` of many images' input spikes ``[images, T, in_bits]``."""
-        scanned = self.scanned(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits))
-        scans = scan_cycles(scanned, scanned.shape[-1], self.events, self.scan_width)
+        scans = input_scan_cycles(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits),
+                                  self.word_scan, self.events)
         overhead = pass_overhead(self.events, self.word_scan is not None)
         return (self.layer.groups * (scans + overhead).sum(axis=1)
                 + regenerate_cycles(self.layer, 0, self.layer.groups))
@@ -513,6 +506,17 @@ def scan_cycles(spikes: np.ndarray, in_bits: int, events: int = 1,
     return np.maximum(per_chunk, 1).sum(axis=1).reshape(np.shape(spikes)[:-1])
 
 
+def input_scan_cycles(spikes: np.ndarray, word_scan=None, events: int = 1) -> np.ndarray:
+    """:func:`scan_cycles` of a dense stage's input bitmaps ``spikes`` ``[..., inputs]``
+    (the IR's input order) as its scan walks them: in chunks of :data:`SCAN_WIDTH`, or
+    where a conv stage feeds it (``word_scan``) arranged and chunked as
+    :class:`.word_scan.WordScan` says."""
+    spikes = np.asarray(spikes)
+    if word_scan is None:
+        return scan_cycles(spikes, spikes.shape[-1], events)
+    return scan_cycles(word_scan.arrange(spikes), word_scan.inputs, events, word_scan.width)
+
+
 @dataclass(frozen=True)
 class StreamPlan:
     """The stages of a dataflow design: the encoder, one conv or dense stage per weighted
@@ -595,11 +599,8 @@ def layer_scans(network, result) -> dict:
     inputs, scans = layer_inputs(network, result), {}
     for position, layer in enumerate(network.layers):
         if isinstance(layer, Dense):
-            spikes, width = inputs[layer.name], SCAN_WIDTH
             word_scan = word_scan_of(network, position, SCAN_WIDTH)
-            if word_scan is not None:
-                spikes, width = word_scan.arrange(spikes), word_scan.width
-            scans[layer.name] = np.stack([scan_cycles(spikes, spikes.shape[-1], events, width)
+            scans[layer.name] = np.stack([input_scan_cycles(inputs[layer.name], word_scan, events)
                                           for events in EVENT_CHOICES], axis=-1)
         elif isinstance(layer, Conv2d):
             in_shape, out_shape = network.layer_shapes(position)

@@ -25,14 +25,13 @@ from amaranth.back import verilog
 
 from spikewright.golden import load
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.estimate import (LUT_MODEL, RESOURCES, against_synthesis,
-                                          estimate_from_features, kept_netlist,
-                                          netlist_features)
+from spikewright.hdl_gen.estimate import (LUT_MODEL, RESOURCES, estimate_from_features,
+                                          kept_netlist, netlist_features)
 from spikewright.hdl_gen.emit import generate, write_files
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.hdl_gen.stream_top import StreamTop
 from spikewright.shipped import model_dir, shipped_hw_config, shipped_models
-from spikewright.synth import FLOWS, parse_stat, synthesize
+from spikewright.synth import FLOWS, against_synthesis, parse_stat, synthesize
 
 
 def features(network, config: HwConfig) -> dict:

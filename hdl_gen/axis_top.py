@@ -1,18 +1,10 @@
 """The AXI4-Stream top (``spikewright_axis``): the generated design behind a pixel slave and
-a result master, for a Zynq/PYNQ DMA or a LiteX stream.
-
-Ports (AMBA AXI4-Stream names; one clock, ``aresetn`` low to reset):
-
-- ``s_axis_tdata`` (8 x pixels per beat), ``s_axis_tvalid``, ``s_axis_tready``,
-  ``s_axis_tlast``: pixels in C, H, W order, the first of a beat in the low byte; ``tlast``
-  on each image's last beat.
-- ``m_axis_tdata``, ``m_axis_tvalid``, ``m_axis_tready``, ``m_axis_tlast``: one beat per
-  image, in order, ``tlast`` always 1: the result payload (the manifest's
-  ``result_payload``: ``cls`` in the low bits, then the logits) zero-extended to whole bytes.
-- ``s_axis_weights_tdata`` (32), ``s_axis_weights_tvalid``, ``s_axis_weights_tready``:
-  designs with weights in SPRAM only, the design's ``weights`` stream (:mod:`.spram`).
-- ``tlast_error``: set (until reset) when ``s_axis_tlast`` is not on an image's last beat;
-  images are counted in beats, so the results stay in step with the pixels that made them.
+a result master, for a Zynq/PYNQ DMA or a LiteX stream (one clock, ``aresetn`` low to
+reset; each port's meaning is in the manifest's ``axis.ports``). Pixels come in C, H, W
+order with ``s_axis_tlast`` on each image's last beat; each result leaves as one beat, in
+order, the result payload zero-extended to whole bytes. ``tlast_error`` is set (until reset)
+when ``s_axis_tlast`` is not on an image's last beat: images are counted in beats, so the
+results stay in step with the pixels that made them.
 """
 
 from amaranth import ClockDomain, Module, Signal
@@ -37,12 +29,8 @@ class AxisTop(wiring.Component):
 
     def __init__(self, plan: NetworkPlan, core):
         self._plan, self._core = plan, core
-        beat = plan.config.pixels_per_beat
-        per_image = plan.encoder.pixel_shape[0] * plan.encoder.positions
-        if per_image % beat:
-            raise ValueError(f"an image of {per_image} pixels is not a whole number of beats "
-                             f"of {beat} pixels")
-        self._beats = per_image // beat
+        beat = plan.config.pixels_per_beat  # it divides an image (make_plan checks)
+        self._beats = plan.encoder.pixel_shape[0] * plan.encoder.positions // beat
         super().__init__({
             "aclk": In(1), "aresetn": In(1),
             "s_axis_tdata": In(8 * beat), "s_axis_tvalid": In(1), "s_axis_tready": Out(1),

@@ -1,18 +1,10 @@
 """Resources of a generated design before synthesis, per stage, as FINN estimates its layers
 before synthesis: read off the netlist that Amaranth builds while :func:`.emit.generate`
-writes the Verilog (so nothing is elaborated twice).
-
-- **Flip-flops**: the bits of every flip-flop in the netlist, plus the bits of each
-  written memory that Yosys builds from flip-flops (:func:`memory_home`).
-- **Block RAMs**, **LUT RAMs**: each memory where Yosys's ``memory_libmap`` puts it, by
-  the same costs (:func:`memory_home`), laid out as Yosys lays it (:func:`.parts.block_rams`).
-- **LUT4**: a linear model over the netlist's operator bits (:data:`LUT_MODEL`), fitted on
-  ECP5 designs that ``bench/estimate_error.py`` lists with its errors. On the iCE40, where
-  every adder bit also takes a LUT4, it counts low; it is not fitted there.
-
-Yosys removes flip-flops that hold constants or drive nothing and merges equal ones, and
-adds some where it retimes or duplicates; ``bench/estimate_error.py`` prints the errors
-per design (docs/results.md keeps them)."""
+writes the Verilog (so nothing is elaborated twice). Flip-flops and memories are counted
+where Yosys puts them (:func:`memory_home`); LUT4 is a linear model over the netlist's
+operator bits (:data:`LUT_MODEL`), fitted on ECP5 designs (on the iCE40, where every adder
+bit also takes a LUT4, it counts low). ``bench/estimate_error.py`` prints the errors per
+design; docs/results.md keeps them."""
 
 from __future__ import annotations
 
@@ -25,8 +17,7 @@ from amaranth.hdl import _ir, _nir
 from .parts import TARGETS, block_rams
 
 __all__ = ["kept_netlist", "memory_home", "rom_width", "part_mux_bits", "netlist_features",
-           "estimate_from_features", "estimate", "against_synthesis", "comparison_text",
-           "LUT_MODEL", "RESOURCES"]
+           "estimate_from_features", "estimate", "LUT_MODEL", "RESOURCES"]
 
 RESOURCES = ("luts", "ffs", "brams", "lutrams")
 
@@ -34,13 +25,10 @@ RESOURCES = ("luts", "ffs", "brams", "lutrams")
 #: a read-only memory's bit 1/16, a written memory's bit 1).
 LOGIC_COST_ROM, LOGIC_COST_RAM = 1 / 16, 1.0
 
-#: LUT4 per unit of each netlist feature (:func:`netlist_features`) on the ECP5
-#: (``synth_ecp5``, abc9; adders and ordered comparisons go to carry cells, not LUT4):
-#: least squares on the relative error (``bench/estimate_error.py --fit``) over six designs
-#: synthesized by Yosys 0.70: the default MLP at 4 and at 1 event per cycle, the seed CNN,
-#: fmnist_cnn_t4 and the seed CNN folded for 500 and 1,000 images/s at 50 MHz (refitted
-#: 2026-12-07, when dense stages after a conv began to read word memories); the largest
-#: error among them is in docs/results.md.
+#: LUT4 per unit of each netlist feature (:func:`netlist_features`) on the ECP5 (adders and
+#: ordered comparisons go to carry cells, not LUT4): least squares on the relative error
+#: (``bench/estimate_error.py --fit``) on six designs under Yosys 0.70, refitted 2026-12-07
+#: (the designs and the errors: docs/results.md).
 LUT_MODEL = {"mux_bits": 0.5521, "logic_bits": 0.2665, "decoder_bits": 1.7379,
              "rom_luts": 7.2867}
 
@@ -166,29 +154,3 @@ def estimate_from_features(features: dict[str, Counter]) -> dict:
 def estimate(netlist, target: str) -> dict:
     """The resource estimate of ``netlist`` (a design built for ``target``)."""
     return estimate_from_features(netlist_features(netlist, target))
-
-
-def against_synthesis(estimated: dict, resources: dict) -> dict:
-    """``{resource: {"estimate", "synthesized", "error_percent"}}``: the total of an
-    estimate beside what synthesis counted (``resources``, :func:`spikewright.synth.parse_stat`;
-    LUT RAMs are its ``lutram_cells``); the error is ``100 * (estimate - synthesized) /
-    synthesized``, None where synthesis counted none."""
-    found = dict(resources, lutrams=resources.get("lutram_cells", 0))
-    rows = {}
-    for resource in RESOURCES:
-        synthesized = found.get(resource)
-        if synthesized is None:
-            continue
-        guess = estimated[resource]
-        rows[resource] = {"estimate": guess, "synthesized": synthesized,
-                          "error_percent": round(100 * (guess - synthesized) / synthesized, 1)
-                          if synthesized else None}
-    return rows
-
-
-def comparison_text(rows: dict) -> str:
-    """``luts 4,022 vs 4,605 (-12.7%), ...``: :func:`against_synthesis`'s rows in one line."""
-    return ", ".join(f"{key} {row['estimate']:,} vs {row['synthesized']:,}"
-                     + (f" ({row['error_percent']:+.1f}%)"
-                        if row["error_percent"] is not None else "")
-                     for key, row in rows.items())

@@ -1,12 +1,8 @@
 """Folding a dataflow design: the fewest lanes per layer (and pixels per beat) that keep the
 stream's interval within a target, in the spirit of FINN's folding. The stage times come
-from each stage plan's cycle function on the scan cycles (dense) or window pops (conv) of
-sample images, and the interval is checked with the stream model itself. A conv layer gets
-the output-channel lanes and kernel lanes that meet the target with the fewest block RAMs
-(:func:`block_rams`), then the fewest lanes; a dense layer the events per cycle and lanes
-that meet it with the fewest adder bits (:func:`lane_adder_bits`). Where the chained stages
-miss the target, the slowest dense stage gets one lane group fewer, or at one group the
-next events per cycle."""
+from each stage plan's cycle function on the samples of :func:`.stream_plan.layer_scans`,
+and the interval is checked with the stream model itself; how each layer kind is folded:
+:func:`_fold_conv`, :func:`_fold_dense`, :func:`fold`."""
 
 from __future__ import annotations
 
@@ -93,8 +89,8 @@ def _fold_dense(layer, scans: np.ndarray, interval_cycles: float,
     (:func:`.stream_plan.pass_overhead`)."""
     meeting, fastest = [], []
     for column, events in enumerate(EVENT_CHOICES):
-        per_group = float(np.mean([group_cycles(1, row[:, column], events, word_input)
-                                   for row in scans]))
+        per_group = float(np.mean(group_cycles(1, np.asarray(scans)[..., column], events,
+                                                  word_input)))
         groups = max(1, min(layer.out_features, int(interval_cycles // max(
             per_group, pass_overhead(events, word_input)))))
         lanes = -(-layer.out_features // groups)
@@ -132,10 +128,11 @@ class Folding:
 
 def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> Folding:
     """Lanes per weighted layer, events per cycle of dense layers (:func:`_fold_dense`) and
-    pixels per beat for a dataflow design of ``network``
-    whose mean interval over the sample images (their scan cycles per layer and step,
-    ``scans``) is at most ``interval_cycles``; ``config`` gives the other choices. Where the
-    target cannot be met, the fastest design is returned (``met`` is False)."""
+    pixels per beat for a dataflow design of ``network`` whose mean interval over the sample
+    images (``scans``) is at most ``interval_cycles``; ``config`` gives the other choices.
+    Where the chained stages miss the target, the slowest dense stage gets one lane group
+    fewer (at one group, the next events per cycle); where the target cannot be met, the
+    fastest design is returned (``met`` is False)."""
     if not interval_cycles > 0:
         raise ValueError(f"the target interval must be a positive number of cycles, not "
                          f"{interval_cycles!r}")

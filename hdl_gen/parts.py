@@ -61,10 +61,6 @@ class Target:
     lutram_cost: int = 0
 
     @property
-    def spram_bits(self) -> int:
-        return self.spram_banks * self.spram_depth * self.spram_width
-
-    @property
     def block_bits(self) -> int:
         """Bits of one block RAM (its widest shape)."""
         width, depth = self.block_shapes[0]

@@ -15,15 +15,13 @@ from spikewright.golden.ir import Conv2d, Flatten, Network, Neuron
 
 from .config import HwConfig, MemoryStyle
 from .parts import TARGETS
-from .counters import counter_width
 from .errors import CapacityError, UnsupportedLayerError
 from .packing import pack_words
 from .spram import left_out, spram_layouts
 from .stream_plan import SCAN_WIDTH, make_stream_plan
 from .word_scan import WordScan, word_scan_of
 
-__all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "NetworkPlan", "make_plan",
-           "counter_width", "pack_words"]
+__all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "NetworkPlan", "make_plan"]
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,7 @@ class NetworkPlan:
 
     @property
     def class_width(self) -> int:
-        return counter_width(max(self.classes - 1, 1))
+        return max(1, (self.classes - 1).bit_length())
 
     @property
     def weight_bits(self) -> int:

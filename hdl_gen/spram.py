@@ -17,6 +17,7 @@ from amaranth.lib import data
 
 from .parts import TARGETS
 from .errors import CapacityError
+from .stream_plan import bank_words
 
 __all__ = ["SpramLayout", "spram_layouts", "left_out", "spram_stages", "spram_writes",
            "write_layout", "bank_contents", "spram_instance", "SIMULATION_MODEL",
@@ -97,12 +98,9 @@ def bank_contents(plan) -> dict:
     contents = {}
     for stage in spram_stages(plan):
         layout, layer = stage.spram, stage.layer
-        ww = layer.weight_width
-        for b in range(layout.banks):
-            lanes = min(layout.lanes_per_bank, layer.lanes - b * layout.lanes_per_bank)
-            shift, mask = b * layout.lanes_per_bank * ww, (1 << lanes * ww) - 1
-            contents[layout.first_bank + b] = [word >> shift & mask
-                                               for word in layer.weight_words]
+        for b, (_, words) in enumerate(bank_words(layer.weight_words, layer.lanes,
+                                                  layer.weight_width, layout.lanes_per_bank)):
+            contents[layout.first_bank + b] = words
     return contents
 
 

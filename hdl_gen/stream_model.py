@@ -3,7 +3,7 @@ back to back (a pixel beat offered every cycle, every result taken the cycle it 
 the cycle at which each result becomes valid, counted from the cycle the first beat of the
 first image is accepted.
 
-Each stage's time for one image comes from its plan's ``stage_cycles`` and the golden
+Each stage's time for one image comes from its plan's ``batch_cycles`` and the golden
 trace; the stages are chained by the handshake of the double-buffered bitmaps between them:
 
 - the encoder takes an image's beats back to back and hands the bitmap over in the cycle
@@ -54,14 +54,14 @@ def stage_times(plan: NetworkPlan, result) -> dict:
     """``{stage name: [cycles per image]}`` of every layer stage, from a traced golden
     ``result`` (each stage plan's ``batch_cycles`` of its input spikes)."""
     inputs = layer_inputs(plan.network, result)
-    return {stage.layer.name: [int(c) for c in stage.batch_cycles(inputs[stage.layer.name])]
+    return {stage.layer.name: stage.batch_cycles(inputs[stage.layer.name]).tolist()
             for stage in plan.stream.stages}
 
 
 def times_of_scans(plan: NetworkPlan, scans: dict) -> dict:
     """:func:`stage_times` from each layer's scan cycles per image and step (dense) or
     window pops (conv), as :func:`.stream_plan.layer_scans` gives them."""
-    return {stage.layer.name: stage.cycles_of_samples(scans[stage.layer.name])
+    return {stage.layer.name: stage.cycles_of_samples(scans[stage.layer.name]).tolist()
             for stage in plan.stream.stages}
 
 

@@ -3,37 +3,17 @@
     pixels ──▶ encoder ──▶ [bitmap] ──▶ dense 1 ──▶ [bitmap] ──▶ ... ──▶ readout ──▶ argmax
                 stage                    stage                           stage       stage
 
-Between two stages lies one image's spikes as a bitmap (every step, every neuron), held in
-the producer's output register until the consumer has read it; the producer meanwhile
-builds the next image's bitmap in its working register (double buffering). A stage starts an
-image when its input bitmap is there, and hands its result over when the consumer has
-released the previous one.
+Between two stages lies one image's spikes (every step, every neuron), double-buffered: a
+bitmap register after the encoder and a dense stage, a word memory after a conv stage
+(:mod:`.stages.hand_over`). A stage starts an image when its input is there and hands its
+result over when the consumer has released the previous one. What each stage does per cycle
+is in its plan's docstring (:class:`DenseStagePlan`, :class:`ConvStagePlan`) and its
+stage's (:mod:`.stages`); an ASG layer's output holds its next window, so the ASG shift is
+the golden trace's window index only.
 
-A dense stage walks the input events of each step (a scan over the bitmap, one event or one
-empty chunk of :data:`SCAN_WIDTH` bits per cycle) once per lane group, adding one weight
-word (``lanes`` weights) per event: accumulator-only. With ``events`` E > 1 its weights
-are split by input index modulo E into E memories, and each cycle takes the lowest pending
-event of every residue class: E weight reads in parallel, their words summed before the
-accumulators. Its weights lie in banks of :data:`BANK_LANES` lanes, each addressed from
-its own register, and every path out of a block RAM ends in a register.
-
-An ASG layer (average, then spike-generate) accumulates ``A`` over the steps of its input
-as the readout does, then regenerates its output over ``T`` steps, one cycle per step and
-lane group (:func:`regenerate_cycles`): each image's output bitmap holds its next window,
-so every stage works on one image's whole window and the ASG shift is the golden trace's
-window index only. At ``T = 1`` ASG and IF are the same neuron and an IF stage is built.
-
-A conv stage (:class:`ConvStagePlan`) works output position by output position: it reads
-the window of input words (one word: every input channel's spike at one position and step),
-then adds, for each lane group and each group of ``kernel_lanes`` kernel positions, one
-weight word per kernel position and spiking input channel per cycle (output-stationary:
-no membrane is read and written back within a step). Its input and output bitmaps lie in
-block RAM, a word per position and step, double-buffered (two images), except where the first
-conv reads the encoder's bitmap register. A dense stage after a conv stage (through flatten)
-scans that word memory a word at a time (:mod:`.word_scan`).
-
-Each stage plan owns its cycle function (``stage_cycles`` for one image, ``batch_cycles``
-for many); :mod:`.stream_model` chains them into the cycle at which every result appears.
+Each stage plan owns its cycle function (``batch_cycles`` of input spikes,
+``cycles_of_samples`` of :func:`layer_scans`); :mod:`.stream_model` chains them into the
+cycle at which every result appears.
 """
 
 from __future__ import annotations
@@ -50,11 +30,11 @@ from .parts import block_rams
 from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
-           "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "prefetches",
-           "regenerates", "regenerate_cycles",
-           "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
-           "make_stream_plan", "scan_cycles", "input_scan_cycles", "group_cycles",
-           "conv_cycles", "window_pops", "layer_scans", "layer_inputs", "EVENT_CHOICES", "drain_cycles", "pass_overhead"]
+           "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "EVENT_CHOICES",
+           "prefetches", "bank_words", "weight_blocks", "regenerates", "regenerate_cycles",
+           "drain_cycles", "pass_overhead", "EncoderStagePlan", "DenseStagePlan",
+           "ConvStagePlan", "StreamPlan", "make_stream_plan", "scan_cycles", "input_scan_cycles",
+           "group_cycles", "conv_cycles", "window_pops", "layer_scans", "layer_inputs"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -119,13 +99,10 @@ def pass_overhead(events: int, word_input: bool = False) -> int:
 
 
 def prefetches(clock_mhz: float) -> bool:
-    """Whether a design for ``clock_mhz`` builds the prefetching scan and the shifting argmax:
-    registers that take the chunk multiplexer and a carry chain off the scan's loop, at a
-    cost in cells. The plain scan placed the shipped MLP at 84-86 MHz on the ECP5-85k and the
-    iCEBreaker's design at 26.6 MHz on the iCE40 UP5K; the prefetching one at 102.1 MHz, but
-    its registers grew the UP5K design from 5,082 to 5,603 logic cells, past the part's
-    5,280. Below :data:`PREFETCH_FROM_MHZ` the plain scan is built. Both scans take the
-    same cycles (:func:`scan_cycles`)."""
+    """Whether a design for ``clock_mhz`` builds the prefetching scan and the shifting argmax
+    (from :data:`PREFETCH_FROM_MHZ`): registers that take the chunk multiplexer and a carry
+    chain off the scan's loop, at a cost in cells that the iCE40 UP5K design cannot pay
+    (docs/results.md, "The iCEBreaker: mnist_mlp_up5k"). Both scans take the same cycles."""
     return clock_mhz >= PREFETCH_FROM_MHZ
 
 
@@ -153,20 +130,32 @@ class EncoderStagePlan:
         return self.beats
 
 
+def bank_words(words, lanes: int, weight_width: int, lanes_per_bank: int = BANK_LANES) -> list:
+    """``[(bits, words)]`` of each bank of ``lanes_per_bank`` lanes (lane 0 lowest in bank 0)
+    that words of ``lanes`` weights are split into (``words`` a count: the widths alone)."""
+    return [(bits := min(lanes_per_bank, lanes - first) * weight_width,
+             words if isinstance(words, int) else
+             [word >> first * weight_width & (1 << bits) - 1 for word in words])
+            for first in range(0, lanes, lanes_per_bank)]
+
+
 def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5-85k") -> int:
     """Block RAMs of ``target`` that one weight memory of ``words`` words of ``lanes``
-    weights takes, laid out as the stages lay it: banks of :data:`BANK_LANES` lanes, each
-    in its best shape (:func:`.parts.block_rams`). An upper bound: Yosys may put a memory
-    of a few words in logic instead."""
-    return sum(block_rams(min(BANK_LANES, lanes - first) * weight_width, words, target)
-               for first in range(0, lanes, BANK_LANES))
+    weights takes, in banks (:func:`bank_words`) each in its best shape
+    (:func:`.parts.block_rams`). An upper bound: Yosys may put a memory of a few words in
+    logic instead."""
+    return sum(block_rams(bits, words, target)
+               for bits, _ in bank_words(words, lanes, weight_width))
 
 
 @dataclass(frozen=True)
 class DenseStagePlan:
     """One dense layer as a stage: the lane layout of ``layer`` (weights, biases, thresholds
     packed by the layer plan) and a scan over ``in_bits`` input bits per step, a bitmap
-    register's, or where a conv stage feeds it its word memory's words (``word_scan``)."""
+    register's, or where a conv stage feeds it its word memory's words (``word_scan``).
+    Each step's events are walked once per lane group, one weight word (``lanes`` weights)
+    added per event (:func:`group_cycles`); the weights lie in banks of :data:`BANK_LANES`
+    lanes, each addressed from its own register, and every block RAM read ends in a register."""
     layer: object  # the DenseLayerPlan (.plan)
     in_bits: int
     in_stride: int  # bits per step of the producer's bitmap (in_bits, or more with padding)
@@ -250,38 +239,23 @@ class DenseStagePlan:
         return self.events * weight_blocks(self.layer.lanes, self.layer.weight_width,
                                            self.layer.groups * self.class_depth + 1, target)
 
-    def scan_cycles(self, spikes: np.ndarray) -> int:
-        """Cycles to walk the events of one step's input bitmap ``spikes`` (``in_bits``
-        booleans): :func:`input_scan_cycles`."""
-        return int(input_scan_cycles(np.asarray(spikes).reshape(1, -1), self.word_scan,
-                                     self.events)[0])
-
-    def stage_cycles(self, spikes: np.ndarray) -> int:
-        """Cycles of one image's passes, from the first pass's start to the last pass's
-        end, for its input spikes ``[T, in_bits]``."""
-        return self.cycles_of_scans([self.scan_cycles(step) for step in spikes])
-
-    def cycles_of_samples(self, rows) -> list:
-        """Cycles of each image from what :func:`layer_scans` gives for this layer (its
-        scan cycles per step at each of :data:`EVENT_CHOICES`)."""
-        column = EVENT_CHOICES.index(self.events)
-        return [self.cycles_of_scans(np.asarray(row)[:, column]) for row in rows]
-
-    def cycles_of_scans(self, scans) -> int:
-        """:meth:`stage_cycles` from the scan cycles of each step: every step is walked once
-        per lane group, each pass costing its scan and :func:`pass_overhead`; an ASG stage
-        then regenerates (:func:`regenerate_cycles`)."""
-        return (group_cycles(self.layer.groups, scans, self.events,
-                             self.word_scan is not None)
+    def cycles_of_scans(self, scans) -> np.ndarray:
+        """Cycles of each image's passes, from the first pass's start to the last pass's end,
+        from the scan cycles of its steps ``[images, T]``: :func:`group_cycles`, then (ASG)
+        :func:`regenerate_cycles`."""
+        return (group_cycles(self.layer.groups, scans, self.events, self.word_scan is not None)
                 + regenerate_cycles(self.layer, 0, self.layer.groups))
+
+    def cycles_of_samples(self, rows) -> np.ndarray:
+        """:meth:`cycles_of_scans` from what :func:`layer_scans` gives for this layer (its
+        scan cycles per step at each of :data:`EVENT_CHOICES`)."""
+        return self.cycles_of_scans(np.asarray(rows)[..., EVENT_CHOICES.index(self.events)])
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
-        """:meth:`stage_cycles` of many images' input spikes ``[images, T, in_bits]``."""
-        scans = input_scan_cycles(np.asarray(spikes).reshape(len(spikes), -1, self.in_bits),
-                                  self.word_scan, self.events)
-        overhead = pass_overhead(self.events, self.word_scan is not None)
-        return (self.layer.groups * (scans + overhead).sum(axis=1)
-                + regenerate_cycles(self.layer, 0, self.layer.groups))
+        """:meth:`cycles_of_scans` of many images' input spikes ``[images, T, in_bits]``
+        (:func:`input_scan_cycles`)."""
+        spikes = np.asarray(spikes).reshape(len(spikes), -1, self.in_bits)
+        return self.cycles_of_scans(input_scan_cycles(spikes, self.word_scan, self.events))
 
 
 @dataclass(frozen=True)
@@ -364,31 +338,19 @@ class ConvStagePlan:
         """Bits of one step of the output bitmap (C, H, W order, as flatten numbers them)."""
         return self.layer.neurons
 
-    def window_pops(self, spikes: np.ndarray) -> np.ndarray:
-        """:func:`window_pops` of this layer's input spikes ``[images, T, C_in * H * W]``."""
-        layer = self.layer
-        return window_pops(spikes, layer.in_shape, layer.out_shape, layer.kernel_size,
-                           layer.stride, layer.padding)
-
-    def cycles_of_samples(self, rows) -> list:
-        """Cycles of each image from what :func:`layer_scans` gives for this layer (its
-        window pops)."""
-        return [int(c) for c in self.cycles_of_pops(rows)]
-
-    def cycles_of_pops(self, pops: np.ndarray) -> np.ndarray:
-        """:meth:`batch_cycles` from the window pops of each image (:func:`window_pops`)."""
-        return (conv_cycles(pops, self.kernel_lanes, self.lane_groups)
+    def cycles_of_samples(self, pops) -> np.ndarray:
+        """Cycles of each image, from the stage's start to its last output word, from its
+        window pops (:func:`window_pops`, as :func:`layer_scans` gives them):
+        :func:`conv_cycles`, then :func:`regenerate_cycles`."""
+        return (conv_cycles(np.asarray(pops), self.kernel_lanes, self.lane_groups)
                 + regenerate_cycles(self.layer, self.layer.positions, self.lane_groups))
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
-        """Cycles of each image, from the stage's start to its last output word, for input
-        spikes ``[images, T, C_in * H * W]``: :func:`conv_cycles`, then
-        :func:`regenerate_cycles`."""
-        return self.cycles_of_pops(self.window_pops(spikes))
-
-    def stage_cycles(self, spikes: np.ndarray) -> int:
-        """:meth:`batch_cycles` of one image's input spikes ``[T, C_in * H * W]``."""
-        return int(self.batch_cycles(np.asarray(spikes)[None])[0])
+        """:meth:`cycles_of_samples` of input spikes ``[images, T, C_in * H * W]``."""
+        layer = self.layer
+        return self.cycles_of_samples(window_pops(spikes, layer.in_shape, layer.out_shape,
+                                                  layer.kernel_size, layer.stride,
+                                                  layer.padding))
 
 
 def window_pops(spikes: np.ndarray, in_shape, out_shape, kernel_size, stride,
@@ -482,12 +444,13 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool) -> ConvStagePlan:
         threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width))
 
 
-def group_cycles(groups: int, scans, events: int = 1, word_input: bool = False) -> int:
-    """Cycles of a dense stage of ``groups`` lane groups and ``events`` events per cycle
-    over steps of ``scans`` scan cycles (the one formula behind
-    :meth:`DenseStagePlan.stage_cycles`; ``word_input``: a conv stage feeds it)."""
-    return int(sum(groups * (int(scan) + pass_overhead(events, word_input))
-                   for scan in scans))
+def group_cycles(groups: int, scans, events: int = 1, word_input: bool = False) -> np.ndarray:
+    """Cycles of a dense stage of ``groups`` lane groups and ``events`` events per cycle over
+    steps of ``scans`` ``[..., T]`` scan cycles: every step walked once per lane group, each
+    pass its scan and :func:`pass_overhead` (``word_input``: a conv stage feeds it). The one
+    formula of a dense stage's passes."""
+    overhead = pass_overhead(events, word_input)
+    return groups * (np.asarray(scans, dtype=np.int64) + overhead).sum(axis=-1)
 
 
 def scan_cycles(spikes: np.ndarray, in_bits: int, events: int = 1,

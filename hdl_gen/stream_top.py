@@ -116,15 +116,13 @@ class StreamTop(wiring.Component):
         if self._spram_stages:
             self._route_weights(m)
 
-        traces = [("input", self.encoder)] + [(s._plan.layer.name, s) for s in self.stages[:-1]
-                                              if hasattr(s, "out_bits")]
-        for stage in self.stages[:-1]:
-            if not hasattr(stage, "out_bits"):
-                name = stage._plan.layer.name
-                m.d.comb += [getattr(self, f"trace_{name}_valid").eq(stage.out_en),
-                             getattr(self, f"trace_{name}_index").eq(stage.out_index),
-                             getattr(self, f"trace_{name}_word").eq(stage.out_data)]
-        for name, producer in traces:
+        for name, producer in [("input", self.encoder)] + [(s._plan.layer.name, s)
+                                                           for s in self.stages[:-1]]:
+            if not hasattr(producer, "out_bits"):  # a conv stage: each word it writes
+                m.d.comb += [getattr(self, f"trace_{name}_valid").eq(producer.out_en),
+                             getattr(self, f"trace_{name}_index").eq(producer.out_index),
+                             getattr(self, f"trace_{name}_word").eq(producer.out_data)]
+                continue
             held = Signal(name=f"was_full_{name}")
             m.d.sync += held.eq(producer.out_full)
             m.d.comb += [getattr(self, f"trace_{name}_valid").eq(producer.out_full & ~held),

@@ -22,15 +22,9 @@ __all__ = ["record"]
 
 def record(plan: NetworkPlan, pixels: np.ndarray, *, seed: int = 0, input_gaps: float = 0.0,
            backpressure: float = 0.0, max_cycles: int = 10_000_000) -> Recording:
-    """Stream ``pixels`` ``[N, C, H, W]`` (uint8) through the top built from ``plan``."""
-    return _record_stream(plan, pixels, seed=seed, input_gaps=input_gaps,
-                          backpressure=backpressure, max_cycles=max_cycles)
-
-
-def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_gaps: float,
-                   backpressure: float, max_cycles: int) -> Recording:
-    """The dataflow top: beats of ``pixels_per_beat`` pixels; each result's cycle counted
-    from the cycle the first beat is accepted; each stage's hand-over bitmaps."""
+    """Stream ``pixels`` ``[N, C, H, W]`` (uint8) through the top built from ``plan``, in
+    beats of ``pixels_per_beat`` pixels; each result's cycle counted from the cycle the
+    first beat is accepted; each stage's hand-overs recorded."""
     dut = StreamTop(plan)
     beat = plan.stream.encoder.pixels_per_beat
     rng = np.random.default_rng(seed)
@@ -61,7 +55,10 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
             await ctx.tick().until(dut.pixels.ready)
         ctx.set(dut.pixels.valid, 0)
 
-    take = _taker(dut, taken, len(pixels), backpressure, rng)
+    async def take(ctx):  # offers result.ready until the monitor has counted every result
+        while taken[0] < len(pixels):
+            ctx.set(dut.result.ready, int(not (backpressure and rng.random() < backpressure)))
+            await ctx.tick()
 
     async def monitor(ctx):
         cycle, started, valid_seen = 0, None, False
@@ -93,22 +90,6 @@ def _record_stream(plan: NetworkPlan, pixels: np.ndarray, *, seed: int, input_ga
             cycle += 1
             recording.simulated_cycles = cycle
 
-    return _run(sim, recording, drive, take, monitor)
-
-
-def _taker(dut, taken: list, count: int, backpressure: float, rng):
-    """The testbench that offers ``result.ready`` (withheld with probability
-    ``backpressure``) until the monitor has counted ``count`` results in ``taken[0]``."""
-    async def take(ctx):
-        while taken[0] < count:
-            ready = not (backpressure and rng.random() < backpressure)
-            ctx.set(dut.result.ready, int(ready))
-            await ctx.tick()
-    return take
-
-
-def _run(sim, recording: Recording, drive, take, monitor) -> Recording:
-    """Run the simulation until ``take`` has every result; time it."""
     start = time.time()
     sim.add_testbench(drive, background=True)
     sim.add_testbench(take)

@@ -13,8 +13,7 @@ from pathlib import Path
 from spikewright.hdl_gen.board.uart_link import LINK_MODULE
 from spikewright.templates import render
 
-from .build import (VERILATOR_FLAGS, BuildInfo, cached_build, run_logged,
-                    simulation_sources)
+from .build import VERILATOR_BINARY, BuildInfo, cached_build, compile_logged, simulation_sources
 
 __all__ = ["SIM_MODULE", "build_link", "start_link", "SimulatedBoard"]
 
@@ -33,17 +32,10 @@ def build_link(rtl_dir, link_verilog: str, divisor: int, build_root=None) -> Bui
         (directory / f"{LINK_MODULE}.v").write_text(link_verilog)
         (directory / f"{SIM_MODULE}.v").write_text(bench)
         (directory / "uart_pty.c").write_text(pty)
-        command = [info.executable, "--binary", "--timing", "-CFLAGS", "-fcoroutines",
-                   *VERILATOR_FLAGS,
-                   "--top-module", SIM_MODULE, "-o", "board",
+        command = [info.executable, *VERILATOR_BINARY, "--top-module", SIM_MODULE, "-o", "board",
                    str(directory / f"{SIM_MODULE}.v"), str(directory / f"{LINK_MODULE}.v"),
-                   *map(str, simulation_sources(verilog.parent)),
-                   str(directory / "uart_pty.c")]
-        result = run_logged(command, directory, "build.log", info.environment())
-        if result.returncode != 0:
-            raise RuntimeError(f"building the simulated board failed (log: "
-                               f"{directory / 'build.log'}):\n"
-                               f"{(result.stdout + result.stderr)[-3000:]}")
+                   *map(str, simulation_sources(verilog.parent)), str(directory / "uart_pty.c")]
+        compile_logged(command, directory, info, "the simulated board")
 
     return cached_build(rtl_dir, "verilator", build_root, compile_into, prefix="uart-",
                         extra=(link_verilog + bench + pty).encode())

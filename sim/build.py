@@ -18,7 +18,8 @@ from spikewright.hdl_gen.emit import TOP_MODULE
 from .simulators import SimulatorInfo, check_simulator
 
 __all__ = ["DEFAULT_BUILD_ROOT", "BuildInfo", "cached_build", "top_verilog", "environment",
-           "run_logged", "ICARUS_FLAGS", "VERILATOR_FLAGS"]
+           "run_logged", "compile_logged", "ICARUS_FLAGS", "VERILATOR_FLAGS",
+           "VERILATOR_BINARY"]
 
 DEFAULT_BUILD_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
     "spikewright" / "sim"
@@ -31,6 +32,8 @@ ICARUS_FLAGS = ("-g2005",)
 #: a simulation build only needs it to compile, fast.
 VERILATOR_FLAGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
                    "--x-initial", "fast")
+#: a Verilator build of a Verilog testbench into an executable (the harness, the board)
+VERILATOR_BINARY = ("--binary", "--timing", "-CFLAGS", "-fcoroutines", *VERILATOR_FLAGS)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,12 @@ class BuildInfo:
     digest: str
     seconds: float
     reused: bool
+
+    def facts(self, run_wall_s: float) -> dict:
+        """What a recording says of the build its run of ``run_wall_s`` seconds used."""
+        return {"simulator": self.simulator.name, "simulator_version": self.simulator.version,
+                "build_dir": str(self.directory), "build_s": round(self.seconds, 1),
+                "build_reused": self.reused, "run_wall_s": round(run_wall_s, 2)}
 
 
 @contextlib.contextmanager
@@ -74,6 +83,15 @@ def run_logged(command, cwd, log_name, env=None) -> subprocess.CompletedProcess:
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     (Path(cwd) / log_name).write_text(result.stdout + result.stderr)
     return result
+
+
+def compile_logged(command, directory: Path, info: SimulatorInfo, what: str) -> None:
+    """Run a simulator's compile ``command`` in ``directory`` (its output in build.log); an
+    error naming ``what`` and the log's end where it fails."""
+    result = run_logged(command, directory, "build.log", info.environment())
+    if result.returncode != 0:
+        raise RuntimeError(f"building {what} failed (log: {directory / 'build.log'}):\n"
+                           f"{(result.stdout + result.stderr)[-3000:]}")
 
 
 def top_verilog(rtl_dir) -> Path:

@@ -102,8 +102,5 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
         raise RuntimeError(f"the {simulator} run wrote no recording; the end of its log:\n{log}")
     recording = Recording.from_json(json.loads(path.read_text()))
     recording.facts.update(bench="cocotb" if interface == "top" else "axis",
-                           simulator=simulator,
-                           simulator_version=built.simulator.version,
-                           build_dir=str(built.directory), build_s=round(built.seconds, 1),
-                           build_reused=built.reused, run_wall_s=round(time.time() - start, 2))
+                           **built.facts(time.time() - start))
     return recording

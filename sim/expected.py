@@ -34,20 +34,17 @@ class Expected:
         count from image ``start``)."""
         return expected_for(self.plan, result=self.result.select(start, stop))
 
-    def input_spikes(self, index: int) -> set:
-        """``{(step, address)}`` of image ``index``'s input spikes."""
-        trace = self.result.trace["input"][index].reshape(self.plan.network.timesteps, -1)
-        return {(int(t), int(a)) for t, a in zip(*np.nonzero(trace))}
-
-    def hidden_spikes(self, index: int) -> set:
-        """``{(layer index, global step, neuron)}`` of image ``index``'s hidden spikes."""
-        timesteps = self.plan.network.timesteps
-        spikes = set()
+    def spikes(self, index: int) -> set:
+        """``{(global step, layer index, neuron)}`` of image ``index``'s input (layer -1) and
+        hidden spikes."""
+        timesteps, trace = self.plan.network.timesteps, self.result.trace
+        found = {(int(t), -1, int(a)) for t, a in
+                 zip(*np.nonzero(trace["input"][index].reshape(timesteps, -1)))}
         for layer in self.plan.layers[:-1]:
-            trace = self.result.trace[layer.name][index].reshape(timesteps, -1)
             offset = self.result.windows[layer.name] * timesteps
-            spikes |= {(layer.index, offset + int(t), int(a)) for t, a in zip(*np.nonzero(trace))}
-        return spikes
+            found |= {(offset + int(t), layer.index, int(a)) for t, a in
+                      zip(*np.nonzero(trace[layer.name][index].reshape(timesteps, -1)))}
+        return found
 
 
 def expected_for(plan: NetworkPlan, pixels: np.ndarray | None = None, *,
@@ -61,53 +58,47 @@ def expected_for(plan: NetworkPlan, pixels: np.ndarray | None = None, *,
                     stream_timing(plan, result).results, result, plan)
 
 
-def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> tuple[set, set]:
-    """``({(step, address)}, {(layer, global step, neuron)})`` from the bitmaps a dataflow
-    design handed over for one image (``{"input": bits, layer name: bits}``): each bitmap
-    holds its layer's output window (:func:`~spikewright.golden.model.output_windows`)."""
+def bitmap_spikes(plan: NetworkPlan, bitmaps: dict) -> set:
+    """``{(global step, layer, neuron)}`` (layer -1: the input) from the bitmaps a design
+    handed over for one image (``{"input": bits, layer name: bits}``): each bitmap holds its
+    layer's output window (:func:`~spikewright.golden.model.output_windows`)."""
     timesteps = plan.network.timesteps
     windows = model.output_windows(plan.network)
 
-    def ones(bits, stride, count):
+    def ones(bits, stride):
         size = timesteps * stride
         value = int(bits) & ((1 << size) - 1)  # only the image's bits, as before
         flat = np.unpackbits(np.frombuffer(value.to_bytes(-(-size // 8), "little"),
                                            dtype=np.uint8), bitorder="little")[:size]
-        steps, addresses = np.nonzero(flat.reshape(timesteps, stride)[:, :count])
+        steps, addresses = np.nonzero(flat.reshape(timesteps, stride))
         return zip(steps.tolist(), addresses.tolist())
 
-    encoder = plan.stream.encoder
-    inputs = set(ones(bitmaps.get("input", 0), encoder.out_bits, encoder.out_bits))
-    hidden = set()
+    stride = plan.stream.encoder.out_bits
+    found = {(t, -1, a) for t, a in ones(bitmaps.get("input", 0), stride)}
     for stage in plan.stream.stages[:-1]:
         layer = stage.layer
-        bits = bitmaps.get(layer.name, 0)
-        found = ones(bits, stage.out_bits, stage.out_bits)
+        spikes = ones(bitmaps.get(layer.name, 0), stage.out_bits)
         if layer.kind == "conv2d":
             # word order (position-major, channel-minor) to C, H, W neuron numbers
             channels, positions = stage.word_width, layer.positions
-            found = [(t, a % channels * positions + a // channels) for t, a in found]
+            spikes = [(t, a % channels * positions + a // channels) for t, a in spikes]
         offset = windows[layer.name] * timesteps
-        hidden |= {(layer.index, offset + t, a) for t, a in found}
-    return inputs, hidden
+        found |= {(offset + t, layer.index, a) for t, a in spikes}
+    return found
 
 
-def first_spike_mismatch(expected: Expected, index: int, got_input: set, got_hidden: set):
-    """The first differing spike of image ``index`` (by step, then layer, then neuron), as a
-    dict naming image, layer, neuron, step, expected and actual; ``None`` if all agree."""
-    names = [layer.name for layer in expected.plan.layers]
-    differences = []
-    want = expected.input_spikes(index)
-    for step, address in want ^ got_input:
-        differences.append((step, -1, address, (step, address) in want))
-    want = expected.hidden_spikes(index)
-    for layer, step, address in want ^ got_hidden:
-        differences.append((step, layer, address, (layer, step, address) in want))
-    if not differences:
+def first_spike_mismatch(expected: Expected, index: int, got: set):
+    """The first differing spike of image ``index`` (by step, then layer, then neuron) between
+    golden and ``got`` (:func:`bitmap_spikes`), as a dict naming image, layer, neuron, step,
+    expected and actual; ``None`` if all agree."""
+    want = expected.spikes(index)
+    if want == got:
         return None
-    step, layer, address, spiked = min(differences)
-    return {"image": index, "layer": "input" if layer < 0 else names[layer], "neuron": address,
-            "step": step, "expected": "spike" if spiked else "no spike",
+    step, layer, address = min(want ^ got)
+    spiked = (step, layer, address) in want
+    return {"image": index,
+            "layer": "input" if layer < 0 else expected.plan.layers[layer].name,
+            "neuron": address, "step": step, "expected": "spike" if spiked else "no spike",
             "actual": "no spike" if spiked else "spike"}
 
 
@@ -163,8 +154,8 @@ def compare(expected: Expected, recording: Recording, layout: dict,
         classes.append(None if result is None else result[0])
         spike = None
         if check_spikes:
-            got_input, got_hidden = bitmap_spikes(expected.plan, recording.bitmaps[i])
-            spike = first_spike_mismatch(expected, i, got_input, got_hidden)
+            spike = first_spike_mismatch(expected, i,
+                                         bitmap_spikes(expected.plan, recording.bitmaps[i]))
         if spike is not None:
             if problem is None:
                 problem = {**spike, "what": "spike"}

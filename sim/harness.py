@@ -20,8 +20,8 @@ import numpy as np
 from spikewright.hdl_gen.emit import TOP_MODULE, generator_version
 from spikewright.templates import render
 
-from .build import (ICARUS_FLAGS, VERILATOR_FLAGS, BuildInfo, cached_build, run_logged,
-                    simulation_sources, top_verilog)
+from .build import (ICARUS_FLAGS, VERILATOR_BINARY, BuildInfo, cached_build, compile_logged,
+                    run_logged, simulation_sources, top_verilog)
 from .recording import Recording
 
 __all__ = ["HARNESS_MODULE", "harness_verilog", "build_harness", "record", "parse_log"]
@@ -66,14 +66,9 @@ def build_harness(rtl_dir, simulator: str, build_root=None) -> BuildInfo:
             command = [str(Path(info.executable).parent / "iverilog"), *ICARUS_FLAGS,
                        "-s", HARNESS_MODULE, "-o", "harness.vvp", *sources]
         else:
-            command = [info.executable, "--binary", "--timing", "-CFLAGS", "-fcoroutines",
-                       *VERILATOR_FLAGS, "--top-module", HARNESS_MODULE, "-o", "harness",
-                       *sources]
-        result = run_logged(command, directory, "build.log", info.environment())
-        if result.returncode != 0:
-            raise RuntimeError(f"building the {info.name} harness failed (log: "
-                               f"{directory / 'build.log'}):\n"
-                               f"{(result.stdout + result.stderr)[-3000:]}")
+            command = [info.executable, *VERILATOR_BINARY, "--top-module", HARNESS_MODULE,
+                       "-o", "harness", *sources]
+        compile_logged(command, directory, info, f"the {info.name} harness")
 
     return cached_build(rtl_dir, simulator, build_root, compile_into, prefix="harness-",
                         extra=harness.encode())
@@ -165,10 +160,6 @@ def record(rtl_dir, pixels: np.ndarray, *, simulator: str, seed: int = 0,
     recording, problem = parse_log(log.read_text(), len(pixels), traces)
     if problem is not None:
         raise RuntimeError(f"the {simulator} harness run went wrong: {problem} (log: {log})")
-    recording.facts.update(bench="harness", simulator=simulator,
-                           simulator_version=built.simulator.version,
-                           build_dir=str(built.directory), build_s=round(built.seconds, 1),
-                           build_reused=built.reused, wall_s=round(wall, 3),
-                           run_wall_s=round(wall, 2))
+    recording.facts.update(bench="harness", wall_s=round(wall, 3), **built.facts(wall))
     (work / "recording.json").write_text(json.dumps(recording.to_json()) + "\n")
     return recording

@@ -39,60 +39,97 @@ async def write_weights(clk, payload, valid, ready, path):
     valid.value = 0
 
 
-def weight_ports(dut, job):
-    """The payload, valid and ready of the top's SPRAM write stream."""
-    if job.get("interface") == "axis":
-        return dut.s_axis_weights_tdata, dut.s_axis_weights_tvalid, dut.s_axis_weights_tready
-    return dut.weights__payload, dut.weights__valid, dut.weights__ready
+#: The ports of the top a run drives (the job's ``interface``): clock, reset (name, active
+#: level), and payload, valid, ready of the pixel, result and SPRAM weight streams.
+PORTS = {
+    "top": {"clk": "clk", "reset": ("rst", 1),
+            "pixels": ("pixels__payload", "pixels__valid", "pixels__ready"),
+            "result": ("result__payload", "result__valid", "result__ready"),
+            "weights": ("weights__payload", "weights__valid", "weights__ready")},
+    "axis": {"clk": "aclk", "reset": ("aresetn", 0),
+             "pixels": ("s_axis_tdata", "s_axis_tvalid", "s_axis_tready"),
+             "result": ("m_axis_tdata", "m_axis_tvalid", "m_axis_tready"),
+             "weights": ("s_axis_weights_tdata", "s_axis_weights_tvalid",
+                         "s_axis_weights_tready")},
+}
 
 
 class StreamBench:
-    """The network top: beats of several pixels, results taken as they come (``ready``
-    held high without backpressure), and each stage's hand-over bitmaps; a result's cycle
-    counts from the first beat of the first image."""
+    """The network top, or the AXI4-Stream top (``spikewright_axis``) around it (the job's
+    ``interface`` "axis": ``tlast`` on each image's last beat, which must leave
+    ``tlast_error`` low; the spikes read from the trace ports of the design inside,
+    instance ``core.network``). Beats of several pixels go in; results are taken as they
+    come (``ready`` held high without backpressure), a result's cycle counted from the
+    first beat of the first image; each stage's hand-overs are recorded."""
 
     def __init__(self, dut, job):
         self.dut, self.job = dut, job
-        self.clk, self.scope = dut.clk, dut  # the clock; where the trace ports are
+        self.axis = job.get("interface") == "axis"
+        self.ports = {key: getattr(dut, value) if isinstance(value, str)
+                      else [getattr(dut, name) for name in value]
+                      for key, value in PORTS["axis" if self.axis else "top"].items()
+                      if key != "reset" and (key != "weights" or job.get("weights"))}
+        self.clk = self.ports["clk"]
+        self.scope = dut.core.network if self.axis else dut  # where the trace ports are
         self.pixels = np.load(job["pixels"])
         self.rng = np.random.default_rng(job["seed"])
         self.recording = Recording(len(self.pixels))
         self.taken = 0
         self.accepted_at = None
 
+    async def reset(self):
+        """Start the clock, hold the inputs idle and reset the top."""
+        name, active = PORTS["axis" if self.axis else "top"]["reset"]
+        cocotb.start_soon(Clock(self.clk, PERIOD_NS, unit="ns").start())
+        for port in (self.ports["pixels"][1], self.ports["result"][2],
+                     *self.ports.get("weights", [])[1:2]):
+            port.value = 0
+        if self.axis:
+            self.dut.s_axis_tlast.value = 0
+        getattr(self.dut, name).value = active
+        await ClockCycles(self.clk, 2)
+        getattr(self.dut, name).value = 1 - active
+        await FallingEdge(self.clk)
+
     async def drive_pixels(self):
-        dut, gaps, beat = self.dut, self.job["input_gaps"], self.job["pixels_per_beat"]
+        (payload, valid, ready), gaps = self.ports["pixels"], self.job["input_gaps"]
+        beat, per_image = self.job["pixels_per_beat"], self.pixels[0].size
         flat = np.ascontiguousarray(self.pixels, dtype=np.uint8).reshape(-1)
         for first in range(0, len(flat), beat):
             while gaps and self.rng.random() < gaps:
-                dut.pixels__valid.value = 0
-                await FallingEdge(dut.clk)
-            dut.pixels__payload.value = int.from_bytes(flat[first:first + beat].tobytes(),
-                                                       "little")
-            dut.pixels__valid.value = 1
-            while not int(dut.pixels__ready.value):
-                await FallingEdge(dut.clk)
+                valid.value = 0
+                await FallingEdge(self.clk)
+            payload.value = int.from_bytes(flat[first:first + beat].tobytes(), "little")
+            if self.axis:
+                self.dut.s_axis_tlast.value = int((first + beat) % per_image == 0)
+            valid.value = 1
+            while not int(ready.value):
+                await FallingEdge(self.clk)
             if self.accepted_at is None:
                 self.accepted_at = get_sim_time("ns")
-            await FallingEdge(dut.clk)
-        dut.pixels__valid.value = 0
+            await FallingEdge(self.clk)
+        valid.value = 0
 
     async def take_results(self):
-        dut, pressure = self.dut, self.job["backpressure"]
+        (payload, valid, ready), pressure = self.ports["result"], self.job["backpressure"]
+        mask = (1 << self.job["result_width"]) - 1
         count, seen = len(self.pixels), False
         while self.taken < count:
-            ready = not (pressure and self.rng.random() < pressure)
-            dut.result__ready.value = int(ready)
-            if int(dut.result__valid.value):
+            taking = not (pressure and self.rng.random() < pressure)
+            ready.value = int(taking)
+            if int(valid.value):
                 if not seen:
                     self.recording.cycles[self.taken] = round(
                         (get_sim_time("ns") - self.accepted_at) / PERIOD_NS)
                     seen = True
-                if ready:
-                    self.recording.payloads[self.taken] = int(dut.result__payload.value)
+                if taking:
+                    assert not self.axis or int(self.dut.m_axis_tlast.value) == 1
+                    self.recording.payloads[self.taken] = int(payload.value) & mask
                     self.taken += 1
                     seen = False
-            await FallingEdge(dut.clk)
+            await FallingEdge(self.clk)
+        if self.axis:
+            self.recording.facts["tlast_error"] = int(self.dut.tlast_error.value)
 
     async def watch_trace(self, name, valid_port, bits_port):
         valid, bits = getattr(self.scope, valid_port), getattr(self.scope, bits_port)
@@ -111,89 +148,15 @@ class StreamBench:
                                         trace["word_width"], trace["words"])
 
 
-class AxisBench(StreamBench):
-    """The AXI4-Stream top (``spikewright_axis``) around the design: pixel beats with
-    ``tlast`` on each image's last, results taken from ``m_axis``; the spikes are read from
-    the trace ports of the design inside (instance ``core.network``). A result's cycle
-    counts as for the design itself (from the first beat of the first image);
-    ``tlast_error`` must stay low."""
-
-    def __init__(self, dut, job):
-        super().__init__(dut, job)
-        self.clk, self.scope = dut.aclk, dut.core.network  # module spikewright_axis.core
-
-    async def drive_pixels(self):
-        dut, gaps = self.dut, self.job["input_gaps"]
-        beat, per_image = self.job["pixels_per_beat"], self.pixels[0].size
-        flat = np.ascontiguousarray(self.pixels, dtype=np.uint8).reshape(-1)
-        for first in range(0, len(flat), beat):
-            while gaps and self.rng.random() < gaps:
-                dut.s_axis_tvalid.value = 0
-                await FallingEdge(self.clk)
-            dut.s_axis_tdata.value = int.from_bytes(flat[first:first + beat].tobytes(),
-                                                    "little")
-            dut.s_axis_tlast.value = int((first + beat) % per_image == 0)
-            dut.s_axis_tvalid.value = 1
-            while not int(dut.s_axis_tready.value):
-                await FallingEdge(self.clk)
-            if self.accepted_at is None:
-                self.accepted_at = get_sim_time("ns")
-            await FallingEdge(self.clk)
-        dut.s_axis_tvalid.value = 0
-
-    async def take_results(self):
-        dut, pressure = self.dut, self.job["backpressure"]
-        width = self.job["result_width"]
-        count, seen = len(self.pixels), False
-        while self.taken < count:
-            ready = not (pressure and self.rng.random() < pressure)
-            dut.m_axis_tready.value = int(ready)
-            if int(dut.m_axis_tvalid.value):
-                if not seen:
-                    self.recording.cycles[self.taken] = round(
-                        (get_sim_time("ns") - self.accepted_at) / PERIOD_NS)
-                    seen = True
-                if ready:
-                    assert int(dut.m_axis_tlast.value) == 1
-                    self.recording.payloads[self.taken] = \
-                        int(dut.m_axis_tdata.value) & ((1 << width) - 1)
-                    self.taken += 1
-                    seen = False
-            await FallingEdge(self.clk)
-        self.recording.facts["tlast_error"] = int(dut.tlast_error.value)
-
-
-async def reset_top(dut, bench, job):
-    """Clock, reset and idle inputs of the top the bench drives."""
-    if job.get("weights"):
-        weight_ports(dut, job)[1].value = 0
-    if job.get("interface") == "axis":
-        cocotb.start_soon(Clock(dut.aclk, PERIOD_NS, unit="ns").start())
-        dut.s_axis_tvalid.value = 0
-        dut.s_axis_tlast.value = 0
-        dut.m_axis_tready.value = 0
-        dut.aresetn.value = 0
-        await ClockCycles(dut.aclk, 2)
-        dut.aresetn.value = 1
-    else:
-        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-        dut.pixels__valid.value = 0
-        dut.result__ready.value = 0
-        dut.rst.value = 1
-        await ClockCycles(dut.clk, 2)
-        dut.rst.value = 0
-    await FallingEdge(bench.clk)
-
-
 @cocotb.test()
 async def record_network(dut):
     """Stream every image through the design and record its results and spikes."""
     job = json.loads(Path(cocotb.plusargs["spikewright_job"]).read_text())
     start = time.time()
-    bench = (AxisBench if job.get("interface") == "axis" else StreamBench)(dut, job)
-    await reset_top(dut, bench, job)
+    bench = StreamBench(dut, job)
+    await bench.reset()
     if job.get("weights"):
-        await write_weights(bench.clk, *weight_ports(dut, job), job["weights"])
+        await write_weights(bench.clk, *bench.ports["weights"], job["weights"])
     for name, trace in job["traces"].items():
         if "bits" in trace:
             cocotb.start_soon(bench.watch_trace(name, trace["valid"], trace["bits"]))

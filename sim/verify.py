@@ -100,7 +100,10 @@ def plan_of_design(rtl_dir, network: Network) -> NetworkPlan:
     return make_plan(network, HwConfig.from_json(manifest["hw_config"]))
 
 
-def _check_probabilities(input_gaps: float, backpressure: float) -> None:
+def _check_run(bench: str, input_gaps: float, backpressure: float) -> None:
+    """Refuse a bench that is not one of :data:`BENCHES` or a probability outside [0, 1)."""
+    if bench not in BENCHES:
+        raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
     for name, value in (("input_gaps", input_gaps), ("backpressure", backpressure)):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}")
@@ -110,8 +113,7 @@ def build_for(bench: str, rtl_dir, *, simulator: str, build_root=None):
     """The simulator build that ``bench``'s runs of ``rtl_dir`` use (cached and locked per
     machine, so that one made here is the one every batch of this machine then reuses);
     ``None`` for the Amaranth bench."""
-    if bench not in BENCHES:
-        raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
+    _check_run(bench, 0.0, 0.0)
     if bench == "amaranth":
         return None
     if bench == "harness":
@@ -124,9 +126,7 @@ def record(bench: str, rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simula
            seed: int = 0, input_gaps: float = 0.0, backpressure: float = 0.0,
            build_root=None) -> Recording:
     """Run ``pixels`` through the design on ``bench``; return what it recorded."""
-    if bench not in BENCHES:
-        raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
-    _check_probabilities(input_gaps, backpressure)
+    _check_run(bench, input_gaps, backpressure)
     if bench == "amaranth":
         return amaranth_bench.record(plan, pixels, seed=seed, input_gaps=input_gaps,
                                      backpressure=backpressure)
@@ -145,7 +145,7 @@ def run_images(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, simulator: str
                input_gaps: float = 0.0, backpressure: float = 0.0, build_root=None) -> dict:
     """One bench run of ``pixels`` compared with golden (``expected``, or a golden run here):
     the report of :func:`.expected.compare`."""
-    _check_probabilities(input_gaps, backpressure)
+    _check_run(bench, input_gaps, backpressure)
     expected = expected or expected_for(plan, pixels)
     recording = record(bench, rtl_dir, plan, pixels, simulator=simulator, seed=seed,
                        input_gaps=input_gaps, backpressure=backpressure, build_root=build_root)
@@ -223,9 +223,7 @@ def verify(rtl_dir, plan: NetworkPlan, pixels: np.ndarray, *, golden=None,
     report of the first images verified so far (``"complete": False``), so that a long run
     that is stopped keeps what it verified.
     """
-    _check_probabilities(input_gaps, backpressure)
-    if bench not in BENCHES:
-        raise ValueError(f"bench must be one of {', '.join(BENCHES)}, not {bench!r}")
+    _check_run(bench, input_gaps, backpressure)
     if resume and batch_dir is None:
         raise ValueError("resume needs the directory of the batches kept (batch_dir)")
     start = time.time()

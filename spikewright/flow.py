@@ -789,7 +789,7 @@ def synthesize_rtl(rtl_dir, target: str, work_dir=None, *, place=True, clock_mhz
     estimated = manifest.get("estimate")
     if estimated and estimated["target"] == target and (result or {}).get("resources") \
             and not lutram_max_bits:
-        from spikewright.hdl_gen.estimate import against_synthesis, comparison_text
+        from spikewright.synth import against_synthesis, comparison_text
         result["estimate"] = against_synthesis(estimated["total"], result["resources"])
         log(f"{target}: estimate before synthesis against Yosys: "
             f"{comparison_text(result['estimate'])}")

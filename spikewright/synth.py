@@ -19,12 +19,13 @@ from pathlib import Path
 from spikewright import __version__
 from spikewright.hdl_gen.parts import TARGETS, Cells
 from spikewright.hdl_gen.emit import TOP_MODULE
+from spikewright.hdl_gen.estimate import RESOURCES
 from spikewright.hdl_gen.tools import ToolError, find_tool
 from spikewright.templates import render
 
 __all__ = ["TargetFlow", "FLOWS", "synthesize", "stage_cells", "STAGE_SCRIPTS", "parse_stat", "parse_nextpnr_report", "run_tool",
            "router_arguments", "Router1Watch", "ROUTER1_BUDGET_S",
-           "tool_version"]
+           "tool_version", "against_synthesis", "comparison_text"]
 
 WRAPPER = "spikewright_synth_top"
 
@@ -376,3 +377,30 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     if router_note:
         result["place_and_route"]["router_note"] = router_note
     return result
+
+
+def against_synthesis(estimated: dict, resources: dict) -> dict:
+    """``{resource: {"estimate", "synthesized", "error_percent"}}``: the total of an
+    estimate before synthesis (:mod:`spikewright.hdl_gen.estimate`) beside what synthesis
+    counted (``resources``, :func:`parse_stat`; LUT RAMs are its ``lutram_cells``); the
+    error is ``100 * (estimate - synthesized) / synthesized``, None where synthesis counted
+    none."""
+    found = dict(resources, lutrams=resources.get("lutram_cells", 0))
+    rows = {}
+    for resource in RESOURCES:
+        synthesized = found.get(resource)
+        if synthesized is None:
+            continue
+        guess = estimated[resource]
+        rows[resource] = {"estimate": guess, "synthesized": synthesized,
+                          "error_percent": round(100 * (guess - synthesized) / synthesized, 1)
+                          if synthesized else None}
+    return rows
+
+
+def comparison_text(rows: dict) -> str:
+    """``luts 4,022 vs 4,605 (-12.7%), ...``: :func:`against_synthesis`'s rows in one line."""
+    return ", ".join(f"{key} {row['estimate']:,} vs {row['synthesized']:,}"
+                     + (f" ({row['error_percent']:+.1f}%)"
+                        if row["error_percent"] is not None else "")
+                     for key, row in rows.items())

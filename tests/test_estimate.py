@@ -8,8 +8,8 @@ from amaranth import Module, Signal, unsigned
 from amaranth.back import verilog
 from amaranth.lib import memory
 
-from spikewright.hdl_gen.estimate import (against_synthesis, estimate, kept_netlist,
-                                          memory_home, netlist_features, rom_width)
+from spikewright.hdl_gen.estimate import (estimate, kept_netlist, memory_home,
+                                          netlist_features, rom_width)
 
 
 def test_memories_go_where_yosys_puts_them():
@@ -66,15 +66,6 @@ def test_a_variable_slice_is_counted_as_the_multiplexer_it_is():
                         emit_src=False)
     features = netlist_features(netlists[0], "ecp5-85k")["top"]
     assert features["mux_bits"] == 63 + 32  # a 64:1 multiplexer of 1 bit, a 2:1 of 32
-
-
-def test_the_estimate_is_set_beside_what_synthesis_counted():
-    rows = against_synthesis({"luts": 110, "ffs": 90, "brams": 4, "lutrams": 0},
-                             {"luts": 100, "ffs": 100, "brams": 4, "lutram_cells": 0,
-                              "dsps": 0})
-    assert rows["luts"] == {"estimate": 110, "synthesized": 100, "error_percent": 10.0}
-    assert rows["ffs"]["error_percent"] == -10.0 and rows["brams"]["error_percent"] == 0.0
-    assert rows["lutrams"]["error_percent"] is None
 
 
 def test_generate_records_the_estimate_per_stage(small_rtl):

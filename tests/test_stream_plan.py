@@ -7,24 +7,34 @@ from spikewright.golden.random_network import random_conv_network, random_dense_
 from spikewright.hdl_gen.config import HwConfig
 from spikewright.hdl_gen.errors import UnsupportedLayerError
 from spikewright.hdl_gen.plan import make_plan
-from spikewright.hdl_gen.stream_plan import PASS_OVERHEAD, SCAN_WIDTH
+from spikewright.hdl_gen.stream_plan import PASS_OVERHEAD, SCAN_WIDTH, input_scan_cycles
 
 
 def dataflow(net, **options):
     return make_plan(net, HwConfig(**options))
 
 
+def scan(stage, spikes) -> int:
+    """The scan cycles of one step's input ``spikes`` of dense stage plan ``stage``."""
+    return int(input_scan_cycles(np.asarray(spikes)[None], stage.word_scan, stage.events)[0])
+
+
+def one_image(stage, spikes) -> int:
+    """The stage plan's cycles of one image's input ``spikes`` ``[T, inputs]``."""
+    return int(stage.batch_cycles(np.asarray(spikes)[None])[0])
+
+
 def test_a_scan_costs_one_cycle_per_event_and_per_empty_chunk():
     net = random_dense_network(np.random.default_rng(1), max_width=6, neuron="if", depth=1)
     stage = dataflow(net, lanes=2).stream.stages[0]
     spikes = np.zeros(stage.in_bits, dtype=bool)
-    assert stage.scan_cycles(spikes) == stage.chunks
+    assert scan(stage, spikes) == stage.chunks
     spikes[[0, 1, min(2, stage.in_bits - 1)]] = True
     events = int(spikes.sum())
-    assert stage.scan_cycles(spikes) == events + stage.chunks - 1
+    assert scan(stage, spikes) == events + stage.chunks - 1
     steps = np.stack([spikes] * net.timesteps)
-    assert stage.stage_cycles(steps) == net.timesteps * stage.layer.groups * (
-        stage.scan_cycles(spikes) + PASS_OVERHEAD)
+    assert one_image(stage, steps) == net.timesteps * stage.layer.groups * (
+        scan(stage, spikes) + PASS_OVERHEAD)
 
 
 def test_a_wide_input_is_scanned_in_chunks():
@@ -38,7 +48,7 @@ def test_a_wide_input_is_scanned_in_chunks():
     assert stage.chunks == -(-100 // SCAN_WIDTH) == 4
     spikes = np.zeros(100, dtype=bool)
     spikes[:SCAN_WIDTH + 1] = True  # chunk 0 full, one event in chunk 1, two empty chunks
-    assert stage.scan_cycles(spikes) == SCAN_WIDTH + 1 + 2
+    assert scan(stage, spikes) == SCAN_WIDTH + 1 + 2
 
 
 def test_a_grouped_conv_is_laid_out_as_one_group_with_zeros_outside_each_group():
@@ -107,9 +117,9 @@ def test_a_conv_position_costs_its_window_and_the_fullest_kernel_lane_of_each_gr
     spikes[0, 4] = True  # the centre: under every kernel position of all four windows
     for kernel_lanes, lanes, per_position in [(1, 2, 5 + 4), (4, 2, 5 + 1), (2, 1, 5 + 2 * 2)]:
         stage = dataflow(net, lanes=lanes, kernel_lanes=kernel_lanes).stream.stages[0]
-        assert stage.stage_cycles(spikes) == 4 * per_position + CONV_DRAIN_CYCLES
+        assert one_image(stage, spikes) == 4 * per_position + CONV_DRAIN_CYCLES
     stage = dataflow(net, lanes=2, kernel_lanes=4).stream.stages[0]
-    assert stage.stage_cycles(np.zeros((1, 9), bool)) == 4 * (5 + 1) + CONV_DRAIN_CYCLES
+    assert one_image(stage, np.zeros((1, 9), bool)) == 4 * (5 + 1) + CONV_DRAIN_CYCLES
 
 
 def test_kernel_lanes_name_conv_layers():

@@ -180,3 +180,13 @@ def test_a_router1_that_does_not_finish_in_its_budget_is_stopped(tmp_path):
     done, _ = run_tool([sys.executable, str(quick)], tmp_path, "quick.log",
                        progress_every=0.2, give_up=Router1Watch(budget_s=0.0))
     assert done.returncode == 0  # a tool that finishes is never stopped
+
+
+def test_the_estimate_is_set_beside_what_synthesis_counted():
+    from spikewright.synth import against_synthesis
+    rows = against_synthesis({"luts": 110, "ffs": 90, "brams": 4, "lutrams": 0},
+                             {"luts": 100, "ffs": 100, "brams": 4, "lutram_cells": 0,
+                              "dsps": 0})
+    assert rows["luts"] == {"estimate": 110, "synthesized": 100, "error_percent": 10.0}
+    assert rows["ffs"]["error_percent"] == -10.0 and rows["brams"]["error_percent"] == 0.0
+    assert rows["lutrams"]["error_percent"] is None

@@ -1,36 +1,8 @@
 """The host link's framed protocol: what the board's UART link (:mod:`.uart_link`) and the
 host (:mod:`spikewright.board.host`) exchange. Pure Python; the one place where its bytes,
-codes and checksum are defined (docs/board-link.md describes it for people).
-
-Every frame is ``SYNC, TYPE, SEQ, payload..., CRC`` with ``CRC = crc8(TYPE, SEQ,
-payload...)`` (CRC-8, polynomial x^8 + x^2 + x + 1, initial value 0, no reflection).
-
-Host to board:
-
-- ``IMAGE``: the payload is one image's pixels (``pixels_per_image`` bytes, C, H, W order).
-- ``INFO``: no payload; the board answers with ``INFO_REPLY``.
-- ``WEIGHTS`` (designs with weights in SPRAM, :mod:`.spram`): ``BANK``, ``ADDRESS`` (2
-  bytes, little-endian), ``HEADER_CRC = crc8(TYPE, SEQ, BANK, ADDRESS)``, then
-  ``WEIGHT_WORDS`` 16-bit words (little-endian) for ``ADDRESS``, ``ADDRESS + 1``, ...; the
-  board answers with ``LOADED``. The words are written as they arrive, and only where the
-  header's checksum holds: a frame damaged in its words is answered with ``ERROR`` and is
-  sent again (its words then overwrite the damaged ones), one damaged in its header writes
-  nothing.
-
-Board to host:
-
-- ``RESULT``: ``class`` (1 byte), then each logit, little-endian two's complement,
-  ``logit_bytes`` bytes each (in the order of the classes).
-- ``LOADED``: no payload; a ``WEIGHTS`` frame's words are written.
-- ``INFO_REPLY``: protocol version, pixels per image (2 bytes, little-endian), classes,
-  logit bytes, the first 4 bytes of the network's IR digest.
-- ``ERROR``: one code byte (``ERROR_CODES``); ``SEQ`` is the frame's the error concerns.
-
-An image frame's pixels go to the core as they arrive; its checksum is known only after the
-last one, so the answer to a damaged image frame is an ``ERROR`` in the place of its result
-(results and errors of images come back in the order the images were sent). A frame that
-stops (no byte for ``IDLE_BYTES`` byte times) is ended there: an image is completed with
-zero pixels and answered with ``ERROR`` ``TRUNCATED``; the board then waits for ``SYNC``.
+codes and checksum are defined. docs/board-link.md describes the frames, what the board
+answers and what the host does: every frame is ``SYNC, TYPE, SEQ, payload..., CRC`` with
+``CRC = crc8(TYPE, SEQ, payload...)``.
 """
 
 from __future__ import annotations

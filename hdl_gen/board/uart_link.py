@@ -1,16 +1,11 @@
 """The board's host link: the generated design behind a UART speaking the framed protocol of
-:mod:`.protocol` (images in, results out, a checksum on both, errors answered).
+:mod:`.protocol` (what it answers to what: docs/board-link.md, "What the board does").
 
-Receive: a frame parser takes ``SYNC, TYPE, SEQ``; an image's pixels go to a FIFO in front
-of the core as they arrive (packed into beats of the core's ``pixels_per_beat``), and its
-checksum is checked after the last. A pixel the FIFO cannot take, a byte with no stop bit,
-or the pixels missing from a frame that stopped are sent to the core as zeros, so that
-every image the core sees has its full size; such an image is answered with an error.
-A ``WEIGHTS`` frame (designs with weights in SPRAM) writes its words into the core's
-``weights`` stream as they arrive, once its header checksum holds.
-Transmit: one answer per frame, in the order the frames came (a FIFO of tags: each image's
-sequence number and error code, waiting there for its result), each a ``RESULT``,
-``INFO_REPLY``, ``LOADED`` or ``ERROR`` frame.
+Receive: a frame parser; an image's pixels go to a FIFO in front of the core as they arrive
+(packed into beats of the core's ``pixels_per_beat``), zeros where a pixel is lost, so the
+core always sees whole images; a ``WEIGHTS`` frame's words go to the core's ``weights``
+stream once its header checksum holds. Transmit: one answer per frame, in the order the
+frames came (a FIFO of tags: each frame's sequence number and error code).
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
@@ -89,10 +84,7 @@ class UartLink(wiring.Component):
             raise ValueError("digest must be 4 bytes")
         self._plan, self._core, self._divisor, self._digest = plan, core, divisor, digest
         self._pixels = plan.encoder.pixel_shape[0] * plan.encoder.positions
-        self._beat = plan.config.pixels_per_beat
-        if self._pixels % self._beat:
-            raise ValueError(f"an image of {self._pixels} pixels is not a whole number of "
-                             f"beats of {self._beat} pixels")
+        self._beat = plan.config.pixels_per_beat  # it divides an image (make_plan checks)
         super().__init__()
 
     def elaborate(self, platform):

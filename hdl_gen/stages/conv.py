@@ -6,7 +6,8 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..stream_plan import BANK_LANES, CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan
+from ..stream_plan import (CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan,
+                           bank_words)
 from .hand_over import hand_over_states, word_address_width
 from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
@@ -89,7 +90,7 @@ class ConvStage(wiring.Component):
         return m
 
     def _memories(self, m, s) -> None:
-        """The weights (per kernel lane, banks of BANK_LANES lanes), the bias and threshold
+        """The weights (per kernel lane, in banks: :func:`.bank_words`), the bias and threshold
         words of each lane group and (T > 1) the state ``V`` or ``A`` of each (position,
         lane group)."""
         plan, layer = self._plan, self._plan.layer
@@ -97,12 +98,9 @@ class ConvStage(wiring.Component):
         weight_reads = []
         for j, words in enumerate(plan.weight_memories):
             banks = []
-            for first in range(0, lanes, BANK_LANES):
-                bank_width = min(BANK_LANES, lanes - first) * ww
-                mask = (1 << bank_width) - 1
-                m.submodules[f"weights_{j}_{first // BANK_LANES}"] = bank = memory.Memory(
-                    shape=unsigned(bank_width), depth=len(words),
-                    init=[word >> (first * ww) & mask for word in words])
+            for b, (bits, init) in enumerate(bank_words(words, lanes, ww)):
+                m.submodules[f"weights_{j}_{b}"] = bank = memory.Memory(
+                    shape=unsigned(bits), depth=len(words), init=init)
                 banks.append(bank.read_port())
             weight_reads.append(banks)
         m.submodules.bias = bias_rom = memory.Memory(

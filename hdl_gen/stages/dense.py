@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from spikewright.golden.ir import Neuron
 
 from ..spram import spram_instance, write_layout
-from ..stream_plan import BANK_LANES, SCAN_WIDTH, DenseStagePlan
+from ..stream_plan import BANK_LANES, SCAN_WIDTH, DenseStagePlan, bank_words
 from .hand_over import hand_over_states, word_address_width
 from .lanes import lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
@@ -35,7 +35,7 @@ class DenseStage(wiring.Component):
         readout: L = (0 if t == 0 else L) + acc + b
 
     ``s`` goes to bit ``t * G*P + g*P + p`` of the output bitmap; the readout's logits are
-    handed over after the last pass. Cycles: :meth:`.DenseStagePlan.stage_cycles`.
+    handed over after the last pass. Cycles: :meth:`.DenseStagePlan.cycles_of_scans`.
 
     Where a conv stage feeds it (``plan.word_scan``), the scan reads the conv's word memory
     a chunk of a word at a time in place of a bitmap register (:meth:`_word_chunks`), the
@@ -153,9 +153,7 @@ class DenseStage(wiring.Component):
         lanes_per_bank = BANK_LANES if spram is None else spram.lanes_per_bank
         all_words = layer.weight_words if plan.events == 1 else plan.class_words(j)
         prefix = "" if plan.events == 1 else f"{j}_"
-        for index, first in enumerate(range(0, lanes, lanes_per_bank)):
-            width = min(lanes_per_bank, lanes - first) * ww
-            words = [word >> (first * ww) & ((1 << width) - 1) for word in all_words]
+        for index, (width, words) in enumerate(bank_words(all_words, lanes, ww, lanes_per_bank)):
             if spram is None:
                 m.submodules[f"weights_{prefix}{index}"] = bank = memory.Memory(
                     shape=unsigned(width), depth=len(words), init=words)

@@ -161,7 +161,7 @@ def _summary(report, out, seconds):
         r = synth["resources"]
         pnr = synth.get("place_and_route") or {}
         fmax = f", Fmax {pnr['fmax_mhz']:.1f} MHz" if pnr.get("fmax_mhz") else ""
-        from spikewright.hdl_gen.estimate import comparison_text
+        from spikewright.synth import comparison_text
         estimated = (f" (estimate before synthesis: {comparison_text(synth['estimate'])})"
                      if synth.get("estimate") else "")
         rows.append((target, f"{r['luts']} LUTs, {r['ffs']} FFs, {r['brams']} BRAMs, "

@@ -16,9 +16,8 @@ from spikewright.golden.ir import Conv2d, Flatten, Network, Neuron
 from .config import HwConfig, MemoryStyle
 from .parts import TARGETS
 from .errors import CapacityError, UnsupportedLayerError
-from .packing import pack_words
 from .spram import left_out, spram_layouts
-from .stream_plan import SCAN_WIDTH, make_stream_plan
+from .stream_plan import SCAN_WIDTH, make_stream_plan, pack_words
 from .word_scan import WordScan, word_scan_of
 
 __all__ = ["EncoderPlan", "DenseLayerPlan", "ConvLayerPlan", "NetworkPlan", "make_plan"]

@@ -25,13 +25,12 @@ import numpy as np
 from spikewright.golden.ir import Conv2d, Dense, Neuron
 
 from .errors import UnsupportedLayerError
-from .packing import pack_words
 from .parts import block_rams
 from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "EVENT_CHOICES",
-           "prefetches", "bank_words", "weight_blocks", "regenerates", "regenerate_cycles",
+           "prefetches", "pack_words", "bank_words", "weight_blocks", "regenerates", "regenerate_cycles",
            "drain_cycles", "pass_overhead", "EncoderStagePlan", "DenseStagePlan",
            "ConvStagePlan", "StreamPlan", "make_stream_plan", "scan_cycles", "input_scan_cycles",
            "group_cycles", "conv_cycles", "window_pops", "layer_scans", "layer_inputs"]
@@ -64,6 +63,14 @@ PREFETCH_FROM_MHZ = 25.0
 #: Cycles of a conv stage's regeneration (ASG) from its last item to its last output word:
 #: the state memories' read, the fire and the output word.
 REGENERATE_DRAIN_CYCLES = 2
+
+
+def pack_words(values: np.ndarray, width: int) -> list[int]:
+    """Rows of signed integers as the unsigned words of a memory, lane 0 in the low bits."""
+    mask, words = (1 << width) - 1, []
+    for row in values:
+        words.append(sum((int(value) & mask) << (lane * width) for lane, value in enumerate(row)))
+    return words
 
 
 def regenerates(layer) -> bool:
@@ -115,19 +122,14 @@ class EncoderStagePlan:
     buffers: int = 2  # 1: the working register is the bitmap handed over
 
     @property
-    def beats(self) -> int:
-        """Beats per image."""
-        shape = self.encoder.pixel_shape
-        return shape[0] * shape[1] * shape[2] // self.pixels_per_beat
-
-    @property
     def out_bits(self) -> int:
         """Bits of one step of the bitmap it hands over."""
         return self.encoder.inputs
 
     def stage_cycles(self) -> int:
         """Cycles from the first beat of an image to its last, with no gaps: one per beat."""
-        return self.beats
+        shape = self.encoder.pixel_shape
+        return shape[0] * shape[1] * shape[2] // self.pixels_per_beat
 
 
 def bank_words(words, lanes: int, weight_width: int, lanes_per_bank: int = BANK_LANES) -> list:

@@ -48,15 +48,10 @@ class StreamTop(wiring.Component):
         ``address`` of ``bank``), taken while the layer of that bank is idle; every word of
         :func:`.spram.bank_contents` is written after reset, before the first image. A
         write to a bank no layer uses is taken and dropped.
-    trace_input_valid, trace_input_bits : Out
-        Debug: high for one cycle when an image's input bitmap is handed over; the bitmap,
-        bit ``t * inputs + neuron``.
-    trace_<layer>_valid, trace_<layer>_bits : Out
-        Debug: the same for each hidden layer's spikes handed over as a register, bit
-        ``t * step_bits + neuron``.
-    trace_<layer>_valid, trace_<layer>_index, trace_<layer>_word : Out
-        Debug: a conv layer writing its word memory: high for one cycle per output word,
-        the word's index (``t * OH * OW + oy * OW + ox``) and its bits (one per channel).
+    trace_input_*, trace_<layer>_* : Out
+        Debug: each bitmap handed over (the encoder's, a dense stage's), or each word a
+        conv stage writes; the manifest's ``trace`` and port descriptions say which
+        (:func:`.emit.trace_layout`).
     """
 
     def __init__(self, plan: NetworkPlan):

@@ -45,14 +45,7 @@ class UartRx(wiring.Component):
     """The receiver. ``rx`` passes two flip-flops; a falling edge starts a byte, each bit is
     sampled in its middle (``divisor // 2`` cycles after the start edge, then every
     ``divisor``). ``byte`` is valid for the one cycle of ``done``; ``frame_error`` pulses
-    instead where the stop bit is 0 (the receiver then waits for the line to go high).
-
-    Attributes
-    ----------
-    rx : In(1)
-    byte : Out(8)
-    done, frame_error : Out(1)
-    """
+    instead where the stop bit is 0 (the receiver then waits for the line to go high)."""
 
     rx: In(1)
     byte: Out(8)
@@ -108,13 +101,7 @@ class UartRx(wiring.Component):
 
 class UartTx(wiring.Component):
     """The transmitter: takes a byte from ``data`` when idle and sends it (10 bits of
-    ``divisor`` cycles); ``tx`` idles high.
-
-    Attributes
-    ----------
-    data : In(stream.Signature(8))
-    tx : Out(1)
-    """
+    ``divisor`` cycles); ``tx`` idles high."""
 
     data: In(stream.Signature(8))
     tx: Out(1)

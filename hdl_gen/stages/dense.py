@@ -343,11 +343,6 @@ class DenseStage(wiring.Component):
         m.d.sync += [clear.eq(0) for clear in clears]
         return clears
 
-    def _clear_on_load(self, acc) -> list:
-        """``LOAD``'s statements: set the clear registers, or where there are none clear
-        every accumulator at once."""
-        return [clear.eq(1) for clear in self._clears] or [a.eq(0) for a in acc]
-
     def _clear(self, m, acc) -> None:
         for b, clear in enumerate(self._clears):
             with m.If(clear):
@@ -423,7 +418,8 @@ class DenseStage(wiring.Component):
             self._word_states(m, s)
         with m.State("LOAD"):
             s.scan.load(m)
-            m.d.sync += self._clear_on_load(s.acc)
+            # set the clear registers, or where there are none clear every accumulator
+            m.d.sync += [clear.eq(1) for clear in self._clears] or [a.eq(0) for a in s.acc]
             m.next = "SCAN"
         with m.State("SCAN"):
             m.d.sync += [statement for valid, address, lowest, mask in zip(

@@ -30,10 +30,11 @@ from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "EVENT_CHOICES",
-           "prefetches", "pack_words", "bank_words", "weight_blocks", "regenerates", "regenerate_cycles",
-           "drain_cycles", "pass_overhead", "EncoderStagePlan", "DenseStagePlan",
-           "ConvStagePlan", "StreamPlan", "make_stream_plan", "scan_cycles", "input_scan_cycles",
-           "group_cycles", "conv_cycles", "window_pops", "layer_scans", "layer_inputs"]
+           "prefetches", "pack_words", "bank_words", "weight_blocks", "regenerates",
+           "regenerate_cycles", "drain_cycles", "pass_overhead", "EncoderStagePlan",
+           "DenseStagePlan", "ConvStagePlan", "StreamPlan", "make_stream_plan", "scan_cycles",
+           "input_scan_cycles", "group_cycles", "conv_cycles", "window_pops", "layer_scans",
+           "layer_inputs"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -136,7 +137,7 @@ def bank_words(words, lanes: int, weight_width: int, lanes_per_bank: int = BANK_
     """``[(bits, words)]`` of each bank of ``lanes_per_bank`` lanes (lane 0 lowest in bank 0)
     that words of ``lanes`` weights are split into (``words`` a count: the widths alone)."""
     return [(bits := min(lanes_per_bank, lanes - first) * weight_width,
-             words if isinstance(words, int) else
+             words if isinstance(words, (int, np.integer)) else
              [word >> first * weight_width & (1 << bits) - 1 for word in words])
             for first in range(0, lanes, lanes_per_bank)]
 

@@ -87,10 +87,9 @@ def _fold_dense(layer, scans: np.ndarray, interval_cycles: float,
     fewest adder bits over all lanes (:func:`lane_adder_bits`), then the fewest events.
     Where none meets it at one group: the fastest. ``word_input``: a conv stage feeds it
     (:func:`.stream_plan.pass_overhead`)."""
-    meeting, fastest = [], []
+    meeting, fastest, scans = [], [], np.asarray(scans)
     for column, events in enumerate(EVENT_CHOICES):
-        per_group = float(np.mean(group_cycles(1, np.asarray(scans)[..., column], events,
-                                                  word_input)))
+        per_group = float(np.mean(group_cycles(1, scans[..., column], events, word_input)))
         groups = max(1, min(layer.out_features, int(interval_cycles // max(
             per_group, pass_overhead(events, word_input)))))
         lanes = -(-layer.out_features // groups)

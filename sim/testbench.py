@@ -65,9 +65,12 @@ class StreamBench:
     def __init__(self, dut, job):
         self.dut, self.job = dut, job
         self.axis = job.get("interface") == "axis"
+        table = PORTS["axis" if self.axis else "top"]
+        reset_name, self.reset_active = table["reset"]
+        self.reset_port = getattr(dut, reset_name)
         self.ports = {key: getattr(dut, value) if isinstance(value, str)
                       else [getattr(dut, name) for name in value]
-                      for key, value in PORTS["axis" if self.axis else "top"].items()
+                      for key, value in table.items()
                       if key != "reset" and (key != "weights" or job.get("weights"))}
         self.clk = self.ports["clk"]
         self.scope = dut.core.network if self.axis else dut  # where the trace ports are
@@ -79,16 +82,15 @@ class StreamBench:
 
     async def reset(self):
         """Start the clock, hold the inputs idle and reset the top."""
-        name, active = PORTS["axis" if self.axis else "top"]["reset"]
         cocotb.start_soon(Clock(self.clk, PERIOD_NS, unit="ns").start())
         for port in (self.ports["pixels"][1], self.ports["result"][2],
                      *self.ports.get("weights", [])[1:2]):
             port.value = 0
         if self.axis:
             self.dut.s_axis_tlast.value = 0
-        getattr(self.dut, name).value = active
+        self.reset_port.value = self.reset_active
         await ClockCycles(self.clk, 2)
-        getattr(self.dut, name).value = 1 - active
+        self.reset_port.value = 1 - self.reset_active
         await FallingEdge(self.clk)
 
     async def drive_pixels(self):

@@ -34,8 +34,8 @@ from .output_file import write_output
 
 __all__ = ["QuantAct", "InputEncoder", "ConvertibleNet", "SEED_MNIST_CNN", "mlp_arch",
            "parse_arch",
-           "train_model", "evaluate", "recalibrate_batchnorm", "save_checkpoint",
-           "load_checkpoint"]
+           "train_model", "distillation_loss", "evaluate", "recalibrate_batchnorm",
+           "save_checkpoint", "load_checkpoint"]
 
 #: The seed paper's MNIST CNN (its public code), used at T=1, k=4.
 SEED_MNIST_CNN = [["conv", 32, 3, 1, 0], ["conv", 32, 3, 1, 0], ["conv", 32, 4, 2, 1],
@@ -373,12 +373,33 @@ def evaluate(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray,
     return correct / max(len(pixels), 1)
 
 
+def distillation_loss(logits: torch.Tensor, labels: torch.Tensor,
+                      teacher_logits: torch.Tensor, weight: float,
+                      temperature: float) -> torch.Tensor:
+    """Knowledge distillation (Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural
+    Network", 2015)::
+
+        loss = (1 - weight) CE(logits, labels)
+               + weight tau^2 KL(softmax(teacher / tau) || softmax(logits / tau))
+
+    ``tau^2`` keeps the soft term's gradients on the scale of the hard one's."""
+    hard = nn.functional.cross_entropy(logits, labels)
+    soft = nn.functional.kl_div(nn.functional.log_softmax(logits / temperature, dim=1),
+                                nn.functional.log_softmax(teacher_logits / temperature, dim=1),
+                                reduction="batchmean", log_target=True)
+    return (1 - weight) * hard + weight * temperature ** 2 * soft
+
+
 def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *, epochs: int,
                 lr: float = 1e-3, batch_size: int = 128, max_shift: int = 1,
                 max_rotation: float = 0.0, seed: int = 0, weight_decay: float = 0.0,
-                optimizer: str = "adam", progress=None, on_epoch=None) -> list[dict]:
+                optimizer: str = "adam", teacher: ConvertibleNet | None = None,
+                distill_weight: float = 0.5, distill_temperature: float = 4.0,
+                progress=None, on_epoch=None) -> list[dict]:
     """Train with Adam (or SGD with momentum 0.9, gentler for fine-tuning), cosine decay to 0,
-    cross-entropy, random rotations (``max_rotation`` degrees) and random shifts.
+    cross-entropy, random rotations (``max_rotation`` degrees) and random shifts. With a
+    ``teacher`` (any trained network of the same inputs and classes, run as its quantized
+    ANN on the same augmented batch) the loss is :func:`distillation_loss`.
 
     ``progress(step, total, loss)`` is called per batch; ``on_epoch(epoch, record)`` after
     each epoch (a true result stops the training there). Returns the per-epoch history.
@@ -398,6 +419,12 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
     total = epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1))))
+    if teacher is not None:
+        if not 0.0 <= distill_weight <= 1.0 or distill_temperature <= 0:
+            raise ValueError(f"distillation needs a weight in [0, 1] and a temperature above 0, "
+                             f"not {distill_weight!r} and {distill_temperature!r}")
+        teacher.eval()
+        teacher.set_quantized(True)
     loss_fn = nn.CrossEntropyLoss()
     history, step = [], 0
     for epoch in range(epochs):
@@ -410,7 +437,13 @@ def train_model(model: ConvertibleNet, pixels: np.ndarray, labels: np.ndarray, *
             x = _shift_batch(_rotate_batch(x_all[idx], max_rotation, generator), max_shift,
                              generator)
             out = model(x)
-            loss = loss_fn(out, y_all[idx])
+            if teacher is None:
+                loss = loss_fn(out, y_all[idx])
+            else:
+                with torch.no_grad():
+                    taught = teacher(x)
+                loss = distillation_loss(out, y_all[idx], taught, distill_weight,
+                                         distill_temperature)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

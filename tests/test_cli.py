@@ -100,6 +100,24 @@ def test_zero_epochs_only_recalibrates_batchnorm(digits_checkpoint, tmp_path):
     assert not torch.equal(b["body.2.running_mean"], a["body.2.running_mean"])
 
 
+def test_train_distils_from_a_teacher_and_refuses_one_of_other_inputs(digits_checkpoint,
+                                                                      tmp_path):
+    from spikewright.golden.train import load_checkpoint
+    out = tmp_path / "student.pt"
+    assert main(["train", "--dataset", "digits", "--arch", "mlp:8", "--epochs", "1",
+                 "--teacher", str(digits_checkpoint), "--distill-weight", "0.8",
+                 "--threads", "1", "--out", str(out)]) == 0
+    _, info = load_checkpoint(out)
+    assert info["distillation"] == {"teacher": str(digits_checkpoint), "weight": 0.8,
+                                    "temperature": 4.0}
+    with pytest.raises(ValueError, match="need --teacher"):
+        main(["train", "--dataset", "digits", "--distill-temperature", "2",
+              "--out", str(tmp_path / "x.pt")])
+    with pytest.raises(ValueError, match="was trained on digits, not mnist"):
+        main(["train", "--dataset", "mnist", "--teacher",
+              str(digits_checkpoint), "--out", str(tmp_path / "y.pt")])
+
+
 def test_exact_thresholds_without_a_width_is_refused(digits_checkpoint, tmp_path):
     with pytest.raises(ValueError, match="--exact-thresholds needs --weight-width"):
         main(["train", "--dataset", "digits", "--init", str(digits_checkpoint),

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from helpers import trained
 from spikewright.golden.convert import convert
 from spikewright.golden.train import (
@@ -100,3 +101,35 @@ def test_weight_quantization_refuses_a_width_below_two_bits():
     net = ConvertibleNet(mlp_arch([4]), (1, 8, 8), 1, 4)
     with pytest.raises(ValueError, match="at least 2 bits"):
         net.quantize_weights(1)
+
+
+def test_distillation_loss_is_cross_entropy_mixed_with_the_softened_kl():
+    from spikewright.golden.train import distillation_loss
+    torch.manual_seed(0)
+    logits, teacher = torch.randn(5, 10), torch.randn(5, 10)
+    labels = torch.tensor([0, 3, 9, 2, 2])
+    tau, weight = 3.0, 0.25
+    p = torch.softmax(teacher / tau, 1)
+    kl = (p * (p.log() - torch.log_softmax(logits / tau, 1))).sum(1).mean()
+    expected = (1 - weight) * nn.functional.cross_entropy(logits, labels) + weight * tau ** 2 * kl
+    assert torch.allclose(distillation_loss(logits, labels, teacher, weight, tau), expected)
+    assert torch.allclose(distillation_loss(logits, labels, logits, 1.0, tau), torch.tensor(0.0),
+                          atol=1e-6)
+
+
+def test_a_teacher_changes_training_and_its_weight_zero_does_not(digits):
+    from spikewright.golden.train import train_model
+    (x, y), _ = digits
+    teacher = trained(digits, mlp_arch([32]), epochs=2, seed=5)
+
+    def student(**distill):
+        net = ConvertibleNet(mlp_arch([16]), (1, 8, 8), 1, 4, seed=1)
+        train_model(net, x, y, epochs=1, lr=5e-3, batch_size=64, max_shift=0, seed=1, **distill)
+        return net.state_dict()
+
+    plain, soft = student(), student(teacher=teacher, distill_weight=0.7)
+    weightless = student(teacher=teacher, distill_weight=0.0)
+    assert all(torch.equal(plain[k], weightless[k]) for k in plain)
+    assert not all(torch.equal(plain[k], soft[k]) for k in plain)
+    with pytest.raises(ValueError, match=r"weight in \[0, 1\]"):
+        student(teacher=teacher, distill_weight=1.5)

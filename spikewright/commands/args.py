@@ -8,7 +8,7 @@ import sys
 __all__ = ["HW_DEFAULTS", "parse_lanes", "add_hw_arguments", "add_parallel_arguments",
            "add_data_root_argument",
            "hw_config_from_args", "progress_bar",
-           "at_least", "positive_number", "non_negative_number", "number_list",
+           "at_least", "positive_number", "non_negative_number", "fraction", "number_list",
            "weight_width"]
 
 
@@ -55,6 +55,11 @@ def non_negative_number(text: str) -> float:
 def positive_number(text: str) -> float:
     """An argparse type: a finite number above zero."""
     return _number(text, lambda value: 0 < value < float("inf"), "a positive number")
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    return _number(text, lambda value: 0 <= value <= 1, "a number from 0 to 1")
 
 
 def number_list(text: str, option: str, parse) -> list:

@@ -9,13 +9,14 @@ import time
 
 from tqdm import tqdm
 
-from spikewright.commands.args import (add_data_root_argument, at_least, non_negative_number,
-                                       positive_number, weight_width)
+from spikewright.commands.args import (add_data_root_argument, at_least, fraction,
+                                       non_negative_number, positive_number, weight_width)
 
 __all__ = ["add_parser"]
 
 DEFAULT_ARCH = "mlp:768"
 DEFAULT_TIMESTEPS = 1
+DISTILL_WEIGHT, DISTILL_TEMPERATURE = 0.5, 4.0
 
 
 def add_parser(sub):
@@ -69,6 +70,16 @@ def add_parser(sub):
                         "short fine-tune with --init")
     p.add_argument("--exact-thresholds", action="store_true",
                    help="with --weight-width: the scales of `convert --exact-thresholds`")
+    p.add_argument("--teacher", default=None, metavar="CHECKPOINT",
+                   help="distil from this trained network (same dataset; any architecture, T "
+                        "or weight width): the loss mixes cross-entropy with the teacher's "
+                        "softened outputs (golden.train.distillation_loss; default: none)")
+    p.add_argument("--distill-weight", type=fraction, default=None,
+                   help=f"with --teacher: the soft term's share of the loss, 0 to 1 "
+                        f"(default: {DISTILL_WEIGHT})")
+    p.add_argument("--distill-temperature", type=positive_number, default=None,
+                   help=f"with --teacher: the softmax temperature of both outputs "
+                        f"(default: {DISTILL_TEMPERATURE})")
     p.add_argument("--recalibrate-bn", action="store_true",
                    help="after training, replace the BatchNorm running statistics by their "
                         "exact values over the training images (no augmentation), layer by "
@@ -132,6 +143,22 @@ def run(args) -> int:
             model.quantize_weights(args.weight_width, args.exact_thresholds)
         except ValueError as error:
             raise ValueError(f"--weight-width: {error}") from None
+    teacher = None
+    if not args.teacher and (args.distill_weight, args.distill_temperature) != (None, None):
+        raise ValueError("--distill-weight and --distill-temperature need --teacher CHECKPOINT")
+    if args.teacher:
+        teacher, taught = load_checkpoint(args.teacher)
+        if taught.get("dataset") not in (None, args.dataset):
+            raise ValueError(f"--teacher {args.teacher} was trained on {taught['dataset']}, "
+                             f"not {args.dataset}")
+        if (teacher.arch[-1][1], teacher.input_shape) != (info["classes"], tuple(info["shape"])):
+            raise ValueError(f"--teacher {args.teacher} takes {teacher.input_shape} inputs to "
+                             f"{teacher.arch[-1][1]} classes; {args.dataset} has "
+                             f"{tuple(info['shape'])} inputs and {info['classes']} classes")
+    distillation = {"teacher": args.teacher,
+                    "weight": DISTILL_WEIGHT if args.distill_weight is None else args.distill_weight,
+                    "temperature": (DISTILL_TEMPERATURE if args.distill_temperature is None
+                                    else args.distill_temperature)}
     bar = tqdm(total=args.epochs * -(-len(x) // args.batch_size), unit="batch",
                desc=f"train {'--init' if args.init else args.arch} T={model.timesteps}",
                file=sys.stderr)
@@ -147,6 +174,7 @@ def run(args) -> int:
         save_checkpoint(model, args.out, dataset=args.dataset, seed=args.seed,
                         epochs=args.epochs, command="spikewright " + shlex.join(sys.argv[1:]),
                         train_time_s=seconds, torch_threads=torch.get_num_threads(),
+                        distillation=distillation if args.teacher else None,
                         history=history, init=None if parent is None else {
                             key: parent.get(key) for key in (
                                 "command", "seed", "epochs", "train_time_s", "torch_threads",
@@ -173,6 +201,8 @@ def run(args) -> int:
                           batch_size=args.batch_size, max_shift=args.shift,
                           max_rotation=args.rotate, seed=args.seed,
                           weight_decay=args.weight_decay, optimizer=args.optimizer,
+                          teacher=teacher, distill_weight=distillation["weight"],
+                          distill_temperature=distillation["temperature"],
                           progress=progress, on_epoch=on_epoch)
     bar.close()
     if best["state"] is not None:

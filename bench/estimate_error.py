@@ -115,9 +115,14 @@ def main():
             f"({compared[r]['error_percent']:+.1f}%)" for r in RESOURCES[:3]) + " |",
             flush=True)
         if config.target == "ecp5-85k":
-            rows.append((found, counts["luts"]))
+            rows.append((found, counts["luts"], label))
     if args.fit and rows:
-        print("\nLUT4 weights fitted on the ECP5 designs above:", json.dumps(fit(rows)))
+        weights = fit([(found, luts) for found, luts, _ in rows])
+        print("\nLUT4 weights fitted on the ECP5 designs above:", json.dumps(weights))
+        print("\n| design | LUT4 estimate with these weights / Yosys (error) |\n|---|---|")
+        for found, luts, label in rows:
+            luts_now = sum(weight * found.get(name, 0) for name, weight in weights.items())
+            print(f"| {label} | {luts_now:,.0f} / {luts:,} ({100 * (luts_now / luts - 1):+.1f}%) |")
 
 
 if __name__ == "__main__":

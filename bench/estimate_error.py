@@ -7,8 +7,8 @@ already run (a sweep point's ``synth/<target>/stat.json``, or ``--stat MODEL=FIL
 ``stat.json`` of ``spikewright synth`` on the shipped design), else from ``--synth`` (runs
 Yosys now, without placing: minutes per design). Prints, per design, the estimate of LUT4,
 FF and block RAMs beside Yosys's with the error in percent; ``--fit`` prints the LUT4
-weights (:data:`spikewright.hdl_gen.estimate.LUT_MODEL`) that fit these designs best
-(least squares on the relative error, no weight below 0).
+weights (:data:`spikewright.hdl_gen.estimate.LUT_MODEL`) of the smallest largest relative
+error on these designs (no weight below 0) and the errors under them.
 
 Run: .venv/bin/python bench/estimate_error.py [--sweep MODEL=DIR ...] [--stat MODEL=FILE ...]
      [--synth] [--fit] [MODEL ...]
@@ -73,14 +73,22 @@ def designs(args):
                    rtl / "synth" / config.target / "stat.json")
 
 
-def fit(rows) -> dict:
-    """LUT4 weights, none below 0, that minimize the squared relative error over ``rows``
-    (``(features, synthesized LUT4)``): least squares, dropping negative weights in turn."""
+def fit(rows, rounds: int = 2000) -> dict:
+    """LUT4 weights, none below 0, that minimize the largest relative error over ``rows``
+    (``(features, synthesized LUT4)``): the error bound is what the estimate promises, so
+    the fit is minimax, not least squares. Lawson's iteration (least squares reweighted by
+    each design's error, which tends to the minimax solution), dropping negative weights in
+    turn."""
     names = list(LUT_MODEL)
     active = list(names)
     while True:
         a = np.array([[found.get(n, 0) / luts for n in active] for found, luts in rows])
-        weights, *_ = np.linalg.lstsq(a, np.ones(len(rows)), rcond=None)
+        share = np.full(len(rows), 1 / len(rows))
+        for _ in range(rounds):
+            root = np.sqrt(share)
+            weights, *_ = np.linalg.lstsq(a * root[:, None], root, rcond=None)
+            share = share * np.abs(a @ weights - 1)
+            share = share / share.sum() if share.sum() > 0 else np.full(len(rows), 1 / len(rows))
         if (weights >= 0).all() or not active:
             return {n: round(float(weights[active.index(n)]), 4) if n in active else 0.0
                     for n in names}

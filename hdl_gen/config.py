@@ -24,6 +24,14 @@ class MemoryStyle(enum.Enum):
     #: at run time through the design's weight port: :mod:`.spram`
     SPRAM = "spram"
 
+    @property
+    def weight_attrs(self) -> dict:
+        """Attributes of a stage's weight memory: for BLOCK ``ram_style = "block"``, which
+        makes Yosys's ``memory_libmap`` put it in block RAM even where its cost model would
+        put a memory of a few words in logic (:func:`.estimate.memory_home` follows it);
+        none for the others (DISTRIBUTED is synthesis's ``-nobram``)."""
+        return {"ram_style": "block"} if self is MemoryStyle.BLOCK else {}
+
 
 def check_architecture(doc: dict) -> None:
     """Refuse a HwConfig document (``hw_config.json``, a manifest's ``hw_config``) that names

@@ -53,17 +53,20 @@ def kept_netlist(kept: list):
 
 
 def memory_home(width: int, depth: int, written: bool, target: str,
-                read_now: bool = False) -> tuple[str, int]:
+                read_now: bool = False, block: bool = False) -> tuple[str, int]:
     """Where Yosys's ``memory_libmap`` puts a memory of ``depth`` words of ``width`` bits
     (``written``: it has a write port) on ``target``: the cheapest of logic (its bits at
     :data:`LOGIC_COST_ROM` or :data:`LOGIC_COST_RAM` each), the part's block RAM (its
     ``block_ram_cost`` per block, in the best shape) and LUT RAM (written memories only;
     ``lutram_cost`` per cell of ``lutram_shape``); ``read_now``: a read port without a
-    register (block RAM reads on a clock edge), so no block RAM. Returns
+    register (block RAM reads on a clock edge), so no block RAM; ``block``: it carries
+    ``ram_style = "block"`` (:attr:`.config.MemoryStyle.weight_attrs`), so block RAM. Returns
     ``("logic", bits)``, ``("block", blocks)`` or ``("lutram", cells)``."""
     part = TARGETS[target]
     bits = width * depth
     if not part.block_ram_cost:  # not modelled: every memory in block RAM, an upper bound
+        return ("block", block_rams(width, depth, target))
+    if block and not read_now:
         return ("block", block_rams(width, depth, target))
     options = [(bits * (LOGIC_COST_RAM if written else LOGIC_COST_ROM), ("logic", bits))]
     if not read_now:
@@ -117,7 +120,8 @@ def netlist_features(netlist, target: str) -> dict[str, Counter]:
         elif isinstance(cell, _nir.Memory):
             width = cell.width if index in written else rom_width(cell.init, cell.width)
             kind, count = memory_home(width, cell.depth, index in written, target,
-                                      index in read_now)
+                                      index in read_now,
+                                      cell.attributes.get("ram_style") == "block")
             if kind == "block":
                 found["brams"] += count
             elif kind == "lutram":

@@ -38,8 +38,12 @@ __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DR
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
-#: Lanes per weight bank of a dense stage; each bank has its own address register.
-BANK_LANES = 64
+#: Lanes per weight bank of a dense or conv stage; each bank has its own address register.
+#: 72 lanes of any weight width ``w`` make a word of ``2 * w`` times 36 bits, so a bank fills
+#: the 36-bit ports of the ECP5's DP16KD (and Xilinx's block RAMs) with no bit left over:
+#: the default MLP's 768 lanes of 4 bits take 86 blocks per memory, not the 96 of 64-lane
+#: banks.
+BANK_LANES = 72
 #: Cycles from a dense stage's last event to its accumulators holding every weight: the
 #: event register, the address registers, the block RAM read, the weight register.
 DRAIN_CYCLES = 4
@@ -165,6 +169,7 @@ class DenseStagePlan:
     spram: object = None  # the SpramLayout (.spram) where its weights lie in SPRAM
     prefetch: bool = True  # the prefetching scan (:func:`prefetches`)
     events: int = 1  # input events per cycle (HwConfig.events)
+    weight_attrs: tuple = ()  # (name, value) of its weight memories: MemoryStyle.weight_attrs
 
     @property
     def word_scan(self):
@@ -287,6 +292,7 @@ class ConvStagePlan:
     input_register: bool
     bias_words: tuple
     threshold_words: tuple
+    weight_attrs: tuple = ()  # (name, value) of its weight memories: MemoryStyle.weight_attrs
 
     @property
     def lanes(self) -> int:
@@ -444,7 +450,8 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool) -> ConvStagePlan:
                                                   kernel_lanes),
         input_register=first,
         bias_words=_lane_words(layer.bias, lanes, 0, width),
-        threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width))
+        threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width),
+        weight_attrs=tuple(config.memory_style.weight_attrs.items()))
 
 
 def group_cycles(groups: int, scans, events: int = 1, word_input: bool = False) -> np.ndarray:
@@ -538,7 +545,8 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
                              f"memory read once per cycle; it takes 1 event per cycle, not "
                              f"{events} (give events only for layers in block RAM)")
         stages.append(DenseStagePlan(layer, in_bits, stride, in_spram,
-                                     prefetches(config.clock_mhz), events))
+                                     prefetches(config.clock_mhz), events,
+                                     tuple(config.memory_style.weight_attrs.items())))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
     return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat, config.input_buffers),
                       tuple(stages), prefetches(config.clock_mhz))

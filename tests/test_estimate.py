@@ -30,6 +30,34 @@ def test_memories_go_where_yosys_puts_them():
     assert memory_home(8, 4, True, "ice40-up5k") == ("logic", 32)
 
 
+def test_a_memory_marked_block_goes_to_block_ram():
+    """The default MLP's readout weights at 8 events per cycle: 97 words of 40 bits, logic by
+    Yosys's costs, two DP16KD with ``ram_style = "block"`` (memory style ``block``); a read
+    without a register stays out of block RAM whatever it is marked."""
+    assert memory_home(40, 97, False, "ecp5-85k") == ("logic", 3880)
+    assert memory_home(40, 97, False, "ecp5-85k", block=True) == ("block", 2)
+    assert memory_home(40, 97, True, "ecp5-85k", read_now=True, block=True)[0] == "lutram"
+
+
+def _small_design(net, style):
+    from spikewright.hdl_gen.config import HwConfig
+    from spikewright.hdl_gen.emit import generate
+    return generate(net, HwConfig(lanes=3, memory_style=style))
+
+
+def test_memory_style_block_marks_every_weight_memory_and_the_estimate_follows(small_rtl):
+    from spikewright.golden import load
+    net = load(small_rtl / "ir")
+    found = {}
+    for style in ("auto", "block"):
+        files = _small_design(net, style)
+        found[style] = (files["spikewright_top.v"].count('(* ram_style = "block" *)'),
+                        json.loads(files["manifest.json"])["estimate"]["total"]["brams"])
+    assert found["auto"] == (0, 0)
+    marked, blocks = found["block"]
+    assert marked == blocks > 0  # one block per weight bank of this small network
+
+
 def _design():
     m = Module()
     count = Signal(12)
@@ -89,6 +117,18 @@ def test_the_block_rams_are_exact_and_the_flip_flops_close_on_the_ecp5(small_rtl
     rows = result["estimate"]
     assert rows["brams"]["estimate"] == rows["brams"]["synthesized"]
     assert abs(rows["ffs"]["error_percent"]) <= 15
+
+
+@pytest.mark.synth
+def test_yosys_puts_the_weights_of_memory_style_block_in_as_many_block_rams(small_rtl,
+                                                                           tmp_path):
+    from spikewright.golden import load
+    from spikewright.hdl_gen.emit import write_files
+    from spikewright.flow import synthesize_rtl
+    write_files(_small_design(load(small_rtl / "ir"), "block"), tmp_path / "rtl")
+    rows = synthesize_rtl(tmp_path / "rtl", "ecp5-85k", tmp_path / "synth",
+                          place=False)["estimate"]
+    assert rows["brams"]["estimate"] == rows["brams"]["synthesized"] > 0
 
 
 @pytest.mark.slow

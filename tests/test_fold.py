@@ -1,6 +1,8 @@
 """Folding: the fewest lanes that keep the stream's interval within the target."""
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from spikewright.hdl_gen.fold import fold
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.hdl_gen.stream_model import stream_timing
 from spikewright.hdl_gen.stream_plan import layer_scans
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +77,15 @@ def test_conv_layers_get_the_lanes_and_kernel_lanes_that_meet_the_target():
 def test_the_block_ram_model_gives_yosys_count_for_the_shipped_mlp():
     from spikewright.golden import load
     from spikewright.hdl_gen.fold import dense_weight_blocks
-    from spikewright.shipped import model_dir
+    from spikewright.shipped import model_dir, shipped_hw_config
     net = load(model_dir("mnist_mlp_t1") / "ir")
-    shipped = make_plan(net, HwConfig(lanes={"fc1": 384, "fc2": 10}))
-    # 6 banks of 64 lanes, 256 bits x 1,568 words, 29 blocks each (9 x 2048); fc2 40 x 768: 3;
-    # Yosys maps the generated design to 177 DP16KD (docs/results.md)
-    assert dense_weight_blocks(shipped) == 177
+    shipped = make_plan(net, HwConfig.from_json(shipped_hw_config("mnist_mlp_t1")))
+    # fc1: 2 memories (events) of 393 words of 768 lanes, in 10 banks of 72 lanes (288 bits:
+    # 8 blocks of 36 x 512) and one of 48 (192 bits: 6), 86 blocks each; fc2 (memory style
+    # block): 8 memories of 97 words of 40 bits, 2 blocks each. Yosys maps the design to
+    # as many DP16KD (tests/data/yosys_luts_shipped.json).
+    counted = json.loads((DATA / "yosys_luts_shipped.json").read_text())
+    assert dense_weight_blocks(shipped) == 188 == counted["designs"]["mnist_mlp_t1"]["brams"]
 
 
 @pytest.mark.parametrize("share", [1.0, 0.8, 0.5])

@@ -210,7 +210,7 @@ def _flipped(layer, index):
 
 def _mutation_case(kind):
     """A network, the name of the layer to flip and a weight index whose flip changes some
-    image's output: a dense bank past the first (lanes 80: banks of 64), a conv weight
+    image's output: a dense bank past the first (lanes 80: banks of 72), a conv weight
     memory, an ASG average pooling stage."""
     from helpers import dense_chain
     rng = np.random.default_rng(77)

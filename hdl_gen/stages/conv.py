@@ -100,7 +100,8 @@ class ConvStage(wiring.Component):
             banks = []
             for b, (bits, init) in enumerate(bank_words(words, lanes, ww)):
                 m.submodules[f"weights_{j}_{b}"] = bank = memory.Memory(
-                    shape=unsigned(bits), depth=len(words), init=init)
+                    shape=unsigned(bits), depth=len(words), init=init,
+                    attrs=dict(plan.weight_attrs))
                 banks.append(bank.read_port())
             weight_reads.append(banks)
         m.submodules.bias = bias_rom = memory.Memory(

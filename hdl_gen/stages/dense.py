@@ -156,7 +156,8 @@ class DenseStage(wiring.Component):
         for index, (width, words) in enumerate(bank_words(all_words, lanes, ww, lanes_per_bank)):
             if spram is None:
                 m.submodules[f"weights_{prefix}{index}"] = bank = memory.Memory(
-                    shape=unsigned(width), depth=len(words), init=words)
+                    shape=unsigned(width), depth=len(words), init=words,
+                    attrs=dict(plan.weight_attrs))
                 read = bank.read_port()
                 address, data_out = read.addr, read.data
             else:

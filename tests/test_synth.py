@@ -147,13 +147,14 @@ def test_large_ecp5_designs_are_routed_with_router2_and_others_with_router1():
     assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 23_852}) == ["--router", "router2"]
     assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 13_734}) == []
     assert router_arguments(FLOWS["ice40-up5k"], {"ffs": ROUTER2_FROM_FFS + 1}) == []
-    # a configuration's place_router overrides the choice (the default MLP names router1)
+    # a configuration's place_router overrides the choice (the default MLP names router2:
+    # router1 had 9,807 overused wires after 770 s of routing its 768-lane netlist)
     assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 25_072}, "router1") == []
     assert router_arguments(FLOWS["ecp5-85k"], {"ffs": 100}, "router2") == ["--router",
                                                                              "router2"]
     from spikewright.hdl_gen.config import HwConfig
     from spikewright.shipped import shipped_hw_config
-    assert HwConfig.from_json(shipped_hw_config("mnist_mlp_t1")).place_router == "router1"
+    assert HwConfig.from_json(shipped_hw_config("mnist_mlp_t1")).place_router == "router2"
     with pytest.raises(ValueError, match=r"^place_router must be one of auto, router1, "
                                          r"router2, not 'router3'$"):
         HwConfig(place_router="router3")

@@ -130,8 +130,10 @@ class DenseStage(wiring.Component):
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
         scan.between_passes(m)
+        self._every_cycle = (plan.prefetch and not plan.regenerates
+                             and layer.lanes > CLEAR_LANES)
         self._fires = self._fire_registers(m, s)
-        if not plan.regenerates:
+        if self._every_cycle:
             m.d.sync += self._charged(s)
         with m.FSM():
             self._scan_states(m, s)
@@ -450,7 +452,7 @@ class DenseStage(wiring.Component):
         layer = self._plan.layer
         lanes, groups, timesteps = layer.lanes, layer.groups, layer.timesteps
         with m.State("SUM"):
-            if self._plan.regenerates:
+            if not self._every_cycle:
                 m.d.sync += self._charged(s)
             m.d.sync += [enable.eq(1) for enable in self._fires]
             m.next = "FIRE"
@@ -483,20 +485,21 @@ class DenseStage(wiring.Component):
                 self._next_pass(m, s)
 
     def _charged(self, s) -> list:
-        """``total = V + acc + b``: loaded in ``SUM`` where the ASG regeneration reads
-        ``total`` for several cycles; every cycle otherwise (``FIRE``, the cycle after
-        ``SUM``, reads what ``SUM``'s cycle charged), so that no decode of the state enables
-        every lane's register."""
+        """``total = V + acc + b``, loaded in ``SUM``; in a stage of more lanes than
+        :data:`CLEAR_LANES` with the prefetching scan (fast clocks) and no ASG regeneration
+        (which reads ``total`` for several cycles), every cycle instead: ``FIRE``, the cycle
+        after ``SUM``, reads what ``SUM``'s cycle charged, and no decode of the state
+        enables every lane's register."""
         first = s.t == 0
         return [total.eq(value) for total, value in zip(s.total, charge(
             [Mux(first, 0, v) for v in s.previous], s.acc, s.bias))]
 
     def _fire_registers(self, m, s) -> list:
-        """For an IF stage with the prefetching scan (fast clocks): one register per
-        :data:`CLEAR_LANES` lanes, set in ``SUM`` and writing those lanes' spikes into the
-        output bitmap in ``FIRE``, as :meth:`_clear_registers` does for the accumulators;
-        none otherwise (``FIRE`` writes them)."""
-        if self._readout or self._plan.regenerates or not self._plan.prefetch:
+        """Where ``total`` is loaded every cycle (:meth:`_charged`) in an IF stage: one
+        register per :data:`CLEAR_LANES` lanes, set in ``SUM`` and writing those lanes'
+        spikes into the output bitmap in ``FIRE``, as :meth:`_clear_registers` does for the
+        accumulators; none otherwise (``FIRE`` writes them)."""
+        if self._readout or not self._every_cycle:
             return []
         lanes = self._plan.layer.lanes
         fires = [Signal(name=f"fire_{b}", attrs={"keep": 1})

@@ -130,11 +130,6 @@ class DenseStage(wiring.Component):
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
         scan.between_passes(m)
-        self._every_cycle = (plan.prefetch and not plan.regenerates
-                             and layer.lanes > CLEAR_LANES)
-        self._fires = self._fire_registers(m, s)
-        if self._every_cycle:
-            m.d.sync += self._charged(s)
         with m.FSM():
             self._scan_states(m, s)
             self._neuron_states(m, s)
@@ -446,15 +441,15 @@ class DenseStage(wiring.Component):
                 m.next = "SUM"
 
     def _neuron_states(self, m, s) -> None:
-        """``SUM`` (charge: :meth:`_charged`) and ``FIRE`` (the readout keeps its
+        """``SUM`` (charge: ``total = V + acc + b``) and ``FIRE`` (the readout keeps its
         logits; ASG keeps ``A`` for the regeneration; IF fires, resets and writes the step's
         spikes)."""
         layer = self._plan.layer
         lanes, groups, timesteps = layer.lanes, layer.groups, layer.timesteps
         with m.State("SUM"):
-            if not self._every_cycle:
-                m.d.sync += self._charged(s)
-            m.d.sync += [enable.eq(1) for enable in self._fires]
+            first = s.t == 0
+            m.d.sync += [total.eq(value) for total, value in zip(s.total, charge(
+                [Mux(first, 0, v) for v in s.previous], s.acc, s.bias))]
             m.next = "FIRE"
         with m.State("FIRE"):
             if self._readout:
@@ -474,8 +469,7 @@ class DenseStage(wiring.Component):
                     m.d.comb += [k.eq(v) for k, v in
                                  zip(kept, reset(s.total, spikes, s.threshold))]
                     m.d.comb += [s.state[1].en.eq(1), s.state[1].data.eq(Cat(*kept))]
-                if not self._fires:
-                    self._write_spikes(m, s.out_work, s.group, s.t, spikes)
+                self._write_spikes(m, s.out_work, s.group, s.t, spikes)
             if self._plan.regenerates:
                 with m.If(s.t == timesteps - 1):
                     m.next = "REGENERATE"
@@ -484,46 +478,16 @@ class DenseStage(wiring.Component):
             else:
                 self._next_pass(m, s)
 
-    def _charged(self, s) -> list:
-        """``total = V + acc + b``, loaded in ``SUM``; in a stage of more lanes than
-        :data:`CLEAR_LANES` with the prefetching scan (fast clocks) and no ASG regeneration
-        (which reads ``total`` for several cycles), every cycle instead: ``FIRE``, the cycle
-        after ``SUM``, reads what ``SUM``'s cycle charged, and no decode of the state
-        enables every lane's register."""
-        first = s.t == 0
-        return [total.eq(value) for total, value in zip(s.total, charge(
-            [Mux(first, 0, v) for v in s.previous], s.acc, s.bias))]
-
-    def _fire_registers(self, m, s) -> list:
-        """Where ``total`` is loaded every cycle (:meth:`_charged`) in an IF stage: one
-        register per :data:`CLEAR_LANES` lanes, set in ``SUM`` and writing those lanes'
-        spikes into the output bitmap in ``FIRE``, as :meth:`_clear_registers` does for the
-        accumulators; none otherwise (``FIRE`` writes them)."""
-        if self._readout or not self._every_cycle:
-            return []
-        lanes = self._plan.layer.lanes
-        fires = [Signal(name=f"fire_{b}", attrs={"keep": 1})
-                 for b in range(-(-lanes // CLEAR_LANES))]
-        m.d.sync += [enable.eq(0) for enable in fires]
-        spikes = fire(s.total, s.threshold)
-        for b, enable in enumerate(fires):
-            with m.If(enable):
-                self._write_spikes(m, s.out_work, s.group, s.t, spikes,
-                                   range(b * CLEAR_LANES, min(lanes, (b + 1) * CLEAR_LANES)))
-        return fires
-
-    def _write_spikes(self, m, out_work, group, step, spikes, lanes=None) -> None:
-        """Lane group ``group``'s ``spikes`` of step ``step`` (of ``lanes``, a range, or
-        every lane) into the output bitmap being built (bits ``step * G*P + group*P ..``)."""
+    def _write_spikes(self, m, out_work, group, step, spikes) -> None:
+        """Lane group ``group``'s ``spikes`` of step ``step`` into the output bitmap being
+        built (bits ``step * G*P + group*P ..``)."""
         plan, layer = self._plan, self._plan.layer
-        lanes = lanes or range(layer.lanes)
         with m.Switch(Cat(group, step)):
             for s in range(layer.timesteps):
                 for g in range(layer.groups):
                     with m.Case(g | (s << len(group))):
                         low = s * plan.out_bits + g * layer.lanes
-                        m.d.sync += out_work[low + lanes.start:low + lanes.stop].eq(
-                            spikes[lanes.start:lanes.stop])
+                        m.d.sync += out_work[low:low + layer.lanes].eq(spikes)
 
     def _regeneration(self, m, s) -> None:
         """The ASG regeneration of lane group ``group`` after its last step's pass (``total``

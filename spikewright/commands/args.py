@@ -114,8 +114,9 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
                    help="neurons per cycle: P for every layer, or NAME=P,... (others 1)" + note)
     p.add_argument("--memory-style", choices=["auto", "block", "distributed", "spram"],
                    default=default("memory_style"),
-                   help="where weight memories go (spram: the iCE40 UP5K's single-port RAM, "
-                        "written at run time)" + note)
+                   help="where weight memories go (auto: Yosys's choice, which puts a memory "
+                        "of a few words in logic; block: every one in block RAM; spram: the "
+                        "iCE40 UP5K's single-port RAM, written at run time)" + note)
     p.add_argument("--clock-mhz", type=positive_number, default=default("clock_mhz"),
                    help="clock target in MHz" + note)
     p.add_argument("--target", choices=sorted(TARGETS), default=default("target"),

@@ -25,12 +25,13 @@ class MemoryStyle(enum.Enum):
     SPRAM = "spram"
 
     @property
-    def weight_attrs(self) -> dict:
-        """Attributes of a stage's weight memory: for BLOCK ``ram_style = "block"``, which
-        makes Yosys's ``memory_libmap`` put it in block RAM even where its cost model would
-        put a memory of a few words in logic (:func:`.estimate.memory_home` follows it);
-        none for the others (DISTRIBUTED is synthesis's ``-nobram``)."""
-        return {"ram_style": "block"} if self is MemoryStyle.BLOCK else {}
+    def weight_attrs(self) -> tuple:
+        """``(name, value)`` attributes of a stage's weight memory (a tuple, so that the
+        frozen stage plans hold it): for BLOCK ``ram_style = "block"``, which makes Yosys's
+        ``memory_libmap`` put it in block RAM even where its cost model would put a memory
+        of a few words in logic (:func:`.estimate.memory_home` follows it); none for the
+        others (DISTRIBUTED is synthesis's ``-nobram``)."""
+        return (("ram_style", "block"),) if self is MemoryStyle.BLOCK else ()
 
 
 def check_architecture(doc: dict) -> None:

@@ -64,9 +64,8 @@ def memory_home(width: int, depth: int, written: bool, target: str,
     ``("logic", bits)``, ``("block", blocks)`` or ``("lutram", cells)``."""
     part = TARGETS[target]
     bits = width * depth
-    if not part.block_ram_cost:  # not modelled: every memory in block RAM, an upper bound
-        return ("block", block_rams(width, depth, target))
-    if block and not read_now:
+    # not modelled (every memory in block RAM, an upper bound), or marked for block RAM
+    if not part.block_ram_cost or (block and not read_now):
         return ("block", block_rams(width, depth, target))
     options = [(bits * (LOGIC_COST_RAM if written else LOGIC_COST_ROM), ("logic", bits))]
     if not read_now:

@@ -451,7 +451,7 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool) -> ConvStagePlan:
         input_register=first,
         bias_words=_lane_words(layer.bias, lanes, 0, width),
         threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width),
-        weight_attrs=tuple(config.memory_style.weight_attrs.items()))
+        weight_attrs=config.memory_style.weight_attrs)
 
 
 def group_cycles(groups: int, scans, events: int = 1, word_input: bool = False) -> np.ndarray:
@@ -546,7 +546,7 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
                              f"{events} (give events only for layers in block RAM)")
         stages.append(DenseStagePlan(layer, in_bits, stride, in_spram,
                                      prefetches(config.clock_mhz), events,
-                                     tuple(config.memory_style.weight_attrs.items())))
+                                     config.memory_style.weight_attrs))
         in_bits, stride = layer.out_features, layer.groups * layer.lanes
     return StreamPlan(EncoderStagePlan(encoder, pixels_per_beat, config.input_buffers),
                       tuple(stages), prefetches(config.clock_mhz))

@@ -67,11 +67,15 @@ class HwConfig:
                    one number for every conv layer or ``{layer name: K}`` (others 1); a
                    layer with fewer kernel positions uses them all. The manifest's
                    ``kernel_lanes_used`` says what each conv stage was built with.
-    events:        dense stages: input events taken per cycle, one number for every dense
-                   layer or ``{layer name: E}`` (others 1); a power of two up to
-                   :data:`.stream_plan.SCAN_WIDTH`. The weights are split into ``E`` memories
-                   by input index modulo ``E``, each read once per cycle
-                   (:class:`.stream_plan.DenseStagePlan`).
+    events:        input events taken per cycle, one number for every layer or
+                   ``{layer name: E}`` (others 1); a power of two up to
+                   :data:`.stream_plan.SCAN_WIDTH` for a dense stage, the last of
+                   :data:`.stream_plan.EVENT_CHOICES` for a conv stage (per kernel lane; a
+                   conv of fewer input channels takes the largest power of two below them:
+                   :func:`.stream_plan.conv_classes`). The weights are split into ``E``
+                   memories by input index (channel) modulo ``E``, each read once per cycle
+                   (:class:`.stream_plan.DenseStagePlan`, :class:`.stream_plan.ConvStagePlan`).
+                   The manifest's ``events_used`` says what each stage was built with.
     place_seed:    nextpnr's placement seed (placement only: the Verilog does not depend on
                    it). A placement that routes and meets timing for one netlist may not for
                    another; a shipped model records the seed its figures were placed with.
@@ -157,7 +161,8 @@ class HwConfig:
         return min(value, positions)
 
     def events_for(self, layer_name: str) -> int:
-        """Input events per cycle of dense layer ``layer_name``."""
+        """Input events per cycle asked of layer ``layer_name`` (a conv stage may take fewer:
+        :func:`.stream_plan.conv_classes`)."""
         events = self.events
         return events.get(layer_name, 1) if isinstance(events, dict) else events
 

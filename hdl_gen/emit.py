@@ -170,6 +170,7 @@ def generate(network, config: HwConfig | None = None, *,
         "lanes_used": {layer.name: layer.lanes for layer in plan.layers},
         "kernel_lanes_used": {stage.layer.name: stage.kernel_lanes
                               for stage in plan.stream.stages if stage.layer.kind == "conv2d"},
+        "events_used": {stage.layer.name: stage.events for stage in plan.stream.stages},
         "ports": _ports(text),
         "pixels": {"order": "C, H, W; images back to back; the first pixel of a beat in the "
                             "low byte", "width": 8 * config.pixels_per_beat,

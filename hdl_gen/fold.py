@@ -46,10 +46,11 @@ def dense_weight_blocks(plan) -> int:
     return weight_block_rams(plan)
 
 
-def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, int]:
-    """``(lanes, kernel lanes)`` of a conv layer: of those whose mean stage time over the
-    window pops ``pops`` stays within the interval, the fewest block RAMs for the weights,
-    then the fewest lanes times kernel lanes; else the fastest."""
+def _fold_conv(layer, pops: np.ndarray, stage_cycles: float) -> tuple[int, int, int]:
+    """``(lanes, kernel lanes, events)`` of a conv layer: of those whose mean stage time over
+    the window pops ``pops`` (per class, :func:`.stream_plan.window_pops`) is at most
+    ``stage_cycles``, the fewest block RAMs for the weights, then the fewest lanes times
+    kernel lanes times events (the weights added per cycle); else the fastest."""
     out_channels, _, kh, kw = layer.weight.shape
     in_channels = layer.in_channels  # a grouped conv's stage holds one-group weights
     positions = kh * kw
@@ -60,16 +61,18 @@ def _fold_conv(layer, pops: np.ndarray, interval_cycles: float) -> tuple[int, in
             kernel_groups = -(-positions // kernel_lanes)
             if kernel_lanes > 1 and (kernel_groups - 1) * kernel_lanes >= positions - 1:
                 continue  # the same groups as fewer kernel lanes
-            cycles = float(np.mean(conv_cycles(pops, kernel_lanes, groups)))
-            memory = kernel_lanes * weight_blocks(lanes, layer.weight_width,
-                                                  groups * kernel_groups * in_channels)
-            options.append((cycles, memory, lanes * kernel_lanes, lanes, kernel_lanes))
-    meeting = [o for o in options if o[0] <= interval_cycles - HANDOVER_MARGIN]
+            for events in (e for e in EVENT_CHOICES if e <= pops.shape[-1]):
+                cycles = float(np.mean(conv_cycles(pops, kernel_lanes, groups, events)))
+                depth = groups * kernel_groups * -(-in_channels // events)
+                memory = kernel_lanes * events * weight_blocks(lanes, layer.weight_width, depth)
+                options.append((cycles, memory, lanes * kernel_lanes * events, lanes,
+                                kernel_lanes, events))
+    meeting = [o for o in options if o[0] <= stage_cycles]
     if meeting:
         best = min(meeting, key=lambda o: (o[1], o[2]))
     else:
         best = min(options)
-    return best[3], best[4]
+    return best[3:]
 
 
 def lane_adder_bits(layer, events: int) -> int:
@@ -126,11 +129,13 @@ class Folding:
 
 
 def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> Folding:
-    """Lanes per weighted layer, events per cycle of dense layers (:func:`_fold_dense`) and
-    pixels per beat for a dataflow design of ``network`` whose mean interval over the sample
+    """Lanes per weighted layer, kernel lanes and events per cycle of conv layers
+    (:func:`_fold_conv`), events per cycle of dense layers (:func:`_fold_dense`) and pixels
+    per beat for a dataflow design of ``network`` whose mean interval over the sample
     images (``scans``) is at most ``interval_cycles``; ``config`` gives the other choices.
-    Where the chained stages miss the target, the slowest dense stage gets one lane group
-    fewer (at one group, the next events per cycle); where the target cannot be met, the
+    Where the chained stages miss the target and a conv stage is the slowest, it is folded
+    again to be faster than it is; else the slowest dense stage gets one lane group fewer
+    (at one group, the next events per cycle); where the target cannot be met, the
     fastest design is returned (``met`` is False)."""
     if not interval_cycles > 0:
         raise ValueError(f"the target interval must be a positive number of cycles, not "
@@ -141,11 +146,11 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
     beat = next((b for b in beats if pixels / b <= interval_cycles), beats[-1])
     groups, fixed, kernel = {}, {}, {}
     dense = [layer for layer in network.weighted_layers if layer.kind == "dense"]
+    events = {}
     for layer in network.weighted_layers:
         if layer.kind == "conv2d":
-            fixed[layer.name], kernel[layer.name] = _fold_conv(layer, scans[layer.name],
-                                                              interval_cycles)
-    events = {}
+            fixed[layer.name], kernel[layer.name], events[layer.name] = _fold_conv(
+                layer, scans[layer.name], interval_cycles - HANDOVER_MARGIN)
     for layer in dense:
         word_input = word_scan_of(network, network.layers.index(layer), SCAN_WIDTH) is not None
         events[layer.name], groups[layer.name] = _fold_dense(layer, scans[layer.name],
@@ -159,6 +164,15 @@ def fold(network, scans: dict, *, interval_cycles: float, config: HwConfig) -> F
         times = times_of_scans(plan, scans)
         timing = chain_stages(plan, times)
         if timing.interval <= interval_cycles:
+            return Folding(candidate, timing, interval_cycles)
+        means = {name: float(np.mean(cycles)) for name, cycles in times.items()}
+        slowest = max(means, key=means.get)
+        if slowest in kernel:
+            layer = next(layer for layer in network.weighted_layers if layer.name == slowest)
+            faster = _fold_conv(layer, scans[slowest], means[slowest] - 0.5)
+            if faster != (fixed[slowest], kernel[slowest], events[slowest]):
+                fixed[slowest], kernel[slowest], events[slowest] = faster
+                continue
             return Folding(candidate, timing, interval_cycles)
         if not groups:
             return Folding(candidate, timing, interval_cycles)

@@ -33,8 +33,8 @@ __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DR
            "prefetches", "pack_words", "bank_words", "weight_blocks", "regenerates",
            "regenerate_cycles", "drain_cycles", "pass_overhead", "EncoderStagePlan",
            "DenseStagePlan", "ConvStagePlan", "StreamPlan", "make_stream_plan", "scan_cycles",
-           "input_scan_cycles", "group_cycles", "conv_cycles", "window_pops", "layer_scans",
-           "layer_inputs"]
+           "input_scan_cycles", "group_cycles", "conv_cycles", "conv_classes", "window_pops",
+           "layer_scans", "layer_inputs"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -51,7 +51,9 @@ DRAIN_CYCLES = 4
 #: first chunk, drain the pipeline, two fire cycles (sum, then compare and write). With
 #: several events per cycle the drain is longer: :func:`drain_cycles`.
 PASS_OVERHEAD = 1 + DRAIN_CYCLES + 2
-#: The events per cycle whose scan cycles :func:`layer_scans` records for folding.
+#: The events per cycle whose scan cycles :func:`layer_scans` records for folding; a conv
+#: stage takes at most the last of them (its window pops are recorded per residue class of
+#: the input channel modulo it).
 EVENT_CHOICES = (1, 2, 4, 8)
 #: Cycles of a conv stage from its last weight-address cycle to its last output word
 #: written: the address registers, the block RAM read, the read word registers, the weight
@@ -146,13 +148,20 @@ def bank_words(words, lanes: int, weight_width: int, lanes_per_bank: int = BANK_
             for first in range(0, lanes, lanes_per_bank)]
 
 
-def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5-85k") -> int:
+def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5-85k",
+                  block: bool = True) -> int:
     """Block RAMs of ``target`` that one weight memory of ``words`` words of ``lanes``
     weights takes, in banks (:func:`bank_words`) each in its best shape
-    (:func:`.parts.block_rams`). An upper bound: Yosys may put a memory of a few words in
-    logic instead."""
-    return sum(block_rams(bits, words, target)
-               for bits, _ in bank_words(words, lanes, weight_width))
+    (:func:`.parts.block_rams`). ``block``: every bank in block RAM (the memory is marked
+    ``ram_style = "block"``, or an upper bound); else each bank where Yosys puts it
+    (:func:`.estimate.memory_home`: a bank of a few words goes to logic)."""
+    from .estimate import memory_home
+    total = 0
+    for bits, _ in bank_words(words, lanes, weight_width):
+        home, count = memory_home(bits, words, False, target, block=True) if block else \
+            memory_home(bits, words, False, target)
+        total += count if home == "block" else 0
+    return total
 
 
 @dataclass(frozen=True)
@@ -241,11 +250,13 @@ class DenseStagePlan:
         to logic.)"""
         if self.spram is not None:
             return 0
+        block = bool(self.weight_attrs)
         if self.events == 1:
             return weight_blocks(self.layer.lanes, self.layer.weight_width,
-                                 len(self.layer.weight_words), target)
+                                 len(self.layer.weight_words), target, block)
         return self.events * weight_blocks(self.layer.lanes, self.layer.weight_width,
-                                           self.layer.groups * self.class_depth + 1, target)
+                                           self.layer.groups * self.class_depth + 1, target,
+                                           block)
 
     def cycles_of_scans(self, scans) -> np.ndarray:
         """Cycles of each image's passes, from the first pass's start to the last pass's end,
@@ -269,13 +280,16 @@ class DenseStagePlan:
 @dataclass(frozen=True)
 class ConvStagePlan:
     """One conv layer (IF or ASG, any groups) as a stage: ``lanes`` output channels per lane
-    group (:attr:`lane_groups` of them) and ``kernel_lanes`` kernel positions per cycle
-    (``kernel_groups`` groups of them). A grouped conv (average pooling among them: a
-    depthwise conv with constant weights) is laid out as a conv of one group whose weights
-    are zero outside each output channel's group, so every geometry is one stage.
+    group (:attr:`lane_groups` of them), ``kernel_lanes`` kernel positions per cycle
+    (``kernel_groups`` groups of them) and ``events`` input channels per kernel position
+    per cycle, one of each residue class of the channel modulo ``events``. A grouped conv
+    (average pooling among them: a depthwise conv with constant weights) is laid out as a
+    conv of one group whose weights are zero outside each output channel's group, so every
+    geometry is one stage.
 
-    Weight memory ``j`` (one per kernel lane) holds at word ``(g * KG + kg) * C_in + c``
-    the weights ``W[g * lanes + p, c, ky, kx]`` of kernel position ``kg * KP + j =
+    Weight memory ``j * events + e`` (one per kernel lane ``j`` and class ``e``) holds at
+    word ``(g * KG + kg) * D + i`` (``D`` = :attr:`class_depth`) the weights
+    ``W[g * lanes + p, i * events + e, ky, kx]`` of kernel position ``kg * KP + j =
     ky * KW + kx`` in lane ``p`` (zero beyond the kernel or the channels). Input words: every
     input channel's spike at one position of one step, address ``t * H * W + y * W + x``;
     output words likewise, ``C_out`` bits at ``t * OH * OW + oy * OW + ox``.
@@ -288,11 +302,12 @@ class ConvStagePlan:
     """
     layer: object  # the ConvLayerPlan (.plan)
     kernel_lanes: int
-    weight_memories: tuple  # [kernel lane][word]
+    weight_memories: tuple  # [kernel lane * events + class][word]
     input_register: bool
     bias_words: tuple
     threshold_words: tuple
     weight_attrs: tuple = ()  # (name, value) of its weight memories: MemoryStyle.weight_attrs
+    events: int = 1
 
     @property
     def lanes(self) -> int:
@@ -303,8 +318,13 @@ class ConvStagePlan:
         return self.layer.lane_groups
 
     @property
+    def class_depth(self) -> int:
+        """Input channels of one residue class (the last classes padded with zero weights)."""
+        return -(-self.layer.in_shape[0] // self.events)
+
+    @property
     def weight_bits(self) -> int:
-        """Bits of its weight memories (one per kernel lane)."""
+        """Bits of its weight memories (one per kernel lane and class)."""
         return (sum(len(words) for words in self.weight_memories) * self.lanes
                 * self.layer.weight_width)
 
@@ -314,8 +334,10 @@ class ConvStagePlan:
         return regenerates(self.layer)
 
     def weight_block_rams(self, target: str = "ecp5-85k") -> int:
-        """Block RAMs its weight memories take, one per kernel lane: :func:`weight_blocks`."""
-        return sum(weight_blocks(self.lanes, self.layer.weight_width, len(words), target)
+        """Block RAMs its weight memories take, one per kernel lane and class:
+        :func:`weight_blocks`."""
+        return sum(weight_blocks(self.lanes, self.layer.weight_width, len(words), target,
+                                 bool(self.weight_attrs))
                    for words in self.weight_memories)
 
     @property
@@ -349,9 +371,10 @@ class ConvStagePlan:
 
     def cycles_of_samples(self, pops) -> np.ndarray:
         """Cycles of each image, from the stage's start to its last output word, from its
-        window pops (:func:`window_pops`, as :func:`layer_scans` gives them):
+        window pops per class (:func:`window_pops`, as :func:`layer_scans` gives them):
         :func:`conv_cycles`, then :func:`regenerate_cycles`."""
-        return (conv_cycles(np.asarray(pops), self.kernel_lanes, self.lane_groups)
+        return (conv_cycles(np.asarray(pops), self.kernel_lanes, self.lane_groups,
+                            self.events)
                 + regenerate_cycles(self.layer, self.layer.positions, self.lane_groups))
 
     def batch_cycles(self, spikes: np.ndarray) -> np.ndarray:
@@ -359,40 +382,60 @@ class ConvStagePlan:
         layer = self.layer
         return self.cycles_of_samples(window_pops(spikes, layer.in_shape, layer.out_shape,
                                                   layer.kernel_size, layer.stride,
-                                                  layer.padding))
+                                                  layer.padding, self.events))
+
+
+def conv_classes(channels: int) -> int:
+    """Residue classes of a conv layer's input channels that :func:`layer_scans` records its
+    window pops in: the most events per cycle its stage can take, the largest power of two
+    up to ``channels`` and the last of :data:`EVENT_CHOICES`."""
+    return min(EVENT_CHOICES[-1], 1 << (channels.bit_length() - 1))
 
 
 def window_pops(spikes: np.ndarray, in_shape, out_shape, kernel_size, stride,
-                padding) -> np.ndarray:
-    """``[images, T, OH, OW, KH * KW]``: the input spikes under each kernel position of each
-    output position's window (none outside the image), of input spikes ``[images, T,
-    C_in * H * W]`` of a conv layer of that geometry."""
+                padding, classes: int = 1) -> np.ndarray:
+    """``[images, T, OH, OW, KH * KW, classes]``: the input spikes under each kernel
+    position of each output position's window (none outside the image), per residue class
+    of the input channel modulo ``classes``, of input spikes ``[images, T, C_in * H * W]``
+    of a conv layer of that geometry."""
     channels, height, width = in_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     _, out_h, out_w = out_shape
     spikes = np.asarray(spikes, dtype=bool).reshape(len(spikes), -1, channels, height, width)
-    padded = np.zeros(spikes.shape[:3] + (height + 2 * ph + sh * out_h,
+    depth = -(-channels // classes)
+    by_class = np.zeros(spikes.shape[:2] + (depth * classes, height, width), dtype=np.uint8)
+    by_class[:, :, :channels] = spikes
+    by_class = by_class.reshape(spikes.shape[:2] + (depth, classes, height, width)).sum(
+        axis=2, dtype=np.uint16)
+    padded = np.zeros(spikes.shape[:2] + (classes, height + 2 * ph + sh * out_h,
                                           width + 2 * pw + sw * out_w), dtype=np.uint16)
-    padded[..., ph:ph + height, pw:pw + width] = spikes
-    pops = np.zeros(spikes.shape[:2] + (out_h, out_w, kh * kw), dtype=np.uint16)
+    padded[..., ph:ph + height, pw:pw + width] = by_class
+    pops = np.zeros(spikes.shape[:2] + (out_h, out_w, kh * kw, classes), dtype=np.uint16)
     for ky in range(kh):
         for kx in range(kw):
             window = padded[..., ky:ky + sh * out_h:sh, kx:kx + sw * out_w:sw]
-            pops[..., ky * kw + kx] = window.sum(axis=2)
+            pops[..., ky * kw + kx, :] = np.moveaxis(window, 2, -1)
     return pops
 
 
-def conv_cycles(pops: np.ndarray, kernel_lanes: int, lane_groups: int) -> np.ndarray:
+def conv_cycles(pops: np.ndarray, kernel_lanes: int, lane_groups: int,
+                events: int = 1) -> np.ndarray:
     """Cycles of a conv stage (:class:`ConvStagePlan`) for each image, from its window pops
-    ``[images, T, OH, OW, K]`` (:func:`window_pops`): per step and output position, one
-    cycle per window word and one to take the last, then per lane group and per group of
-    ``kernel_lanes`` kernel positions the most spikes under one of them (at least one
+    ``[images, T, OH, OW, K, classes]`` (:func:`window_pops`; ``classes`` a multiple of
+    ``events``): per step and output position, one cycle per window word and one to take
+    the last, then per lane group and per group of ``kernel_lanes`` kernel positions the
+    most spikes of one residue class (modulo ``events``) under one of them (at least one
     cycle); then :data:`CONV_DRAIN_CYCLES`. The one formula of a conv stage's cycles."""
-    positions = pops.shape[-1]
+    *shape, positions, classes = pops.shape
+    if classes % events:
+        raise ValueError(f"window pops in {classes} classes cannot be regrouped into "
+                         f"{events} events per cycle")
+    per_event = np.asarray(pops, dtype=np.int64).reshape(
+        *shape, positions, classes // events, events).sum(axis=-2).max(axis=-1)
     groups = -(-positions // kernel_lanes)
-    padded = np.zeros(pops.shape[:-1] + (groups * kernel_lanes,), dtype=np.int64)
-    padded[..., :positions] = pops
-    items = np.maximum(padded.reshape(pops.shape[:-1] + (groups, kernel_lanes)).max(axis=-1),
+    padded = np.zeros(tuple(shape) + (groups * kernel_lanes,), dtype=np.int64)
+    padded[..., :positions] = per_event
+    items = np.maximum(padded.reshape(tuple(shape) + (groups, kernel_lanes)).max(axis=-1),
                        1).sum(axis=-1)
     per_position = positions + 1 + lane_groups * items
     return per_position.reshape(len(pops), -1).sum(axis=1) + CONV_DRAIN_CYCLES
@@ -412,21 +455,23 @@ def dense_conv_weight(layer: Conv2d) -> np.ndarray:
 
 
 def _conv_weight_memories(weight: np.ndarray, weight_width: int, lanes: int,
-                          kernel_lanes: int) -> tuple:
-    """The words of each kernel lane's weight memory (:class:`ConvStagePlan`) of the
+                          kernel_lanes: int, events: int = 1) -> tuple:
+    """The words of each (kernel lane, class) weight memory (:class:`ConvStagePlan`) of the
     one-group weights ``weight`` (:func:`dense_conv_weight`)."""
     out_channels, in_channels, kh, kw = weight.shape
     groups = -(-out_channels // lanes)
     kernel_groups = -(-kh * kw // kernel_lanes)
-    padded = np.zeros((groups * lanes, in_channels, kernel_groups * kernel_lanes),
+    depth = -(-in_channels // events)
+    padded = np.zeros((groups * lanes, depth * events, kernel_groups * kernel_lanes),
                       dtype=np.int64)
-    padded[:out_channels, :, :kh * kw] = weight.reshape(out_channels, in_channels, -1)
-    # [lane group, lane, c, kernel group, kernel lane] -> [kernel lane][g, kg, c] x lanes
-    grid = padded.reshape(groups, lanes, in_channels, kernel_groups, kernel_lanes)
+    padded[:out_channels, :in_channels, :kh * kw] = weight.reshape(out_channels, in_channels, -1)
+    # [lane group, lane, i, class, kernel group, kernel lane] -> [j, e][g, kg, i] x lanes
+    grid = padded.reshape(groups, lanes, depth, events, kernel_groups, kernel_lanes)
     memories = []
     for j in range(kernel_lanes):
-        rows = grid[..., j].transpose(0, 3, 2, 1).reshape(-1, lanes)
-        memories.append(tuple(pack_words(rows, weight_width)))
+        for e in range(events):
+            rows = grid[:, :, :, e, :, j].transpose(0, 3, 2, 1).reshape(-1, lanes)
+            memories.append(tuple(pack_words(rows, weight_width)))
     return tuple(memories)
 
 
@@ -442,16 +487,21 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool) -> ConvStagePlan:
     """The stage plan of conv ``layer`` (IR) with layer plan ``plan``."""
     weight = dense_conv_weight(layer)
     kernel_lanes = config.kernel_lanes_for(layer.name, weight.shape[2] * weight.shape[3])
+    events = config.events_for(layer.name)
+    if events > EVENT_CHOICES[-1]:
+        raise ValueError(f"conv layer {layer.name!r} takes at most {EVENT_CHOICES[-1]} events "
+                         f"per cycle, not {events}")
+    events = min(events, conv_classes(layer.in_channels))
     lanes = plan.lanes
     scale = plan.timesteps if layer.neuron is Neuron.ASG else 1
     width = layer.membrane_width
     return ConvStagePlan(
         plan, kernel_lanes, _conv_weight_memories(weight, layer.weight_width, lanes,
-                                                  kernel_lanes),
+                                                  kernel_lanes, events),
         input_register=first,
         bias_words=_lane_words(layer.bias, lanes, 0, width),
         threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width),
-        weight_attrs=config.memory_style.weight_attrs)
+        weight_attrs=config.memory_style.weight_attrs, events=events)
 
 
 def group_cycles(groups: int, scans, events: int = 1, word_input: bool = False) -> np.ndarray:
@@ -526,12 +576,6 @@ def make_stream_plan(network, layers: tuple, encoder, config, spram=None) -> Str
         raise ValueError(f"pixels_per_beat must divide the {positions} pixels of an image "
                          f"channel, not {pixels_per_beat}")
     by_name = {layer.name: layer for layer in network.layers}
-    if isinstance(config.events, dict):
-        conv = [name for name in config.events if isinstance(by_name.get(name), Conv2d)]
-        if conv:
-            raise ValueError(f"events name conv layer(s) {', '.join(map(repr, conv))}; "
-                             f"events per cycle apply to dense layers (a conv stage's "
-                             f"parallelism is its lanes and kernel lanes)")
     stages, in_bits, stride = [], encoder.inputs, encoder.inputs
     for k, layer in enumerate(layers):
         if layer.kind == "conv2d":
@@ -569,7 +613,8 @@ def layer_scans(network, result) -> dict:
     """What each layer stage's cycles depend on besides its lanes, from a traced golden
     ``result``: ``{dense layer: [images, T, len(EVENT_CHOICES)] scan cycles of its input at
     each of :data:`EVENT_CHOICES` events per cycle}`` and ``{conv layer:
-    [images, T, OH, OW, K] window pops}`` (:func:`window_pops`)."""
+    [images, T, OH, OW, K, classes] window pops}`` (:func:`window_pops` in
+    :func:`conv_classes` classes)."""
     inputs, scans = layer_inputs(network, result), {}
     for position, layer in enumerate(network.layers):
         if isinstance(layer, Dense):
@@ -579,5 +624,6 @@ def layer_scans(network, result) -> dict:
         elif isinstance(layer, Conv2d):
             in_shape, out_shape = network.layer_shapes(position)
             scans[layer.name] = window_pops(inputs[layer.name], in_shape, out_shape,
-                                            layer.kernel_size, layer.stride, layer.padding)
+                                            layer.kernel_size, layer.stride, layer.padding,
+                                            conv_classes(layer.in_channels))
     return scans

@@ -619,7 +619,7 @@ def stage_table(plan, stream, result) -> list[dict]:
             else "dense", means[layer.name], neuron=layer.neuron.value,
             lanes=stage.lanes if conv else layer.lanes,
             kernel_lanes=stage.kernel_lanes if conv else None,
-            events_per_cycle=None if conv else stage.events,
+            events_per_cycle=stage.events,
             weight_block_rams=stage.weight_block_rams(plan.config.target),
             input_spikes_mean=spikes, input_spikes_per_cycle=spikes / means[layer.name]))
         if layer.neuron is not Neuron.NONE:

@@ -186,9 +186,61 @@ def test_events_are_refused_where_they_cannot_be_built():
         HwConfig(events={"fc1": 64})
     conv = random_conv_network(np.random.default_rng(2), neuron="if", depthwise=False)
     name = conv.weighted_layers[0].name
-    with pytest.raises(ValueError, match=rf"^events name conv layer\(s\) '{name}'; events per "
-                                         rf"cycle apply to dense layers"):
-        dataflow(conv, events={name: 2})
+    with pytest.raises(ValueError, match=rf"^conv layer '{name}' takes at most 8 events per "
+                                         rf"cycle, not 16$"):
+        dataflow(conv, events={name: 16})
     dense = random_dense_network(np.random.default_rng(1), max_width=6, neuron="if", depth=1)
     with pytest.raises(ValueError, match=r"^events name layer\(s\) 'fc9', which the network"):
         dataflow(dense, events={"fc9": 2})
+
+
+def test_the_weights_of_each_conv_kernel_lane_and_class_lie_in_their_own_memory():
+    """Memory ``j * E + e`` holds at word ``(g * KG + kg) * D + i`` the weights of input
+    channel ``i * E + e`` at kernel position ``kg * KP + j`` (zero past the channels and the
+    kernel); a conv of fewer channels than E takes the largest power of two below them."""
+    from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
+    from spikewright.golden.random_network import random_input_spec
+    from spikewright.hdl_gen.stream_plan import dense_conv_weight
+    rng = np.random.default_rng(5)
+    conv = Conv2d("conv1", 6, 5, (3, 3), (1, 1), (1, 1), 1, "if",
+                  rng.integers(-8, 8, (5, 6, 3, 3)), rng.integers(-4, 4, 5), rng.integers(4, 9, 5))
+    readout = Dense("readout", 5 * 16, 2, "none", rng.integers(-8, 8, (2, 80)),
+                    rng.integers(-4, 4, 2))
+    net = Network(1, random_input_spec(rng, (6, 4, 4), 1, 6), (conv, Flatten("f"), readout))
+    for asked, used in ((4, 4), (8, 4), (2, 2)):
+        stage = make_plan(net, HwConfig(lanes={"conv1": 2}, kernel_lanes={"conv1": 2},
+                                        events={"conv1": asked})).stream.stages[0]
+        assert stage.events == used and stage.class_depth == -(-6 // used)
+        assert len(stage.weight_memories) == 2 * used
+        weight = dense_conv_weight(conv).reshape(5, 6, 9)
+        width, lanes = conv.weight_width, 2
+        for j in range(2):
+            for e in range(used):
+                words = stage.weight_memories[j * used + e]
+                assert len(words) == 3 * 5 * stage.class_depth
+                for g in range(3):
+                    for kg in range(5):
+                        for i in range(stage.class_depth):
+                            word = words[(g * 5 + kg) * stage.class_depth + i]
+                            for p in range(lanes):
+                                o, c, k = g * lanes + p, i * used + e, kg * 2 + j
+                                want = int(weight[o, c, k]) if o < 5 and c < 6 and k < 9 else 0
+                                got = (word >> (p * width)) & ((1 << width) - 1)
+                                assert got == want & ((1 << width) - 1)
+
+
+def test_conv_cycles_take_the_busiest_class_of_each_kernel_group():
+    """One position, two kernel positions in one group, 4 channels in 2 classes: the item
+    takes as many cycles as the most spikes of one class under one kernel position."""
+    from spikewright.hdl_gen.stream_plan import CONV_DRAIN_CYCLES, conv_cycles
+    pops = np.zeros((1, 1, 1, 1, 2, 4), dtype=np.uint16)
+    pops[..., 0, :] = [1, 0, 1, 0]   # classes mod 2: 2 and 0
+    pops[..., 1, :] = [0, 1, 0, 0]   # 0 and 1
+    base = 2 + 1 + CONV_DRAIN_CYCLES
+    assert conv_cycles(pops, 2, 1, events=1)[0] == base + 2   # 2 spikes under position 0
+    assert conv_cycles(pops, 2, 1, events=2)[0] == base + 2   # class 0 of position 0
+    assert conv_cycles(pops, 2, 1, events=4)[0] == base + 1
+    assert conv_cycles(pops, 1, 3, events=4)[0] == base + 3 * 2
+    with pytest.raises(ValueError, match=r"^window pops in 4 classes cannot be regrouped into "
+                                         r"8 events per cycle$"):
+        conv_cycles(pops, 1, 1, events=8)

@@ -280,6 +280,38 @@ def test_a_conv_of_two_groups_of_three_channels_equals_golden_and_the_stream_mod
     check(plan, random_pixels(rng, net, 3))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_stages_taking_several_events_per_cycle_equal_golden_and_the_stream_model(seed):
+    """``events`` of a conv stage: each kernel lane takes one input channel of each residue
+    class (modulo E) per cycle, from its own weight memory; channel counts that E does not
+    divide (the last classes padded), IF and ASG, T from 1 to 4, kernel lanes 1 to 4, with
+    and without gaps and stalls."""
+    from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
+    from spikewright.golden.random_network import random_input_spec
+    rng = np.random.default_rng(1200 + seed)
+    timesteps, neuron = 1 + seed, ("if", "asg")[seed % 2]
+    spec = random_input_spec(rng, (6, 5, 5), timesteps, 6)
+    conv1 = Conv2d("conv1", 6, 10, (3, 3), (1, 1), (1, 1), 1, neuron,
+                   rng.integers(-8, 8, (10, 6, 3, 3)), rng.integers(-4, 4, 10),
+                   rng.integers(4, 16, 10))
+    conv2 = Conv2d("conv2", 10, 5, (3, 3), (2, 2), (1, 1), 1, "if",
+                   rng.integers(-8, 8, (5, 10, 3, 3)), rng.integers(-4, 4, 5),
+                   rng.integers(4, 16, 5))
+    readout = Dense("readout", 5 * 3 * 3, 3, "none", rng.integers(-8, 8, (3, 45)),
+                    rng.integers(-4, 4, 3))
+    net = Network(timesteps, spec, (conv1, conv2, Flatten("flatten"), readout))
+    events = {"conv1": (2, 4, 8, 4)[seed], "conv2": (8, 2, 4, 8)[seed]}
+    plan = make_plan(net, HwConfig(lanes={"conv1": 1 + seed % 3, "conv2": 5, "readout": 3},
+                                   kernel_lanes={"conv1": 1 + seed, "conv2": 4 - seed},
+                                   events=events))
+    used = {stage.layer.name: stage.events for stage in plan.stream.stages[:2]}
+    assert used == {"conv1": min(events["conv1"], 4), "conv2": events["conv2"]}
+    pixels = random_pixels(rng, net, 3)
+    check(plan, pixels)
+    if seed < 2:
+        check(plan, pixels, seed=seed, input_gaps=0.3, backpressure=0.5)
+
+
 @pytest.mark.parametrize("channels, neuron, timesteps, events", [
     (40, "if", 2, 2), (9, "asg", 3, 1), (64, "if", 1, 4)])
 def test_a_dense_layer_reading_a_conv_word_memory_equals_golden_and_the_stream_model(

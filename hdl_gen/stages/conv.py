@@ -24,13 +24,15 @@ class ConvStage(wiring.Component):
     channels spiking at ``(oy * sh + ky - ph, ox * sw + kx - pw)`` in step ``t``, none
     outside the image) read first, one per cycle::
 
-        acc_p = sum_k sum_{c in w_k} W[o, c, ky, kx]       # KP kernel positions per cycle
+        acc_p = sum_k sum_{c in w_k} W[o, c, ky, kx]       # KP kernel positions x E per cycle
         IF:  V = (0 if t == 0 else V) + acc + b;  s = V >= theta;  V = V - theta if s
         ASG: A = (0 if t == 0 else A) + acc + b; after the last step, the regeneration
              (:meth:`_regeneration`) gives the spikes of every step
 
     ``s`` is output word ``t * OH * OW + oy * OW + ox``, bit ``o``. Each cycle, each kernel
-    lane takes the lowest pending channel of its window word and reads its weight word; the
+    lane takes the lowest pending channel of each residue class (modulo the plan's
+    ``events``, ``E``) of its window word and reads its weight word from that class's
+    memory; the
     sums pass through a pipeline of registers (:data:`spikewright.hdl_gen.stream_plan.CONV_DRAIN_CYCLES`), so
     a position's work overlaps the next one's. Cycles:
     :meth:`spikewright.hdl_gen.stream_plan.ConvStagePlan.batch_cycles`.
@@ -90,7 +92,8 @@ class ConvStage(wiring.Component):
         return m
 
     def _memories(self, m, s) -> None:
-        """The weights (per kernel lane, in banks: :func:`.bank_words`), the bias and threshold
+        """The weights (per kernel lane and class, in banks: :func:`.bank_words`), the bias
+        and threshold
         words of each lane group and (T > 1) the state ``V`` or ``A`` of each (position,
         lane group)."""
         plan, layer = self._plan, self._plan.layer
@@ -179,8 +182,8 @@ class ConvStage(wiring.Component):
                     m.d.sync += table(index + 1)
 
     def _items(self, m, s) -> None:
-        """The work of one (lane group, kernel group): each kernel lane's pending channels
-        (``mask``), the lowest taken per cycle. As in :class:`.scan.PrefetchScan`, ``rest``
+        """The work of one (lane group, kernel group): each kernel lane's pending channels of
+        each class (``mask``), the lowest taken per cycle. As in :class:`.scan.PrefetchScan`, ``rest``
         (``mask`` without its lowest channel) and ``single`` (at most one left) are kept
         beside ``mask``, and the next item's channels wait in ``upcoming`` (kernel group
         ``ahead`` is the one after it): an item ends on an AND of flip-flops, and only a
@@ -189,6 +192,7 @@ class ConvStage(wiring.Component):
         channels = self._plan.layer.in_shape[0]
         positions, kernel_lanes, kernel_groups = (plan.kernel_positions, plan.kernel_lanes,
                                                   plan.kernel_groups)
+        events, depth = plan.events, plan.class_depth
         group = Signal(range(max(plan.lane_groups, 2)))
         kgroup = Signal(range(max(kernel_groups, 2)))
         ahead = Signal(range(max(kernel_groups, 2)))
@@ -199,26 +203,34 @@ class ConvStage(wiring.Component):
             return (window[index * channels:(index + 1) * channels] if index < positions
                     else Const(0, channels))
 
-        masks, rests, upcoming = ([Signal(channels, name=f"{name}_{j}")
-                                   for j in range(kernel_lanes)]
+        def class_of(word, e: int):  # channels e, e + E, ... of a window word
+            if events == 1:
+                return word
+            return Cat(*(word[c] if c < channels else Const(0, 1)
+                         for c in range(e, depth * events, events)))
+
+        lanes = [(j, e) for j in range(kernel_lanes) for e in range(events)]
+        suffixes = [f"{j}" if events == 1 else f"{j}_{e}" for j, e in lanes]
+        masks, rests, upcoming = ([Signal(depth, name=f"{name}_{suffix}") for suffix in suffixes]
                                   for name in ("mask", "rest", "upcoming"))
-        singles = [Signal(name=f"single_{j}") for j in range(kernel_lanes)]
+        singles = [Signal(name=f"single_{suffix}") for suffix in suffixes]
         load, advance, stay = [], [], []
-        for j in range(kernel_lanes):
-            def take(bits, j=j):
-                return [masks[j].eq(bits), rests[j].eq(bits & (bits - 1)),
-                        singles[j].eq(at_most_one(bits))]
-            chosen = Signal(channels, name=f"chosen_{j}")
+        for n, ((j, e), suffix) in enumerate(zip(lanes, suffixes)):
+            def take(bits, n=n):
+                return [masks[n].eq(bits), rests[n].eq(bits & (bits - 1)),
+                        singles[n].eq(at_most_one(bits))]
+            chosen = Signal(depth, name=f"chosen_{suffix}")
             with m.Switch(ahead):
                 for g in range(kernel_groups):
                     if g * kernel_lanes + j < positions:
                         with m.Case(g):
-                            m.d.comb += chosen.eq(word_of(s.window, g, j))
-            first = Signal(channels, name=f"first_{j}")
-            m.d.comb += first.eq(word_of(s.next_window, 0, j))
-            load += [*take(first), upcoming[j].eq(word_of(s.next_window, 1 % kernel_groups, j))]
-            advance += [*take(upcoming[j]), upcoming[j].eq(chosen)]
-            stay += take(rests[j])
+                            m.d.comb += chosen.eq(class_of(word_of(s.window, g, j), e))
+            first = Signal(depth, name=f"first_{suffix}")
+            m.d.comb += first.eq(class_of(word_of(s.next_window, 0, j), e))
+            load += [*take(first), upcoming[n].eq(
+                class_of(word_of(s.next_window, 1 % kernel_groups, j), e))]
+            advance += [*take(upcoming[n]), upcoming[n].eq(chosen)]
+            stay += take(rests[n])
         load.append(ahead.eq(2 % kernel_groups))
         advance.append(ahead.eq(Mux(ahead == kernel_groups - 1, 0, ahead + 1)))
         s.__dict__.update(group=group, kgroup=kgroup, weight_base=weight_base, masks=masks,
@@ -236,10 +248,10 @@ class ConvStage(wiring.Component):
         zero where no channel was read) -> d (sum of kernel lanes) -> e (accumulator
         ``acc``, the item's ``total`` at its end)."""
         plan, layer = self._plan, self._plan.layer
-        lanes, sw, ww, kernel_lanes = plan.lanes, layer.state_width, layer.weight_width, \
-            plan.kernel_lanes
+        lanes, sw, ww, readers = plan.lanes, layer.state_width, layer.weight_width, \
+            len(s.weight_reads)
         s.issue = issue = Signal(name="issue")
-        valid_a = Signal(kernel_lanes)
+        valid_a = Signal(readers)
         tags = ["end", "first", "last_group"]
         tag_a = {name: Signal(name=f"{name}_a") for name in tags}
         group_a = Signal.like(s.group)
@@ -269,19 +281,19 @@ class ConvStage(wiring.Component):
         stage_a = {"valid": valid_a, **tag_a, "group": group_a, "index": index_a,
                    "state": state_a}
         stage_b = delay(stage_a, "b")
-        words = [Signal(lanes * ww, name=f"word_{j}") for j in range(kernel_lanes)]
+        words = [Signal(lanes * ww, name=f"word_{j}") for j in range(readers)]
         m.d.sync += [word.eq(Cat(*(bank.data for bank in banks)))
                      for word, banks in zip(words, s.weight_reads)]
         stage_r = delay(stage_b, "r")
         weights_c = [[Signal(signed(ww), name=f"w_{j}_{p}") for p in range(lanes)]
-                     for j in range(kernel_lanes)]
-        for j in range(kernel_lanes):
+                     for j in range(readers)]
+        for j in range(readers):
             m.d.sync += [weights_c[j][p].eq(Mux(stage_r["valid"][j],
                                                 words[j][p * ww:(p + 1) * ww].as_signed(), 0))
                          for p in range(lanes)]
         stage_c = delay({name: stage_r[name] for name in stage_r if name != "valid"}, "c")
         sums = [Signal(signed(sw), name=f"sum_{p}") for p in range(lanes)]
-        m.d.sync += [sums[p].eq(sum(weights_c[j][p] for j in range(kernel_lanes)))
+        m.d.sync += [sums[p].eq(sum(weights_c[j][p] for j in range(readers)))
                      for p in range(lanes)]
         stage_d = delay(stage_c, "d")
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
@@ -373,9 +385,9 @@ class ConvStage(wiring.Component):
     def _control_states(self, m, s) -> None:
         """``IDLE``, ``WINDOW`` (read the window, one kernel position per cycle), ``ITEM``
         (the (lane group, kernel group) items of the position, one cycle per pending channel
-        of the busiest kernel lane) and ``DRAIN`` (the pipeline empties)."""
+        of the busiest kernel lane and class) and ``DRAIN`` (the pipeline empties)."""
         plan, layer = self._plan, self._plan.layer
-        channels, width = layer.in_shape[0], layer.in_shape[2]
+        width = layer.in_shape[2]
         _, out_h, out_w = layer.out_shape
         ph, pw = layer.padding
         positions, kernel_groups = plan.kernel_positions, plan.kernel_groups
@@ -413,7 +425,7 @@ class ConvStage(wiring.Component):
                     with m.Else():
                         m.next = "WINDOW"
                 with m.Else():
-                    m.d.sync += s.weight_base.eq(s.weight_base + channels)
+                    m.d.sync += s.weight_base.eq(s.weight_base + plan.class_depth)
                     with m.If(s.kgroup == kernel_groups - 1):
                         m.d.sync += [s.kgroup.eq(0), s.group.eq(s.group + 1),
                                      s.state_index.eq(s.state_index + 1)]

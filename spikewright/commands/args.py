@@ -131,9 +131,10 @@ def add_hw_arguments(p, defaults: dict | None = HW_DEFAULTS, note: str = "",
                    help="conv layers: kernel positions added per cycle, K for every "
                         "conv layer or NAME=K,... (others 1)" + note)
     p.add_argument("--events", "-E", default=default("events"),
-                   help="dense layers: input events taken per cycle (a power of two up to "
-                        "32; weights split into E memories), E for every dense layer or "
-                        "NAME=E,... (others 1)" + note)
+                   help="input events taken per cycle (a power of two up to 32 for dense "
+                        "layers, 8 for conv layers, where a layer of fewer input channels "
+                        "takes the largest power of two below them; weights split into E "
+                        "memories), E for every layer or NAME=E,... (others 1)" + note)
 
 
 def add_parallel_arguments(p, work: str):

@@ -38,7 +38,7 @@ def add_parser(sub):
     add_hw_arguments(p, shipped_first=True)
     p.add_argument("--fps", type=frame_rate, default=None,
                    help="choose the lanes per layer, the kernel lanes of conv "
-                        "layers, the events of dense layers and the pixels per beat "
+                        "layers, the events per cycle of each layer and the pixels per beat "
                         "(folding) for this many images per "
                         "second at --clock-mhz, from the stream model on --fold-images test "
                         "images (replaces --lanes, --kernel-lanes, --events and --pixels-per-beat); "

@@ -104,7 +104,7 @@ def run(args) -> int:
         flow.evaluate(build)
         flow.cycles_and_energy(build)
     events = {stage.layer.name: stage.events for stage in build.plan.stream.stages
-              if stage.layer.kind == "dense" and stage.events > 1}
+              if stage.events > 1}
     flow.log(f"3/6 generating RTL (lanes "
              f"{ {layer.name: layer.lanes for layer in build.plan.layers} }"
              + (f", events per cycle {events}" if events else "") + ")")

@@ -688,6 +688,13 @@ def generate(build: Build, out, *, force: bool = False) -> Build:
             log(f"{name} is built with {stage.kernel_lanes} kernel lanes, not {asked[name]}: "
                 f"its kernel has {stage.kernel_positions} positions (manifest: "
                 f"kernel_lanes_used)")
+    for stage in build.plan.stream.stages:
+        asked = build.plan.config.events_for(stage.layer.name)
+        if asked != stage.events:
+            channels = stage.layer.in_shape[0]
+            log(f"{stage.layer.name} is built with {stage.events} event"
+                f"{'s' * (stage.events > 1)} per cycle, not {asked}: it has {channels} input "
+                f"channel{'s' * (channels > 1)} (manifest: events_used)")
     return build
 
 

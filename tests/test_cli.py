@@ -326,3 +326,16 @@ def test_kernel_lanes_above_a_kernel_are_named_and_recorded(tmp_path, capsys):
     assert manifest["kernel_lanes_used"]["conv1"] == 9
     assert manifest["kernel_lanes_used"]["conv2"] == 2
     assert manifest["hw_config"]["kernel_lanes"]["conv1"] == 12
+
+
+def test_conv_events_above_the_input_channels_are_named_and_recorded(tmp_path, capsys):
+    """Events per cycle of a conv layer of fewer input channels: the stage takes the largest
+    power of two below them, says so, and the manifest records what each stage takes."""
+    assert main(["generate", "mnist_cnn_t1", "--events", "conv1=4,conv2=8,fc1=2", "--out",
+                 str(tmp_path / "rtl")]) == 0
+    err = capsys.readouterr().err
+    assert "conv1 is built with 1 event per cycle, not 4: it has 1 input channel" in err
+    assert "conv2 is built with" not in err
+    manifest = json.loads((tmp_path / "rtl" / "manifest.json").read_text())
+    assert manifest["events_used"] == {"conv1": 1, "conv2": 8, "conv3": 1, "conv4": 1,
+                                       "conv5": 1, "conv6": 1, "conv7": 1, "fc1": 2}

@@ -156,12 +156,9 @@ def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5
     ``ram_style = "block"``, or an upper bound); else each bank where Yosys puts it
     (:func:`.estimate.memory_home`: a bank of a few words goes to logic)."""
     from .estimate import memory_home
-    total = 0
-    for bits, _ in bank_words(words, lanes, weight_width):
-        home, count = memory_home(bits, words, False, target, block=True) if block else \
-            memory_home(bits, words, False, target)
-        total += count if home == "block" else 0
-    return total
+    homes = [memory_home(bits, words, False, target, block=block)
+             for bits, _ in bank_words(words, lanes, weight_width)]
+    return sum(count for home, count in homes if home == "block")
 
 
 @dataclass(frozen=True)

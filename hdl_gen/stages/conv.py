@@ -183,11 +183,11 @@ class ConvStage(wiring.Component):
 
     def _items(self, m, s) -> None:
         """The work of one (lane group, kernel group): each kernel lane's pending channels of
-        each class (``mask``), the lowest taken per cycle. As in :class:`.scan.PrefetchScan`, ``rest``
-        (``mask`` without its lowest channel) and ``single`` (at most one left) are kept
-        beside ``mask``, and the next item's channels wait in ``upcoming`` (kernel group
-        ``ahead`` is the one after it): an item ends on an AND of flip-flops, and only a
-        2:1 choice lies on the loop back to ``mask``."""
+        each class (``mask``), the lowest taken per cycle. As in :class:`.scan.PrefetchScan`,
+        ``rest`` (``mask`` without its lowest channel) and ``single`` (at most one left) are
+        kept beside ``mask``, and the next item's channels wait in ``upcoming`` (kernel
+        group ``ahead`` is the one after it): an item ends on an AND of flip-flops, and only
+        a 2:1 choice lies on the loop back to ``mask``."""
         plan = self._plan
         channels = self._plan.layer.in_shape[0]
         positions, kernel_lanes, kernel_groups = (plan.kernel_positions, plan.kernel_lanes,
@@ -209,13 +209,13 @@ class ConvStage(wiring.Component):
             return Cat(*(word[c] if c < channels else Const(0, 1)
                          for c in range(e, depth * events, events)))
 
-        lanes = [(j, e) for j in range(kernel_lanes) for e in range(events)]
-        suffixes = [f"{j}" if events == 1 else f"{j}_{e}" for j, e in lanes]
+        readers = [(j, e) for j in range(kernel_lanes) for e in range(events)]
+        suffixes = [f"{j}" if events == 1 else f"{j}_{e}" for j, e in readers]
         masks, rests, upcoming = ([Signal(depth, name=f"{name}_{suffix}") for suffix in suffixes]
                                   for name in ("mask", "rest", "upcoming"))
         singles = [Signal(name=f"single_{suffix}") for suffix in suffixes]
         load, advance, stay = [], [], []
-        for n, ((j, e), suffix) in enumerate(zip(lanes, suffixes)):
+        for n, ((j, e), suffix) in enumerate(zip(readers, suffixes)):
             def take(bits, n=n):
                 return [masks[n].eq(bits), rests[n].eq(bits & (bits - 1)),
                         singles[n].eq(at_most_one(bits))]

@@ -20,7 +20,7 @@ from .stream_plan import (EVENT_CHOICES, SCAN_WIDTH, conv_cycles, group_cycles, 
 from .word_scan import word_scan_of
 
 __all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
-           "dense_weight_blocks", "weight_block_rams"]
+           "dense_weight_blocks", "weight_block_rams", "design_block_rams"]
 
 #: Bits of one ECP5 DP16KD, the block RAM folding counts.
 BLOCK_BITS = TARGETS["ecp5-85k"].block_bits
@@ -34,6 +34,14 @@ def weight_block_rams(plan) -> int:
     """Block RAMs the weights of ``plan``'s stages take on its part (each stage plan's
     ``weight_block_rams``)."""
     return sum(stage.weight_block_rams(plan.config.target) for stage in plan.stream.stages)
+
+
+def design_block_rams(plan) -> int:
+    """Block RAMs of ``plan``'s whole design on its part: each stage plan's weights and its
+    other memories (``other_block_rams``), as the estimate counts them."""
+    target = plan.config.target
+    return sum(stage.weight_block_rams(target) + stage.other_block_rams(target)
+               for stage in plan.stream.stages)
 
 
 def dense_weight_blocks(plan) -> int:

@@ -30,11 +30,11 @@ from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "EVENT_CHOICES",
-           "prefetches", "pack_words", "bank_words", "weight_blocks", "regenerates",
-           "regenerate_cycles", "drain_cycles", "pass_overhead", "EncoderStagePlan",
-           "DenseStagePlan", "ConvStagePlan", "StreamPlan", "make_stream_plan", "scan_cycles",
-           "input_scan_cycles", "group_cycles", "conv_cycles", "conv_classes", "window_pops",
-           "layer_scans", "layer_inputs"]
+           "prefetches", "pack_words", "bank_words", "memory_blocks", "weight_blocks",
+           "regenerates", "regenerate_cycles", "drain_cycles", "pass_overhead",
+           "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
+           "make_stream_plan", "scan_cycles", "input_scan_cycles", "group_cycles", "conv_cycles",
+           "conv_classes", "window_pops", "layer_scans", "layer_inputs"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -148,17 +148,30 @@ def bank_words(words, lanes: int, weight_width: int, lanes_per_bank: int = BANK_
             for first in range(0, lanes, lanes_per_bank)]
 
 
-def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5-85k",
-                  block: bool = True) -> int:
+def memory_blocks(memories, target: str = "ecp5-85k", block: bool = False) -> int:
+    """Block RAMs of ``target`` that memories read on a clock edge take where Yosys puts
+    them (:func:`.estimate.memory_home`, ``block``: marked ``ram_style = "block"``), as the
+    estimate counts them: a written memory ``(width, depth)`` by its width, a read-only one
+    ``(width, words)`` by its bits that are not constant (:func:`.estimate.rom_width`)."""
+    from .estimate import memory_home, rom_width
+    total = 0
+    for width, contents in memories:
+        written = isinstance(contents, int)
+        home, count = memory_home(width if written else rom_width(contents, width),
+                                  contents if written else len(contents), written, target,
+                                  block=block)
+        total += count if home == "block" else 0
+    return total
+
+
+def weight_blocks(lanes: int, weight_width: int, words: int, target: str = "ecp5-85k") -> int:
     """Block RAMs of ``target`` that one weight memory of ``words`` words of ``lanes``
     weights takes, in banks (:func:`bank_words`) each in its best shape
-    (:func:`.parts.block_rams`). ``block``: every bank in block RAM (the memory is marked
-    ``ram_style = "block"``, or an upper bound); else each bank where Yosys puts it
-    (:func:`.estimate.memory_home`: a bank of a few words goes to logic)."""
-    from .estimate import memory_home
-    homes = [memory_home(bits, words, False, target, block=block)
-             for bits, _ in bank_words(words, lanes, weight_width)]
-    return sum(count for home, count in homes if home == "block")
+    (:func:`.parts.block_rams`): an upper bound, the folding's measure of a memory's cost
+    (a stage plan's ``weight_block_rams`` counts where Yosys puts each bank,
+    :func:`memory_blocks`)."""
+    return sum(block_rams(bits, words, target)
+               for bits, _ in bank_words(words, lanes, weight_width))
 
 
 @dataclass(frozen=True)
@@ -242,18 +255,25 @@ class DenseStagePlan:
         return self.layer.groups * self.layer.lanes
 
     def weight_block_rams(self, target: str = "ecp5-85k") -> int:
-        """Block RAMs its weights take (none where they lie in SPRAM): :func:`weight_blocks`.
-        (The shipped MLP's 177, as Yosys maps it; the small bias and threshold memories go
-        to logic.)"""
+        """Block RAMs its weights take (none where they lie in SPRAM), each bank where Yosys
+        puts it: :func:`memory_blocks` (the shipped MLP's 188, as Yosys maps it)."""
         if self.spram is not None:
             return 0
-        block = bool(self.weight_attrs)
-        if self.events == 1:
-            return weight_blocks(self.layer.lanes, self.layer.weight_width,
-                                 len(self.layer.weight_words), target, block)
-        return self.events * weight_blocks(self.layer.lanes, self.layer.weight_width,
-                                           self.layer.groups * self.class_depth + 1, target,
-                                           block)
+        memories = ([self.layer.weight_words] if self.events == 1
+                    else [self.class_words(j) for j in range(self.events)])
+        return memory_blocks([bank for words in memories for bank in bank_words(
+            words, self.layer.lanes, self.layer.weight_width)], target, bool(self.weight_attrs))
+
+    def other_block_rams(self, target: str = "ecp5-85k") -> int:
+        """Block RAMs of its memories besides the weights (:mod:`.stages.dense`): the bias
+        and (hidden layers) threshold words of each lane group, and the state of each lane
+        group at T > 1 (:func:`memory_blocks`)."""
+        layer = self.layer
+        width, hidden = layer.lanes * layer.state_width, layer.neuron is not Neuron.NONE
+        return memory_blocks([(width, layer.bias_words)]
+                             + [(width, layer.threshold_words)] * hidden
+                             + [(width, layer.groups)] * (hidden and layer.timesteps > 1),
+                             target)
 
     def cycles_of_scans(self, scans) -> np.ndarray:
         """Cycles of each image's passes, from the first pass's start to the last pass's end,
@@ -331,11 +351,22 @@ class ConvStagePlan:
         return regenerates(self.layer)
 
     def weight_block_rams(self, target: str = "ecp5-85k") -> int:
-        """Block RAMs its weight memories take, one per kernel lane and class:
-        :func:`weight_blocks`."""
-        return sum(weight_blocks(self.lanes, self.layer.weight_width, len(words), target,
-                                 bool(self.weight_attrs))
-                   for words in self.weight_memories)
+        """Block RAMs its weight memories take (one per kernel lane and class), each bank
+        where Yosys puts it: :func:`memory_blocks`."""
+        return memory_blocks([bank for words in self.weight_memories
+                              for bank in bank_words(words, self.lanes, self.layer.weight_width)],
+                             target, bool(self.weight_attrs))
+
+    def other_block_rams(self, target: str = "ecp5-85k") -> int:
+        """Block RAMs of its memories besides the weights (:mod:`.stages.conv`): the bias
+        and threshold words of each lane group, the state of each (position, lane group) at
+        T > 1 and the ASG regeneration's potential, and the double-buffered word memory
+        it writes (:func:`memory_blocks`)."""
+        width = self.lanes * self.layer.state_width
+        items = self.lane_groups * self.layer.positions
+        return memory_blocks([(width, self.bias_words), (width, self.threshold_words)]
+                             + [(width, items)] * ((self.layer.timesteps > 1) + self.regenerates)
+                             + [(self.word_width, 2 * self.out_words)], target)
 
     @property
     def kernel_positions(self) -> int:

@@ -508,21 +508,23 @@ def fold_to_fit(build: Build, *, config: HwConfig | None = None) -> Build:
 
 
 def check_folding_fits(build: Build) -> None:
-    """Refuse a folded design whose weights take more block RAMs than its part has (each
-    stage plan's ``weight_block_rams``): folding for a frame rate weighs cycles, not the
-    part, and the fastest design for a target it cannot meet may not fit."""
-    from spikewright.hdl_gen.fold import weight_block_rams
+    """Refuse a folded design that takes more block RAMs than its part has (its weights and
+    its other memories, :func:`.hdl_gen.fold.design_block_rams`): folding for a frame rate
+    weighs cycles, not the part, and the fastest design for a target it cannot meet may
+    not fit."""
+    from spikewright.hdl_gen.fold import design_block_rams, weight_block_rams
     from spikewright.hdl_gen.parts import TARGETS
     config = build.plan.config
     part = TARGETS[config.target]
-    blocks, needed = part.block_count, weight_block_rams(build.plan)
+    blocks, needed = part.block_count, design_block_rams(build.plan)
     if needed > blocks:
         folding = build.results["folding"]
         raise ValueError(f"the design folded for {folding['fps']:g} images/s at "
                          f"{folding['clock_mhz']:g} MHz"
                          + ("" if folding["met"] else " (the fastest, short of the target)")
-                         + f" needs {needed} block RAMs for its weights; {config.target} has "
-                         f"{blocks}: ask for fewer images per second"
+                         + f" needs {needed} block RAMs ({weight_block_rams(build.plan)} for "
+                         f"its weights); {config.target} has {blocks}: ask for fewer images "
+                         f"per second"
                          + (", or --fps max for the fastest design that fits"
                             if part.family == "ecp5" and all(
                                 layer.kind == "dense" for layer in build.plan.layers)

@@ -541,8 +541,8 @@ CASES = [
          lambda folder: ["generate", "mnist_mlp_t1", "--fps", "1e12", "--fold-images", "20",
                          "--out", str(folder / "rtl")],
          r"the design folded for 1e\+12 images/s at 100 MHz \(the fastest, short of the "
-         r"target\) needs \d+ block RAMs for its weights; ecp5-85k has 208: ask for fewer "
-         r"images per second, or --fps max for the fastest design that fits",
+         r"target\) needs \d+ block RAMs \(\d+ for its weights\); ecp5-85k has 208: ask for "
+         r"fewer images per second, or --fps max for the fastest design that fits",
          needs_dataset=True),
     Case("train --init with an --arch of its own",
          lambda folder: ["train", "--dataset", "digits", "--init", str(checkpoint(folder)),

@@ -16,7 +16,7 @@ from .parts import TARGETS, block_rams
 from .plan import make_plan
 from .stream_model import StreamTiming, chain_stages, times_of_scans
 from .stream_plan import (EVENT_CHOICES, SCAN_WIDTH, conv_cycles, group_cycles, pass_overhead,
-                          weight_blocks)
+                          weight_blocks, window_reads)
 from .word_scan import word_scan_of
 
 __all__ = ["BLOCK_BITS", "Folding", "fold", "fold_to_fit", "block_rams",
@@ -62,6 +62,7 @@ def _fold_conv(layer, pops: np.ndarray, stage_cycles: float) -> tuple[int, int, 
     out_channels, _, kh, kw = layer.weight.shape
     in_channels = layer.in_channels  # a grouped conv's stage holds one-group weights
     positions = kh * kw
+    reads = window_reads(layer.kernel_size, layer.stride, pops.shape[3])
     options = []
     for lanes in sorted({max(1, out_channels // 2 ** n) for n in range(8)}):
         groups = -(-out_channels // lanes)
@@ -70,7 +71,7 @@ def _fold_conv(layer, pops: np.ndarray, stage_cycles: float) -> tuple[int, int, 
             if kernel_lanes > 1 and (kernel_groups - 1) * kernel_lanes >= positions - 1:
                 continue  # the same groups as fewer kernel lanes
             for events in (e for e in EVENT_CHOICES if e <= pops.shape[-1]):
-                cycles = float(np.mean(conv_cycles(pops, kernel_lanes, groups, events)))
+                cycles = float(np.mean(conv_cycles(pops, reads, kernel_lanes, groups, events)))
                 depth = groups * kernel_groups * -(-in_channels // events)
                 memory = kernel_lanes * events * weight_blocks(lanes, layer.weight_width, depth)
                 options.append((cycles, memory, lanes * kernel_lanes * events, lanes,

@@ -34,7 +34,7 @@ __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DR
            "regenerates", "regenerate_cycles", "drain_cycles", "pass_overhead",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
            "make_stream_plan", "scan_cycles", "input_scan_cycles", "group_cycles", "conv_cycles",
-           "conv_classes", "window_pops", "layer_scans", "layer_inputs"]
+           "window_reads", "conv_classes", "window_pops", "layer_scans", "layer_inputs"]
 
 #: Bits of the input bitmap a dense stage examines per cycle when looking for events.
 SCAN_WIDTH = 32
@@ -401,7 +401,9 @@ class ConvStagePlan:
         """Cycles of each image, from the stage's start to its last output word, from its
         window pops per class (:func:`window_pops`, as :func:`layer_scans` gives them):
         :func:`conv_cycles`, then :func:`regenerate_cycles`."""
-        return (conv_cycles(np.asarray(pops), self.kernel_lanes, self.lane_groups,
+        layer = self.layer
+        reads = window_reads(layer.kernel_size, layer.stride, layer.out_shape[2])
+        return (conv_cycles(np.asarray(pops), reads, self.kernel_lanes, self.lane_groups,
                             self.events)
                 + regenerate_cycles(self.layer, self.layer.positions, self.lane_groups))
 
@@ -446,13 +448,26 @@ def window_pops(spikes: np.ndarray, in_shape, out_shape, kernel_size, stride,
     return pops
 
 
-def conv_cycles(pops: np.ndarray, kernel_lanes: int, lane_groups: int,
+def window_reads(kernel_size, stride, out_width: int) -> np.ndarray:
+    """``[OW]``: the window words a conv stage reads at output column ``ox`` of a row: every
+    kernel position's at ``ox = 0``, else only the ``KH * SW`` of the columns the window
+    moved onto (where ``SW < KW``): the others are the previous position's, shifted over
+    (:meth:`.stages.conv.ConvStage._window`)."""
+    (kh, kw), (_, sw) = kernel_size, stride
+    reads = np.full(out_width, kh * kw, dtype=np.int64)
+    if sw < kw:
+        reads[1:] = kh * sw
+    return reads
+
+
+def conv_cycles(pops: np.ndarray, reads: np.ndarray, kernel_lanes: int, lane_groups: int,
                 events: int = 1) -> np.ndarray:
     """Cycles of a conv stage (:class:`ConvStagePlan`) for each image, from its window pops
     ``[images, T, OH, OW, K, classes]`` (:func:`window_pops`; ``classes`` a multiple of
-    ``events``): per step and output position, one cycle per window word and one to take
-    the last, then per lane group and per group of ``kernel_lanes`` kernel positions the
-    most spikes of one residue class (modulo ``events``) under one of them (at least one
+    ``events``) and the window words read per output column ``reads`` (:func:`window_reads`):
+    per step and output position, one cycle per window word read and one to take the
+    last, then per lane group and per group of ``kernel_lanes`` kernel positions the most
+    spikes of one residue class (modulo ``events``) under one of them (at least one
     cycle); then :data:`CONV_DRAIN_CYCLES`. The one formula of a conv stage's cycles."""
     *shape, positions, classes = pops.shape
     if classes % events:
@@ -465,7 +480,7 @@ def conv_cycles(pops: np.ndarray, kernel_lanes: int, lane_groups: int,
     padded[..., :positions] = per_event
     items = np.maximum(padded.reshape(tuple(shape) + (groups, kernel_lanes)).max(axis=-1),
                        1).sum(axis=-1)
-    per_position = positions + 1 + lane_groups * items
+    per_position = np.asarray(reads) + 1 + lane_groups * items
     return per_position.reshape(len(pops), -1).sum(axis=1) + CONV_DRAIN_CYCLES
 
 

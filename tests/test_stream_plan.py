@@ -104,7 +104,7 @@ def test_pixels_per_beat_must_divide_a_channel():
         HwConfig(pixels_per_beat=17)
 
 
-def test_a_conv_position_costs_its_window_and_the_fullest_kernel_lane_of_each_group():
+def test_a_conv_position_costs_its_window_reads_and_the_fullest_kernel_lane_of_each_group():
     from spikewright.golden.encoding import make_input_spec
     from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
     from spikewright.hdl_gen.stream_plan import CONV_DRAIN_CYCLES
@@ -115,11 +115,20 @@ def test_a_conv_position_costs_its_window_and_the_fullest_kernel_lane_of_each_gr
         Dense("out", 8, 2, "none", np.ones((2, 8), np.int64), np.zeros(2, np.int64))))
     spikes = np.zeros((1, 9), dtype=bool)
     spikes[0, 4] = True  # the centre: under every kernel position of all four windows
-    for kernel_lanes, lanes, per_position in [(1, 2, 5 + 4), (4, 2, 5 + 1), (2, 1, 5 + 2 * 2)]:
+    windows = 2 * ((4 + 1) + (2 + 1))  # per row: all 4 words, then the new column's 2
+    for kernel_lanes, lanes, items in [(1, 2, 4), (4, 2, 1), (2, 1, 2 * 2)]:
         stage = dataflow(net, lanes=lanes, kernel_lanes=kernel_lanes).stream.stages[0]
-        assert one_image(stage, spikes) == 4 * per_position + CONV_DRAIN_CYCLES
+        assert one_image(stage, spikes) == windows + 4 * items + CONV_DRAIN_CYCLES
     stage = dataflow(net, lanes=2, kernel_lanes=4).stream.stages[0]
-    assert one_image(stage, np.zeros((1, 9), bool)) == 4 * (5 + 1) + CONV_DRAIN_CYCLES
+    assert one_image(stage, np.zeros((1, 9), bool)) == windows + 4 * 1 + CONV_DRAIN_CYCLES
+
+
+def test_a_window_reads_only_the_columns_it_moves_onto():
+    from spikewright.hdl_gen.stream_plan import window_reads
+    assert window_reads((3, 3), (1, 1), 4).tolist() == [9, 3, 3, 3]
+    assert window_reads((4, 4), (2, 2), 3).tolist() == [16, 8, 8]
+    assert window_reads((2, 2), (2, 2), 3).tolist() == [4, 4, 4]   # no column shared
+    assert window_reads((1, 1), (1, 1), 2).tolist() == [1, 1]
 
 
 def test_kernel_lanes_name_conv_layers():
@@ -237,10 +246,11 @@ def test_conv_cycles_take_the_busiest_class_of_each_kernel_group():
     pops[..., 0, :] = [1, 0, 1, 0]   # classes mod 2: 2 and 0
     pops[..., 1, :] = [0, 1, 0, 0]   # 0 and 1
     base = 2 + 1 + CONV_DRAIN_CYCLES
-    assert conv_cycles(pops, 2, 1, events=1)[0] == base + 2   # 2 spikes under position 0
-    assert conv_cycles(pops, 2, 1, events=2)[0] == base + 2   # class 0 of position 0
-    assert conv_cycles(pops, 2, 1, events=4)[0] == base + 1
-    assert conv_cycles(pops, 1, 3, events=4)[0] == base + 3 * 2
+    reads = np.array([2])
+    assert conv_cycles(pops, reads, 2, 1, events=1)[0] == base + 2   # 2 spikes under position 0
+    assert conv_cycles(pops, reads, 2, 1, events=2)[0] == base + 2   # class 0 of position 0
+    assert conv_cycles(pops, reads, 2, 1, events=4)[0] == base + 1
+    assert conv_cycles(pops, reads, 1, 3, events=4)[0] == base + 3 * 2
     with pytest.raises(ValueError, match=r"^window pops in 4 classes cannot be regrouped into "
                                          r"8 events per cycle$"):
-        conv_cycles(pops, 1, 1, events=8)
+        conv_cycles(pops, reads, 1, 1, events=8)

@@ -29,7 +29,10 @@ class ConvStage(wiring.Component):
         ASG: A = (0 if t == 0 else A) + acc + b; after the last step, the regeneration
              (:meth:`_regeneration`) gives the spikes of every step
 
-    ``s`` is output word ``t * OH * OW + oy * OW + ox``, bit ``o``. Each cycle, each kernel
+    ``s`` is output word ``t * OH * OW + oy * OW + ox``, bit ``o``. The window is a shift
+    register of words in column order (slot ``kx * KH + ky``): after the first position of
+    a row only the columns the window moved onto are read, and the others shift over
+    (:func:`spikewright.hdl_gen.stream_plan.window_reads`). Each cycle, each kernel
     lane takes the lowest pending channel of each residue class (modulo the plan's
     ``events``, ``E``) of its window word and reads its weight word from that class's
     memory; the
@@ -82,6 +85,7 @@ class ConvStage(wiring.Component):
         s.drain = Signal(range(CONV_DRAIN_CYCLES + 1), name="drain")
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
+        m.d.sync += s.arriving.eq(0)
         with m.FSM():
             self._control_states(m, s)
             if self._plan.regenerates:
@@ -121,8 +125,9 @@ class ConvStage(wiring.Component):
             s.state_read, s.state_write = state_read, state_write
 
     def _window(self, m, s) -> None:
-        """Position counters and the input address of kernel position ``k`` of the window
-        (no multiplier: running sums); ``s.window`` collects the window's words. The address
+        """Position counters and the input address of window slot ``k`` (kernel position
+        ``(ky, kx) = (k % KH, k // KH)``; no multiplier: running sums); ``s.window`` shifts
+        the window's words in, slot ``k`` at the top (:meth:`_set_k`). The address
         adds two registers, ``position_base`` (the window origin's address, buffer included)
         and ``offset`` (kernel position ``k``'s, set as ``k`` is: :meth:`_set_k`), so that
         one carry chain lies before the input's multiplexer."""
@@ -148,7 +153,7 @@ class ConvStage(wiring.Component):
         inside = (k < positions) & (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
         flat = Signal(address_range)
         m.d.comb += [flat.eq(position_base + offset), self.in_addr.eq(flat)]
-        asked_inside = Signal()
+        asked_inside, arriving = Signal(), Signal()  # a word of slot k - 1 arrives
         window = Signal(positions * channels)
         captured = Mux(asked_inside, self.in_data, 0)
         next_window = Signal(positions * channels)  # the window after this cycle's word
@@ -158,22 +163,26 @@ class ConvStage(wiring.Component):
                           origin_x=origin_x, row_base=row_base, step_base=step_base,
                           position_base=position_base, in_bank=in_bank, k=k,
                           offsets=(offset_y, offset_x, offset),
-                          inside=inside, asked_inside=asked_inside, window=window)
+                          inside=inside, asked_inside=asked_inside, arriving=arriving,
+                          window=window)
 
-    def _set_k(self, m, s, advance: bool) -> None:
-        """``k`` to 0, or (``advance``) to ``k + 1``, and the offset registers with it:
-        kernel position ``(ky, kx) = divmod(k, KW)``, address offset ``ky * W + kx`` (0 past
-        the last position)."""
+    def _set_k(self, m, s, advance: bool, shift: bool = False) -> None:
+        """``k`` to the window's first slot to read (0, or with ``shift`` the first of the
+        last ``SW`` columns: the window moves one position along the row), or
+        (``advance``) to ``k + 1``, and the offset registers with it: kernel position
+        ``(kx, ky) = divmod(k, KH)``, address offset ``ky * W + kx`` (0 past the last
+        position)."""
         layer = self._plan.layer
-        width, kw = layer.in_shape[2], layer.kernel_size[1]
+        width, (kh, kw), sx = layer.in_shape[2], layer.kernel_size, layer.stride[1]
         offset_y, offset_x, offset = s.offsets
 
         def table(index):
-            ky, kx = divmod(index, kw) if index < self._plan.kernel_positions else (0, 0)
+            kx, ky = divmod(index, kh) if index < self._plan.kernel_positions else (0, 0)
             return [offset_y.eq(ky), offset_x.eq(kx), offset.eq(ky * width + kx)]
 
         if not advance:
-            m.d.sync += [s.k.eq(0), *table(0)]
+            first = (kw - sx) * kh if shift and sx < kw else 0
+            m.d.sync += [s.k.eq(first), *table(first)]
             return
         m.d.sync += s.k.eq(s.k + 1)
         with m.Switch(s.k):
@@ -198,9 +207,12 @@ class ConvStage(wiring.Component):
         ahead = Signal(range(max(kernel_groups, 2)))
         weight_base = Signal(range(max(len(plan.weight_memories[0]), 2)))
 
+        kh, kw = plan.layer.kernel_size
+
         def word_of(window, g: int, j: int):  # kernel lane j's window word in kernel group g
-            index = g * kernel_lanes + j
-            return (window[index * channels:(index + 1) * channels] if index < positions
+            ky, kx = divmod(g * kernel_lanes + j, kw)  # kernel position ky * KW + kx
+            slot = kx * kh + ky
+            return (window[slot * channels:(slot + 1) * channels] if ky < kh
                     else Const(0, channels))
 
         def class_of(word, e: int):  # channels e, e + E, ... of a window word
@@ -364,9 +376,9 @@ class ConvStage(wiring.Component):
         _, height, width = layer.in_shape
         _, out_h, out_w = layer.out_shape
         (sh, sx), (ph, pw) = layer.stride, layer.padding
-        self._set_k(m, s, advance=False)
         m.d.sync += s.out_index.eq(s.out_index + 1)
         with m.If(s.ox == out_w - 1):
+            self._set_k(m, s, advance=False)
             m.d.sync += [s.ox.eq(0), s.origin_x.eq(-pw)]
             with m.If(s.oy == out_h - 1):
                 next_row = s.step_base + height * width - ph * width
@@ -379,11 +391,12 @@ class ConvStage(wiring.Component):
                              s.row_base.eq(s.row_base + sh * width),
                              s.position_base.eq(s.row_base + sh * width - pw)]
         with m.Else():
+            self._set_k(m, s, advance=False, shift=True)
             m.d.sync += [s.ox.eq(s.ox + 1), s.origin_x.eq(s.origin_x + sx),
                          s.position_base.eq(s.position_base + sx)]
 
     def _control_states(self, m, s) -> None:
-        """``IDLE``, ``WINDOW`` (read the window, one kernel position per cycle), ``ITEM``
+        """``IDLE``, ``WINDOW`` (read the window, one word per cycle), ``ITEM``
         (the (lane group, kernel group) items of the position, one cycle per pending channel
         of the busiest kernel lane and class) and ``DRAIN`` (the pipeline empties)."""
         plan, layer = self._plan, self._plan.layer
@@ -404,9 +417,9 @@ class ConvStage(wiring.Component):
                 self._set_k(m, s, advance=False)
                 m.next = "WINDOW"
         with m.State("WINDOW"):
-            m.d.sync += s.asked_inside.eq(s.inside)
+            m.d.sync += [s.asked_inside.eq(s.inside), s.arriving.eq(s.k < positions)]
             self._set_k(m, s, advance=True)
-            with m.If(s.k != 0):
+            with m.If(s.arriving):
                 m.d.sync += s.window.eq(s.next_window)
             with m.If(s.k == positions):
                 m.d.sync += [s.group.eq(0), s.kgroup.eq(0), s.weight_base.eq(0),

@@ -32,6 +32,7 @@ __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DR
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "EVENT_CHOICES",
            "prefetches", "pack_words", "bank_words", "memory_blocks", "weight_blocks",
            "regenerates", "regenerate_cycles", "drain_cycles", "pass_overhead",
+           "conv_sum_levels", "conv_drain_cycles",
            "EncoderStagePlan", "DenseStagePlan", "ConvStagePlan", "StreamPlan",
            "make_stream_plan", "scan_cycles", "input_scan_cycles", "group_cycles", "conv_cycles",
            "window_reads", "conv_classes", "window_pops", "layer_scans", "layer_inputs"]
@@ -58,7 +59,8 @@ EVENT_CHOICES = (1, 2, 4, 8)
 #: Cycles of a conv stage from its last weight-address cycle to its last output word
 #: written: the address registers, the block RAM read, the read word registers, the weight
 #: registers, the sum of the kernel lanes, the accumulator, the fire (threshold and output
-#: word).
+#: word). With more than two weights per lane and cycle the sum is a tree of several levels:
+#: :func:`conv_drain_cycles`.
 CONV_DRAIN_CYCLES = 7
 #: Cycles a pass of a dense stage fed by a conv stage spends before its first chunk, reading
 #: the word memory: one to present the first word's address, one to take its first chunk
@@ -102,6 +104,20 @@ def drain_cycles(events: int) -> int:
     :data:`DRAIN_CYCLES`, and one per level of the tree that sums each lane's ``events``
     weights (``log2(events)``)."""
     return DRAIN_CYCLES + (events - 1).bit_length()
+
+
+def conv_sum_levels(readers: int) -> int:
+    """Registered levels of the tree that sums each lane's ``readers`` weights per cycle
+    (kernel lanes x events) in a conv stage, two per adder: ``ceil(log2(readers))``, at
+    least one."""
+    return max(1, (readers - 1).bit_length())
+
+
+def conv_drain_cycles(readers: int) -> int:
+    """Cycles of a conv stage from its last weight-address cycle to its last output word:
+    :data:`CONV_DRAIN_CYCLES`, and one per level of its weight sum past the first
+    (:func:`conv_sum_levels`)."""
+    return CONV_DRAIN_CYCLES + conv_sum_levels(readers) - 1
 
 
 def pass_overhead(events: int, word_input: bool = False) -> int:
@@ -369,6 +385,16 @@ class ConvStagePlan:
                              + [(self.word_width, 2 * self.out_words)], target)
 
     @property
+    def sum_levels(self) -> int:
+        """:func:`conv_sum_levels` of its weight reads per cycle."""
+        return conv_sum_levels(self.kernel_lanes * self.events)
+
+    @property
+    def drain_cycles(self) -> int:
+        """:func:`conv_drain_cycles` of its weight reads per cycle."""
+        return conv_drain_cycles(self.kernel_lanes * self.events)
+
+    @property
     def kernel_positions(self) -> int:
         return self.layer.kernel_size[0] * self.layer.kernel_size[1]
 
@@ -468,7 +494,7 @@ def conv_cycles(pops: np.ndarray, reads: np.ndarray, kernel_lanes: int, lane_gro
     per step and output position, one cycle per window word read and one to take the
     last, then per lane group and per group of ``kernel_lanes`` kernel positions the most
     spikes of one residue class (modulo ``events``) under one of them (at least one
-    cycle); then :data:`CONV_DRAIN_CYCLES`. The one formula of a conv stage's cycles."""
+    cycle); then :func:`conv_drain_cycles`. The one formula of a conv stage's cycles."""
     *shape, positions, classes = pops.shape
     if classes % events:
         raise ValueError(f"window pops in {classes} classes cannot be regrouped into "
@@ -481,7 +507,8 @@ def conv_cycles(pops: np.ndarray, reads: np.ndarray, kernel_lanes: int, lane_gro
     items = np.maximum(padded.reshape(tuple(shape) + (groups, kernel_lanes)).max(axis=-1),
                        1).sum(axis=-1)
     per_position = np.asarray(reads) + 1 + lane_groups * items
-    return per_position.reshape(len(pops), -1).sum(axis=1) + CONV_DRAIN_CYCLES
+    return (per_position.reshape(len(pops), -1).sum(axis=1)
+            + conv_drain_cycles(kernel_lanes * events))
 
 
 def dense_conv_weight(layer: Conv2d) -> np.ndarray:

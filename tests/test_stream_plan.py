@@ -118,9 +118,18 @@ def test_a_conv_position_costs_its_window_reads_and_the_fullest_kernel_lane_of_e
     windows = 2 * ((4 + 1) + (2 + 1))  # per row: all 4 words, then the new column's 2
     for kernel_lanes, lanes, items in [(1, 2, 4), (4, 2, 1), (2, 1, 2 * 2)]:
         stage = dataflow(net, lanes=lanes, kernel_lanes=kernel_lanes).stream.stages[0]
-        assert one_image(stage, spikes) == windows + 4 * items + CONV_DRAIN_CYCLES
+        drain = CONV_DRAIN_CYCLES + (kernel_lanes == 4)  # 4 weights a lane: a 2-level sum
+        assert one_image(stage, spikes) == windows + 4 * items + drain
     stage = dataflow(net, lanes=2, kernel_lanes=4).stream.stages[0]
-    assert one_image(stage, np.zeros((1, 9), bool)) == windows + 4 * 1 + CONV_DRAIN_CYCLES
+    assert one_image(stage, np.zeros((1, 9), bool)) == windows + 4 * 1 + CONV_DRAIN_CYCLES + 1
+
+
+def test_a_conv_stage_sums_its_weights_in_a_tree_of_two_input_adds():
+    from spikewright.hdl_gen.stream_plan import CONV_DRAIN_CYCLES, conv_drain_cycles, \
+        conv_sum_levels
+    assert [conv_sum_levels(n) for n in (1, 2, 3, 4, 5, 8, 9, 72)] == [1, 1, 2, 2, 3, 3, 4, 7]
+    assert conv_drain_cycles(2) == CONV_DRAIN_CYCLES
+    assert conv_drain_cycles(72) == CONV_DRAIN_CYCLES + 6
 
 
 def test_a_window_reads_only_the_columns_it_moves_onto():
@@ -241,16 +250,18 @@ def test_the_weights_of_each_conv_kernel_lane_and_class_lie_in_their_own_memory(
 def test_conv_cycles_take_the_busiest_class_of_each_kernel_group():
     """One position, two kernel positions in one group, 4 channels in 2 classes: the item
     takes as many cycles as the most spikes of one class under one kernel position."""
-    from spikewright.hdl_gen.stream_plan import CONV_DRAIN_CYCLES, conv_cycles
+    from spikewright.hdl_gen.stream_plan import conv_cycles, conv_drain_cycles
     pops = np.zeros((1, 1, 1, 1, 2, 4), dtype=np.uint16)
     pops[..., 0, :] = [1, 0, 1, 0]   # classes mod 2: 2 and 0
     pops[..., 1, :] = [0, 1, 0, 0]   # 0 and 1
-    base = 2 + 1 + CONV_DRAIN_CYCLES
     reads = np.array([2])
-    assert conv_cycles(pops, reads, 2, 1, events=1)[0] == base + 2   # 2 spikes under position 0
-    assert conv_cycles(pops, reads, 2, 1, events=2)[0] == base + 2   # class 0 of position 0
-    assert conv_cycles(pops, reads, 2, 1, events=4)[0] == base + 1
-    assert conv_cycles(pops, reads, 1, 3, events=4)[0] == base + 3 * 2
+
+    def base(readers):  # the window (2 words and 1) and the drain
+        return 2 + 1 + conv_drain_cycles(readers)
+    assert conv_cycles(pops, reads, 2, 1, events=1)[0] == base(2) + 2   # 2 under position 0
+    assert conv_cycles(pops, reads, 2, 1, events=2)[0] == base(4) + 2   # class 0 of position 0
+    assert conv_cycles(pops, reads, 2, 1, events=4)[0] == base(8) + 1
+    assert conv_cycles(pops, reads, 1, 3, events=4)[0] == base(4) + 3 * 2
     with pytest.raises(ValueError, match=r"^window pops in 4 classes cannot be regrouped into "
                                          r"8 events per cycle$"):
         conv_cycles(pops, reads, 1, 1, events=8)

@@ -6,8 +6,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..stream_plan import (CONV_DRAIN_CYCLES, REGENERATE_DRAIN_CYCLES, ConvStagePlan,
-                           bank_words)
+from ..stream_plan import REGENERATE_DRAIN_CYCLES, ConvStagePlan, bank_words
 from .hand_over import hand_over_states, word_address_width
 from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
@@ -35,9 +34,9 @@ class ConvStage(wiring.Component):
     (:func:`spikewright.hdl_gen.stream_plan.window_reads`). Each cycle, each kernel
     lane takes the lowest pending channel of each residue class (modulo the plan's
     ``events``, ``E``) of its window word and reads its weight word from that class's
-    memory; the
-    sums pass through a pipeline of registers (:data:`spikewright.hdl_gen.stream_plan.CONV_DRAIN_CYCLES`), so
-    a position's work overlaps the next one's. Cycles:
+    memory; the sums pass through a pipeline of registers
+    (:func:`spikewright.hdl_gen.stream_plan.conv_drain_cycles`), so a position's work
+    overlaps the next one's. Cycles:
     :meth:`spikewright.hdl_gen.stream_plan.ConvStagePlan.batch_cycles`.
 
     Attributes
@@ -82,7 +81,7 @@ class ConvStage(wiring.Component):
         self._pipeline(m, s)
         self._neurons(m, s)
         self._output(m, s)
-        s.drain = Signal(range(CONV_DRAIN_CYCLES + 1), name="drain")
+        s.drain = Signal(range(self._plan.drain_cycles + 1), name="drain")
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
         m.d.sync += s.arriving.eq(0)
@@ -257,8 +256,10 @@ class ConvStage(wiring.Component):
     def _pipeline(self, m, s) -> None:
         """The pipeline, stage by stage: a (addresses) -> b (block RAM) -> r (the words
         read, in registers: nothing but routing after a block RAM's output) -> c (weights,
-        zero where no channel was read) -> d (sum of kernel lanes) -> e (accumulator
-        ``acc``, the item's ``total`` at its end)."""
+        zero where no channel was read) -> d (each lane's sum of the readers' weights, a
+        tree of registered pairwise adds: one carry chain between registers,
+        :attr:`.ConvStagePlan.sum_levels`) -> e (accumulator ``acc``, the item's
+        ``total`` at its end)."""
         plan, layer = self._plan, self._plan.layer
         lanes, sw, ww, readers = plan.lanes, layer.state_width, layer.weight_width, \
             len(s.weight_reads)
@@ -305,9 +306,20 @@ class ConvStage(wiring.Component):
                          for p in range(lanes)]
         stage_c = delay({name: stage_r[name] for name in stage_r if name != "valid"}, "c")
         sums = [Signal(signed(sw), name=f"sum_{p}") for p in range(lanes)]
-        m.d.sync += [sums[p].eq(sum(weights_c[j][p] for j in range(readers)))
-                     for p in range(lanes)]
-        stage_d = delay(stage_c, "d")
+        levels = plan.sum_levels
+        for p in range(lanes):
+            terms = [weights_c[j][p] for j in range(readers)]
+            for level in range(1, levels + 1):
+                pairs = []
+                for k in range(0, len(terms), 2):
+                    pair = (sums[p] if level == levels else
+                            Signal(signed(ww + level), name=f"sum_{p}_{level}_{k // 2}"))
+                    m.d.sync += pair.eq(sum(terms[k:k + 2]))
+                    pairs.append(pair)
+                terms = pairs
+        stage_d = stage_c
+        for level in range(1, levels + 1):
+            stage_d = delay(stage_d, "d" if level == levels else f"d{level}")
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
         total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
         with m.If(stage_d["end"]):
@@ -448,7 +460,7 @@ class ConvStage(wiring.Component):
                 m.d.sync += s.stay_in_item
         with m.State("DRAIN"):
             m.d.sync += s.drain.eq(s.drain + 1)
-            with m.If(s.drain == CONV_DRAIN_CYCLES - 1):
+            with m.If(s.drain == plan.drain_cycles - 1):
                 m.next = "REGENERATE" if plan.regenerates else "DONE"
 
     @staticmethod

@@ -67,6 +67,11 @@ class Target:
         return width * depth
 
     @property
+    def block_depth(self) -> int:
+        """Words of one block RAM in its widest shape (0: the part has none modelled)."""
+        return self.block_shapes[0][1] if self.block_shapes else 0
+
+    @property
     def block_count(self) -> int:
         """Block RAMs the part has."""
         return self.block_ram_bits // self.block_bits

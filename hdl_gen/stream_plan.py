@@ -25,10 +25,11 @@ import numpy as np
 from spikewright.golden.ir import Conv2d, Dense, Neuron
 
 from .errors import UnsupportedLayerError
-from .parts import block_rams
+from .parts import TARGETS, block_rams
 from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
+           "WINDOW_LATENCY",
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "EVENT_CHOICES",
            "prefetches", "pack_words", "bank_words", "memory_blocks", "weight_blocks",
            "regenerates", "regenerate_cycles", "drain_cycles", "pass_overhead",
@@ -59,9 +60,14 @@ EVENT_CHOICES = (1, 2, 4, 8)
 #: Cycles of a conv stage from its last weight-address cycle to its last output word
 #: written: the address registers, the block RAM read, the read word registers, the weight
 #: registers, the sum of the kernel lanes, the accumulator, the fire (threshold and output
-#: word). With more than two weights per lane and cycle the sum is a tree of several levels:
-#: :func:`conv_drain_cycles`.
-CONV_DRAIN_CYCLES = 7
+#: word), and one cycle for the weight memories' pieces (:meth:`ConvStagePlan.weight_pieces`:
+#: the address is held a cycle more where a memory is one piece). With more than two
+#: weights per lane and cycle the sum is a tree of several levels: :func:`conv_drain_cycles`.
+CONV_DRAIN_CYCLES = 8
+#: Cycles from a conv stage's window address to the word in its window register: the
+#: address (reading the encoder's register) or the word read (from a word memory) held in
+#: a register, then the word (:func:`conv_cycles`).
+WINDOW_LATENCY = 2
 #: Cycles a pass of a dense stage fed by a conv stage spends before its first chunk, reading
 #: the word memory: one to present the first word's address, one to take its first chunk
 #: while the second chunk's word is read (:class:`.word_scan.WordScan`).
@@ -341,6 +347,7 @@ class ConvStagePlan:
     threshold_words: tuple
     weight_attrs: tuple = ()  # (name, value) of its weight memories: MemoryStyle.weight_attrs
     events: int = 1
+    piece_words: int = 0  # the target's block RAM depth at its widest (0: no pieces)
 
     @property
     def lanes(self) -> int:
@@ -349,6 +356,16 @@ class ConvStagePlan:
     @property
     def lane_groups(self) -> int:
         return self.layer.lane_groups
+
+    def weight_pieces(self, words) -> list:
+        """``[[(bits, words)]]``: the banks of weight memory ``words`` (:func:`bank_words`),
+        each cut into pieces of :attr:`piece_words` words. The pieces are read side by side
+        and their words held in registers before the one addressed is chosen, so that no
+        multiplexer lies between a block RAM's output and a register (a memory deeper than
+        one block RAM is otherwise built with one)."""
+        size = self.piece_words or len(words)
+        return [[(bits, init[first:first + size]) for first in range(0, len(init), size)]
+                for bits, init in bank_words(words, self.lanes, self.layer.weight_width)]
 
     @property
     def class_depth(self) -> int:
@@ -367,10 +384,10 @@ class ConvStagePlan:
         return regenerates(self.layer)
 
     def weight_block_rams(self, target: str = "ecp5-85k") -> int:
-        """Block RAMs its weight memories take (one per kernel lane and class), each bank
-        where Yosys puts it: :func:`memory_blocks`."""
-        return memory_blocks([bank for words in self.weight_memories
-                              for bank in bank_words(words, self.lanes, self.layer.weight_width)],
+        """Block RAMs its weight memories take (one per kernel lane and class), each piece
+        of each bank (:meth:`weight_pieces`) where Yosys puts it: :func:`memory_blocks`."""
+        return memory_blocks([piece for words in self.weight_memories
+                              for bank in self.weight_pieces(words) for piece in bank],
                              target, bool(self.weight_attrs))
 
     def other_block_rams(self, target: str = "ecp5-85k") -> int:
@@ -491,8 +508,8 @@ def conv_cycles(pops: np.ndarray, reads: np.ndarray, kernel_lanes: int, lane_gro
     """Cycles of a conv stage (:class:`ConvStagePlan`) for each image, from its window pops
     ``[images, T, OH, OW, K, classes]`` (:func:`window_pops`; ``classes`` a multiple of
     ``events``) and the window words read per output column ``reads`` (:func:`window_reads`):
-    per step and output position, one cycle per window word read and one to take the
-    last, then per lane group and per group of ``kernel_lanes`` kernel positions the most
+    per step and output position, one cycle per window word read and
+    :data:`WINDOW_LATENCY` to take the last, then per lane group and per group of ``kernel_lanes`` kernel positions the most
     spikes of one residue class (modulo ``events``) under one of them (at least one
     cycle); then :func:`conv_drain_cycles`. The one formula of a conv stage's cycles."""
     *shape, positions, classes = pops.shape
@@ -506,7 +523,7 @@ def conv_cycles(pops: np.ndarray, reads: np.ndarray, kernel_lanes: int, lane_gro
     padded[..., :positions] = per_event
     items = np.maximum(padded.reshape(tuple(shape) + (groups, kernel_lanes)).max(axis=-1),
                        1).sum(axis=-1)
-    per_position = np.asarray(reads) + 1 + lane_groups * items
+    per_position = np.asarray(reads) + WINDOW_LATENCY + lane_groups * items
     return (per_position.reshape(len(pops), -1).sum(axis=1)
             + conv_drain_cycles(kernel_lanes * events))
 
@@ -571,7 +588,8 @@ def _conv_stage(layer: Conv2d, plan, config, first: bool) -> ConvStagePlan:
         input_register=first,
         bias_words=_lane_words(layer.bias, lanes, 0, width),
         threshold_words=_lane_words(layer.threshold * scale, lanes, 1, width),
-        weight_attrs=config.memory_style.weight_attrs, events=events)
+        weight_attrs=config.memory_style.weight_attrs, events=events,
+        piece_words=TARGETS[config.target].block_depth)
 
 
 def group_cycles(groups: int, scans, events: int = 1, word_input: bool = False) -> np.ndarray:

@@ -107,7 +107,7 @@ def test_pixels_per_beat_must_divide_a_channel():
 def test_a_conv_position_costs_its_window_reads_and_the_fullest_kernel_lane_of_each_group():
     from spikewright.golden.encoding import make_input_spec
     from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
-    from spikewright.hdl_gen.stream_plan import CONV_DRAIN_CYCLES
+    from spikewright.hdl_gen.stream_plan import CONV_DRAIN_CYCLES, WINDOW_LATENCY
     net = Network(1, make_input_spec((1, 3, 3), k=4, timesteps=1), (
         Conv2d("conv", 1, 2, 2, 1, 0, 1, "if", np.ones((2, 1, 2, 2), np.int64),
                np.zeros(2, np.int64), np.ones(2, np.int64)),
@@ -115,7 +115,8 @@ def test_a_conv_position_costs_its_window_reads_and_the_fullest_kernel_lane_of_e
         Dense("out", 8, 2, "none", np.ones((2, 8), np.int64), np.zeros(2, np.int64))))
     spikes = np.zeros((1, 9), dtype=bool)
     spikes[0, 4] = True  # the centre: under every kernel position of all four windows
-    windows = 2 * ((4 + 1) + (2 + 1))  # per row: all 4 words, then the new column's 2
+    windows = 2 * ((4 + WINDOW_LATENCY) + (2 + WINDOW_LATENCY))  # per row: all 4 words,
+    # then the 2 of the column the window moves onto
     for kernel_lanes, lanes, items in [(1, 2, 4), (4, 2, 1), (2, 1, 2 * 2)]:
         stage = dataflow(net, lanes=lanes, kernel_lanes=kernel_lanes).stream.stages[0]
         drain = CONV_DRAIN_CYCLES + (kernel_lanes == 4)  # 4 weights a lane: a 2-level sum
@@ -250,14 +251,14 @@ def test_the_weights_of_each_conv_kernel_lane_and_class_lie_in_their_own_memory(
 def test_conv_cycles_take_the_busiest_class_of_each_kernel_group():
     """One position, two kernel positions in one group, 4 channels in 2 classes: the item
     takes as many cycles as the most spikes of one class under one kernel position."""
-    from spikewright.hdl_gen.stream_plan import conv_cycles, conv_drain_cycles
+    from spikewright.hdl_gen.stream_plan import WINDOW_LATENCY, conv_cycles, conv_drain_cycles
     pops = np.zeros((1, 1, 1, 1, 2, 4), dtype=np.uint16)
     pops[..., 0, :] = [1, 0, 1, 0]   # classes mod 2: 2 and 0
     pops[..., 1, :] = [0, 1, 0, 0]   # 0 and 1
     reads = np.array([2])
 
-    def base(readers):  # the window (2 words and 1) and the drain
-        return 2 + 1 + conv_drain_cycles(readers)
+    def base(readers):  # the window (2 words and its latency) and the drain
+        return 2 + WINDOW_LATENCY + conv_drain_cycles(readers)
     assert conv_cycles(pops, reads, 2, 1, events=1)[0] == base(2) + 2   # 2 under position 0
     assert conv_cycles(pops, reads, 2, 1, events=2)[0] == base(4) + 2   # class 0 of position 0
     assert conv_cycles(pops, reads, 2, 1, events=4)[0] == base(8) + 1

@@ -6,7 +6,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..stream_plan import REGENERATE_DRAIN_CYCLES, ConvStagePlan, bank_words
+from ..stream_plan import REGENERATE_DRAIN_CYCLES, WINDOW_LATENCY, ConvStagePlan
 from .hand_over import hand_over_states, word_address_width
 from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
@@ -43,7 +43,8 @@ class ConvStage(wiring.Component):
     ----------
     in_addr, in_data : Out, In(C_in)
         A read port on the input bitmap: the word at ``in_addr`` arrives the next cycle
-        (``in_addr`` counts both buffers unless the input is the encoder's register).
+        (``in_addr`` counts both buffers unless the input is the encoder's register, whose
+        address is a register here).
     in_full, in_release : In(1), Out(1)
         The input's hand-over (:mod:`.hand_over`).
     out_index, out_data, out_en, out_bank : Out
@@ -84,7 +85,7 @@ class ConvStage(wiring.Component):
         s.drain = Signal(range(self._plan.drain_cycles + 1), name="drain")
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
-        m.d.sync += s.arriving.eq(0)
+        m.d.sync += s.asking.eq(0)
         with m.FSM():
             self._control_states(m, s)
             if self._plan.regenerates:
@@ -95,20 +96,24 @@ class ConvStage(wiring.Component):
         return m
 
     def _memories(self, m, s) -> None:
-        """The weights (per kernel lane and class, in banks: :func:`.bank_words`), the bias
-        and threshold
+        """The weights (per kernel lane and class, in banks of pieces:
+        :meth:`.ConvStagePlan.weight_pieces`), the bias and threshold
         words of each lane group and (T > 1) the state ``V`` or ``A`` of each (position,
         lane group)."""
         plan, layer = self._plan, self._plan.layer
-        lanes, sw, ww = plan.lanes, layer.state_width, layer.weight_width
+        lanes, sw = plan.lanes, layer.state_width
         weight_reads = []
         for j, words in enumerate(plan.weight_memories):
             banks = []
-            for b, (bits, init) in enumerate(bank_words(words, lanes, ww)):
-                m.submodules[f"weights_{j}_{b}"] = bank = memory.Memory(
-                    shape=unsigned(bits), depth=len(words), init=init,
-                    attrs=dict(plan.weight_attrs))
-                banks.append(bank.read_port())
+            for b, pieces in enumerate(plan.weight_pieces(words)):
+                reads = []
+                for q, (bits, init) in enumerate(pieces):
+                    name = f"weights_{j}_{b}" + (f"_{q}" if len(pieces) > 1 else "")
+                    m.submodules[name] = piece = memory.Memory(
+                        shape=unsigned(bits), depth=len(init), init=init,
+                        attrs=dict(plan.weight_attrs))
+                    reads.append(piece.read_port())
+                banks.append(reads)
             weight_reads.append(banks)
         m.submodules.bias = bias_rom = memory.Memory(
             shape=unsigned(lanes * sw), depth=plan.lane_groups, init=plan.bias_words)
@@ -144,17 +149,27 @@ class ConvStage(wiring.Component):
         step_base = Signal(address_range)      # bank + t * H * W
         position_base = Signal(address_range)  # row_base + origin_x
         in_bank = Signal()
-        k = Signal(range(positions + 1))
+        k = Signal(range(positions + WINDOW_LATENCY))
         offset_y, offset_x = Signal(range(max(layer.kernel_size[0], 2))), \
             Signal(range(max(layer.kernel_size[1], 2)))
         offset = Signal(address_range)   # offset_y * W + offset_x
         iy, ix = origin_y + offset_y, origin_x + offset_x
         inside = (k < positions) & (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
         flat = Signal(address_range)
-        m.d.comb += [flat.eq(position_base + offset), self.in_addr.eq(flat)]
-        asked_inside, arriving = Signal(), Signal()  # a word of slot k - 1 arrives
+        m.d.comb += flat.eq(position_base + offset)
+        if self._plan.input_register:  # the address in a register before the multiplexer
+            m.d.sync += self.in_addr.eq(flat)
+            data = self.in_data
+        else:                          # the word memory's output in a register
+            data = Signal(channels, name="in_word")
+            m.d.comb += self.in_addr.eq(flat)
+            m.d.sync += data.eq(self.in_data)
+        # a word asked for in slot k - 2 arrives (WINDOW_LATENCY), and whether it lies inside
+        asked_inside, arriving = Signal(), Signal()
+        asking_inside, asking = Signal(), Signal()
+        m.d.sync += [asked_inside.eq(asking_inside), arriving.eq(asking)]
         window = Signal(positions * channels)
-        captured = Mux(asked_inside, self.in_data, 0)
+        captured = Mux(asked_inside, data, 0)
         next_window = Signal(positions * channels)  # the window after this cycle's word
         m.d.comb += next_window.eq(Cat(window[channels:], captured) if positions > 1
                                    else captured)
@@ -162,8 +177,8 @@ class ConvStage(wiring.Component):
                           origin_x=origin_x, row_base=row_base, step_base=step_base,
                           position_base=position_base, in_bank=in_bank, k=k,
                           offsets=(offset_y, offset_x, offset),
-                          inside=inside, asked_inside=asked_inside, arriving=arriving,
-                          window=window)
+                          inside=inside, asking_inside=asking_inside, asking=asking,
+                          arriving=arriving, window=window)
 
     def _set_k(self, m, s, advance: bool, shift: bool = False) -> None:
         """``k`` to the window's first slot to read (0, or with ``shift`` the first of the
@@ -269,11 +284,32 @@ class ConvStage(wiring.Component):
         tag_a = {name: Signal(name=f"{name}_a") for name in tags}
         group_a = Signal.like(s.group)
         index_a, state_a = Signal.like(s.out_index), Signal.like(s.state_index)
+        words_read = []  # each reader's banks' words, in stage b
         for j, banks in enumerate(s.weight_reads):
-            for b, bank in enumerate(banks):
-                address = Signal(len(bank.addr), name=f"address_{j}_{b}", attrs={"keep": 1})
+            depth = len(plan.weight_memories[j])
+            outputs = []
+            for b, pieces in enumerate(banks):
+                address = Signal(range(max(depth, 2)), name=f"address_{j}_{b}",
+                                 attrs={"keep": 1})
                 m.d.sync += address.eq(s.weight_base + s.lowest[j])
-                m.d.comb += bank.addr.eq(address)
+                if len(pieces) == 1:  # the address held a cycle more: read in stage b
+                    held = Signal.like(address, name=f"address_{j}_{b}_a2", attrs={"keep": 1})
+                    m.d.sync += held.eq(address)
+                    m.d.comb += pieces[0].addr.eq(held)
+                    outputs.append(pieces[0].data)
+                    continue
+                low = len(pieces[0].addr)
+                piece = Signal(len(address) - low, name=f"piece_{j}_{b}_a2")
+                chosen = Signal.like(piece, name=f"piece_{j}_{b}_b")
+                m.d.sync += [piece.eq(address[low:]), chosen.eq(piece)]
+                kept = []
+                for q, read in enumerate(pieces):
+                    word = Signal(len(read.data), name=f"read_{j}_{b}_{q}")
+                    m.d.comb += read.addr.eq(address[:low])
+                    m.d.sync += word.eq(read.data)
+                    kept.append(word)
+                outputs.append(Cat(*kept).word_select(chosen, len(kept[0])))
+            words_read.append(outputs)
         m.d.sync += valid_a.eq(Cat(*((mask != 0) & issue for mask in s.masks)))
         with m.If(issue):
             m.d.sync += [tag_a["end"].eq(s.item_done & (s.kgroup == plan.kernel_groups - 1)),
@@ -293,10 +329,9 @@ class ConvStage(wiring.Component):
 
         stage_a = {"valid": valid_a, **tag_a, "group": group_a, "index": index_a,
                    "state": state_a}
-        stage_b = delay(stage_a, "b")
+        stage_b = delay(delay(stage_a, "a2"), "b")
         words = [Signal(lanes * ww, name=f"word_{j}") for j in range(readers)]
-        m.d.sync += [word.eq(Cat(*(bank.data for bank in banks)))
-                     for word, banks in zip(words, s.weight_reads)]
+        m.d.sync += [word.eq(Cat(*outputs)) for word, outputs in zip(words, words_read)]
         stage_r = delay(stage_b, "r")
         weights_c = [[Signal(signed(ww), name=f"w_{j}_{p}") for p in range(lanes)]
                      for j in range(readers)]
@@ -429,11 +464,11 @@ class ConvStage(wiring.Component):
                 self._set_k(m, s, advance=False)
                 m.next = "WINDOW"
         with m.State("WINDOW"):
-            m.d.sync += [s.asked_inside.eq(s.inside), s.arriving.eq(s.k < positions)]
+            m.d.sync += [s.asking_inside.eq(s.inside), s.asking.eq(s.k < positions)]
             self._set_k(m, s, advance=True)
             with m.If(s.arriving):
                 m.d.sync += s.window.eq(s.next_window)
-            with m.If(s.k == positions):
+            with m.If(s.k == positions + WINDOW_LATENCY - 1):
                 m.d.sync += [s.group.eq(0), s.kgroup.eq(0), s.weight_base.eq(0),
                              *s.load_items]
                 m.next = "ITEM"

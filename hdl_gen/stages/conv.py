@@ -7,10 +7,13 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..stream_plan import REGENERATE_DRAIN_CYCLES, WINDOW_LATENCY, ConvStagePlan
-from .dense import CLEAR_LANES
 from .hand_over import hand_over_states, word_address_width
 from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
+from .replicas import CLEAR_LANES, replicas
+
+#: Window bits shifted under one copy of ``arriving`` (:meth:`ConvStage._window`).
+WINDOW_BITS = 64
 
 __all__ = ["ConvStage"]
 
@@ -87,6 +90,7 @@ class ConvStage(wiring.Component):
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
         m.d.sync += s.asking.eq(0)
+        self._item_control(m, s)
         with m.FSM():
             self._control_states(m, s)
             if self._plan.regenerates:
@@ -167,15 +171,20 @@ class ConvStage(wiring.Component):
             data = Signal(channels, name="in_word")
             m.d.comb += self.in_addr.eq(flat)
             m.d.sync += data.eq(self.in_data)
-        # a word asked for in slot k - 2 arrives (WINDOW_LATENCY), and whether it lies inside
-        asked_inside, arriving = Signal(), Signal()
-        asking_inside, asking = Signal(), Signal()
-        m.d.sync += [asked_inside.eq(asking_inside), arriving.eq(asking)]
+        # a word asked for in slot k - 2 arrives (WINDOW_LATENCY), and whether it lies
+        # inside; ``arriving`` (high only in WINDOW) in copies, each shifting WINDOW_BITS bits
+        asked_inside, asking_inside, asking = Signal(), Signal(), Signal()
         window = Signal(positions * channels)
+        arriving = replicas("arriving", len(window), per=WINDOW_BITS)
+        m.d.sync += [asked_inside.eq(asking_inside), *(a.eq(asking) for a in arriving)]
         captured = Mux(asked_inside, data, 0)
         next_window = Signal(positions * channels)  # the window after this cycle's word
         m.d.comb += next_window.eq(Cat(window[channels:], captured) if positions > 1
                                    else captured)
+        for b, copy in enumerate(arriving):
+            with m.If(copy):
+                bits = slice(b * WINDOW_BITS, (b + 1) * WINDOW_BITS)
+                m.d.sync += window[bits].eq(next_window[bits])
         s.__dict__.update(next_window=next_window, t=t, oy=oy, ox=ox, origin_y=origin_y,
                           origin_x=origin_x, row_base=row_base, step_base=step_base,
                           position_base=position_base, in_bank=in_bank, k=k,
@@ -223,6 +232,10 @@ class ConvStage(wiring.Component):
         kgroup = Signal(range(max(kernel_groups, 2)))
         ahead = Signal(range(max(kernel_groups, 2)))
         weight_base = Signal(range(max(len(plan.weight_memories[0]), 2)))
+        last_kgroup, last_group = Signal(name="last_kgroup"), Signal(name="last_group")
+        s.__dict__.update(window_last=Signal(name="window_last"), in_item=Signal(name="in_item"),
+                          last_kgroup=last_kgroup, last_group=last_group,
+                          item_last=last_kgroup & last_group)
 
         kh, kw = plan.layer.kernel_size
 
@@ -305,21 +318,26 @@ class ConvStage(wiring.Component):
                     continue
                 low = len(pieces[0].addr)
                 piece = Signal(len(address) - low, name=f"piece_{j}_{b}_a2")
-                chosen = Signal.like(piece, name=f"piece_{j}_{b}_b")
-                m.d.sync += [piece.eq(address[low:]), chosen.eq(piece)]
                 kept = []
                 for q, read in enumerate(pieces):
                     word = Signal(len(read.data), name=f"read_{j}_{b}_{q}")
                     m.d.comb += read.addr.eq(address[:low])
                     m.d.sync += word.eq(read.data)
                     kept.append(word)
-                outputs.append(Cat(*kept).word_select(chosen, len(kept[0])))
+                # the choice in copies, each for CLEAR_LANES lanes of the word
+                width, chunk = len(kept[0]), CLEAR_LANES * ww
+                chosen = replicas(f"piece_{j}_{b}_b", width, per=chunk, width=len(piece))
+                m.d.sync += [piece.eq(address[low:]), *(c.eq(piece) for c in chosen)]
+                outputs.append(Cat(*(
+                    Cat(*(word[i * chunk:(i + 1) * chunk] for word in kept)).word_select(
+                        choice, min(chunk, width - i * chunk))
+                    for i, choice in enumerate(chosen))))
             words_read.append(outputs)
         m.d.sync += valid_a.eq(Cat(*((mask != 0) & issue for mask in s.masks)))
         with m.If(issue):
-            m.d.sync += [tag_a["end"].eq(s.item_done & (s.kgroup == plan.kernel_groups - 1)),
+            m.d.sync += [tag_a["end"].eq(s.item_done & s.last_kgroup),
                          tag_a["first"].eq(s.t == 0),
-                         tag_a["last_group"].eq(s.group == plan.lane_groups - 1),
+                         tag_a["last_group"].eq(s.last_group),
                          group_a.eq(s.group), index_a.eq(s.out_index),
                          state_a.eq(s.state_index)]
         with m.Else():
@@ -337,14 +355,16 @@ class ConvStage(wiring.Component):
         stage_b = delay(delay(stage_a, "a2"), "b")
         words = [Signal(lanes * ww, name=f"word_{j}") for j in range(readers)]
         m.d.sync += [word.eq(Cat(*outputs)) for word, outputs in zip(words, words_read)]
-        stage_r = delay(stage_b, "r")
+        stage_r = delay({name: stage_b[name] for name in stage_b if name != "valid"}, "r")
         weights_c = [[Signal(signed(ww), name=f"w_{j}_{p}") for p in range(lanes)]
                      for j in range(readers)]
-        for j in range(readers):
-            m.d.sync += [weights_c[j][p].eq(Mux(stage_r["valid"][j],
+        for j in range(readers):  # each reader's valid bit in copies of CLEAR_LANES lanes
+            valid_r = replicas(f"valid_r_{j}", lanes)
+            m.d.sync += [copy.eq(stage_b["valid"][j]) for copy in valid_r]
+            m.d.sync += [weights_c[j][p].eq(Mux(valid_r[p // CLEAR_LANES],
                                                 words[j][p * ww:(p + 1) * ww].as_signed(), 0))
                          for p in range(lanes)]
-        stage_c = delay({name: stage_r[name] for name in stage_r if name != "valid"}, "c")
+        stage_c = delay(stage_r, "c")
         sums = [Signal(signed(sw), name=f"sum_{p}") for p in range(lanes)]
         levels = plan.sum_levels
         for p in range(lanes):
@@ -361,10 +381,7 @@ class ConvStage(wiring.Component):
         for level in range(1, levels + 1):
             before_d = stage_d
             stage_d = delay(stage_d, "d" if level == levels else f"d{level}")
-        # the item's end, one register per CLEAR_LANES lanes: no one net drives every
-        # accumulator's reset (``replica``: :data:`spikewright.synth.REPLICA_SCRIPT`)
-        ends = [Signal(name=f"end_d_{b}", attrs={"keep": 1, "replica": 1})
-                for b in range(-(-lanes // CLEAR_LANES))]
+        ends = replicas("end_d", lanes)  # the item's end: no one net drives every accumulator
         m.d.sync += [end.eq(before_d["end"]) for end in ends]
         acc = [Signal(signed(sw), name=f"acc_{p}") for p in range(lanes)]
         total = [Signal(signed(sw), name=f"total_{p}") for p in range(lanes)]
@@ -453,15 +470,52 @@ class ConvStage(wiring.Component):
             m.d.sync += [s.ox.eq(s.ox + 1), s.origin_x.eq(s.origin_x + sx),
                          s.position_base.eq(s.position_base + sx)]
 
+    def _item_control(self, m, s) -> None:
+        """The registers that step through a position's items, outside the FSM: each
+        enable is a function of a few flip-flops, not of a decode of the FSM's state and
+        of counter compares. ``window_last`` is the last cycle of ``WINDOW`` (set the
+        cycle before), ``in_item`` is high in ``ITEM``, and ``last_kgroup`` and
+        ``last_group`` say that ``kgroup`` and ``group`` hold their last values (set with
+        them); ``item_last`` is the last item of the position."""
+        plan = self._plan
+        kernel_groups, lane_groups = plan.kernel_groups, plan.lane_groups
+        window_last, in_item, last_kgroup, last_group, item_last = (
+            s.window_last, s.in_item, s.last_kgroup, s.last_group, s.item_last)
+        m.d.sync += window_last.eq(0)
+        with m.If(window_last):
+            m.d.sync += [s.group.eq(0), s.kgroup.eq(0), s.weight_base.eq(0),
+                         last_kgroup.eq(kernel_groups == 1), last_group.eq(lane_groups == 1),
+                         in_item.eq(1), *s.load_items]
+        with m.If(in_item):
+            m.d.comb += s.issue.eq(1)
+            with m.If(s.item_done):
+                m.d.sync += s.next_item
+                with m.If(item_last):
+                    m.d.sync += [s.state_index.eq(s.state_index + 1), in_item.eq(0)]
+                    self._next_position(m, s)
+                with m.Else():
+                    m.d.sync += s.weight_base.eq(s.weight_base + plan.class_depth)
+                    with m.If(last_kgroup):
+                        m.d.sync += [s.kgroup.eq(0), s.group.eq(s.group + 1),
+                                     s.state_index.eq(s.state_index + 1),
+                                     last_kgroup.eq(kernel_groups == 1),
+                                     last_group.eq(s.group == lane_groups - 2)]
+                    with m.Else():
+                        m.d.sync += [s.kgroup.eq(s.kgroup + 1),
+                                     last_kgroup.eq(s.kgroup == kernel_groups - 2)]
+            with m.Else():
+                m.d.sync += s.stay_in_item
+
     def _control_states(self, m, s) -> None:
         """``IDLE``, ``WINDOW`` (read the window, one word per cycle), ``ITEM``
         (the (lane group, kernel group) items of the position, one cycle per pending channel
-        of the busiest kernel lane and class) and ``DRAIN`` (the pipeline empties)."""
+        of the busiest kernel lane and class: :meth:`_item_control`) and ``DRAIN`` (the
+        pipeline empties)."""
         plan, layer = self._plan, self._plan.layer
         width = layer.in_shape[2]
         _, out_h, out_w = layer.out_shape
         ph, pw = layer.padding
-        positions, kernel_groups = plan.kernel_positions, plan.kernel_groups
+        positions = plan.kernel_positions
         last_position = ((s.t == layer.timesteps - 1) & (s.oy == out_h - 1)
                          & (s.ox == out_w - 1))
         with m.State("IDLE"):
@@ -475,35 +529,18 @@ class ConvStage(wiring.Component):
                 self._set_k(m, s, advance=False)
                 m.next = "WINDOW"
         with m.State("WINDOW"):
-            m.d.sync += [s.asking_inside.eq(s.inside), s.asking.eq(s.k < positions)]
+            m.d.sync += [s.asking_inside.eq(s.inside), s.asking.eq(s.k < positions),
+                         s.window_last.eq(s.k == positions + WINDOW_LATENCY - 2)]
             self._set_k(m, s, advance=True)
-            with m.If(s.arriving):
-                m.d.sync += s.window.eq(s.next_window)
-            with m.If(s.k == positions + WINDOW_LATENCY - 1):
-                m.d.sync += [s.group.eq(0), s.kgroup.eq(0), s.weight_base.eq(0),
-                             *s.load_items]
+            with m.If(s.window_last):
                 m.next = "ITEM"
         with m.State("ITEM"):
-            m.d.comb += s.issue.eq(1)
-            with m.If(s.item_done):
-                m.d.sync += s.next_item
-                with m.If((s.kgroup == kernel_groups - 1) & (s.group == plan.lane_groups - 1)):
-                    m.d.sync += s.state_index.eq(s.state_index + 1)
-                    self._next_position(m, s)
-                    with m.If(last_position):
-                        m.d.sync += s.drain.eq(0)
-                        m.next = "DRAIN"
-                    with m.Else():
-                        m.next = "WINDOW"
+            with m.If(s.item_done & s.item_last):
+                with m.If(last_position):
+                    m.d.sync += s.drain.eq(0)
+                    m.next = "DRAIN"
                 with m.Else():
-                    m.d.sync += s.weight_base.eq(s.weight_base + plan.class_depth)
-                    with m.If(s.kgroup == kernel_groups - 1):
-                        m.d.sync += [s.kgroup.eq(0), s.group.eq(s.group + 1),
-                                     s.state_index.eq(s.state_index + 1)]
-                    with m.Else():
-                        m.d.sync += s.kgroup.eq(s.kgroup + 1)
-            with m.Else():
-                m.d.sync += s.stay_in_item
+                    m.next = "WINDOW"
         with m.State("DRAIN"):
             m.d.sync += s.drain.eq(s.drain + 1)
             with m.If(s.drain == plan.drain_cycles - 1):

@@ -1,5 +1,6 @@
 """The dense layer stage of the dataflow design (:class:`spikewright.hdl_gen.stream_plan.DenseStagePlan`)."""
 
+from contextlib import nullcontext
 from types import SimpleNamespace
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -13,12 +14,10 @@ from ..stream_plan import BANK_LANES, SCAN_WIDTH, DenseStagePlan, bank_words
 from .hand_over import hand_over_states, word_address_width
 from .lanes import lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
+from .replicas import CLEAR_LANES, copies, replicas
 from .scan import PlainScan, PrefetchScan
 
-__all__ = ["DenseStage", "CLEAR_LANES"]
-
-#: Accumulators cleared by one register at a pass's start (:meth:`DenseStage._clear_registers`).
-CLEAR_LANES = 16
+__all__ = ["DenseStage"]
 
 
 class DenseStage(wiring.Component):
@@ -129,6 +128,7 @@ class DenseStage(wiring.Component):
             drain=Signal(range(plan.drain_cycles + 1), name="drain"))
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
+        self._replicated_enables(m, s)
         scan.between_passes(m)
         with m.FSM():
             self._scan_states(m, s)
@@ -137,6 +137,34 @@ class DenseStage(wiring.Component):
                 self._regeneration(m, s)
             hand_over_states(m, self, lambda: self._hand_over(m, s))
         return m
+
+    def _replicated_enables(self, m, s) -> None:
+        """Where a stage has more lanes than :data:`.replicas.CLEAR_LANES`, the enables that
+        would fan out from one decode to every lane come from copies (:mod:`.replicas`):
+        ``summing`` (set as ``SUM`` begins) enables the totals, ``firing`` (``summing`` a
+        cycle later: ``FIRE``) the spikes' write, and ``full`` (a copy of ``out_full``)
+        the output bitmap, which follows the bitmap being built while nothing is handed
+        over (the consumer reads it only while ``out_full``). Same cycles as one decode."""
+        layer = self._plan.layer
+        many = copies(layer.lanes) > 1
+        s.summing = replicas("summing", layer.lanes) if many else []
+        m.d.sync += [summing.eq(0) for summing in s.summing]
+        spiking = many and not self._readout and not self._plan.regenerates
+        s.firing = replicas("firing", layer.lanes) if spiking else []
+        m.d.sync += [firing.eq(summing) for firing, summing in zip(s.firing, s.summing)]
+        for p, (total, value) in enumerate(zip(s.total, self._charge(s) if many else [])):
+            with m.If(s.summing[p // CLEAR_LANES]):
+                m.d.sync += total.eq(value)
+        if s.firing:
+            self._write_spikes(m, s.out_work, s.group, s.t, fire(s.total, s.threshold),
+                               s.firing)
+        s.fulls = replicas("full", len(self.out_bits)) if many and not self._readout else []
+        for b, full in enumerate(s.fulls):
+            with m.If(self.out_release):
+                m.d.sync += full.eq(0)
+            with m.If(~full):
+                bits = slice(b * CLEAR_LANES, (b + 1) * CLEAR_LANES)
+                m.d.sync += self.out_bits[bits].eq(s.out_work[bits])
 
     def _weight_banks(self, m, base, event_address, idle, j: int = 0, valid=None) -> list:
         """The weights (of residue class ``j`` where ``plan.events`` > 1) in banks of
@@ -339,8 +367,7 @@ class DenseStage(wiring.Component):
         every accumulator."""
         if not self._plan.prefetch:
             return []
-        clears = [Signal(name=f"clear_{b}", attrs={"keep": 1})
-                  for b in range(-(-len(acc) // CLEAR_LANES))]
+        clears = replicas("clear", len(acc))
         m.d.sync += [clear.eq(0) for clear in clears]
         return clears
 
@@ -380,9 +407,9 @@ class DenseStage(wiring.Component):
         if self._readout:
             m.d.sync += [self.logits[n].eq(s.work[n])
                          for n in range(self._plan.layer.out_features)]
-        else:
+        elif not s.fulls:
             m.d.sync += self.out_bits.eq(s.out_work)
-        m.d.sync += self.out_full.eq(1)
+        m.d.sync += [self.out_full.eq(1), *(full.eq(1) for full in s.fulls)]
 
     def _next_pass(self, m, s) -> None:
         """After a pass: the next lane group (or the next step's first), or ``DONE``."""
@@ -438,6 +465,7 @@ class DenseStage(wiring.Component):
         with m.State("DRAIN"):
             m.d.sync += s.drain.eq(s.drain + 1)
             with m.If(s.drain == self._plan.drain_cycles - 1):
+                m.d.sync += [summing.eq(1) for summing in s.summing]
                 m.next = "SUM"
 
     def _neuron_states(self, m, s) -> None:
@@ -447,9 +475,8 @@ class DenseStage(wiring.Component):
         layer = self._plan.layer
         lanes, groups, timesteps = layer.lanes, layer.groups, layer.timesteps
         with m.State("SUM"):
-            first = s.t == 0
-            m.d.sync += [total.eq(value) for total, value in zip(s.total, charge(
-                [Mux(first, 0, v) for v in s.previous], s.acc, s.bias))]
+            if not s.summing:  # else :meth:`_replicated_enables`
+                m.d.sync += [total.eq(value) for total, value in zip(s.total, self._charge(s))]
             m.next = "FIRE"
         with m.State("FIRE"):
             if self._readout:
@@ -469,7 +496,8 @@ class DenseStage(wiring.Component):
                     m.d.comb += [k.eq(v) for k, v in
                                  zip(kept, reset(s.total, spikes, s.threshold))]
                     m.d.comb += [s.state[1].en.eq(1), s.state[1].data.eq(Cat(*kept))]
-                self._write_spikes(m, s.out_work, s.group, s.t, spikes)
+                if not s.firing:
+                    self._write_spikes(m, s.out_work, s.group, s.t, spikes)
             if self._plan.regenerates:
                 with m.If(s.t == timesteps - 1):
                     m.next = "REGENERATE"
@@ -478,16 +506,31 @@ class DenseStage(wiring.Component):
             else:
                 self._next_pass(m, s)
 
-    def _write_spikes(self, m, out_work, group, step, spikes) -> None:
+    @staticmethod
+    def _charge(s) -> list:
+        """Each lane's ``total`` at the end of a pass: ``(0 if t == 0 else V) + acc + b``."""
+        first = s.t == 0
+        return charge([Mux(first, 0, v) for v in s.previous], s.acc, s.bias)
+
+    def _write_spikes(self, m, out_work, group, step, spikes, enables=None) -> None:
         """Lane group ``group``'s ``spikes`` of step ``step`` into the output bitmap being
-        built (bits ``step * G*P + group*P ..``)."""
+        built (bits ``step * G*P + group*P ..``); with ``enables`` (:func:`.replicas`)
+        each copy's lanes where that copy is set."""
         plan, layer = self._plan, self._plan.layer
-        with m.Switch(Cat(group, step)):
-            for s in range(layer.timesteps):
-                for g in range(layer.groups):
-                    with m.Case(g | (s << len(group))):
-                        low = s * plan.out_bits + g * layer.lanes
-                        m.d.sync += out_work[low:low + layer.lanes].eq(spikes)
+        if enables is None:
+            blocks = [(0, layer.lanes, None)]
+        else:
+            blocks = [(b * CLEAR_LANES, min(layer.lanes, (b + 1) * CLEAR_LANES), enable)
+                      for b, enable in enumerate(enables)]
+        for first, end, enable in blocks:
+            with m.If(enable) if enable is not None else nullcontext():
+                with m.Switch(Cat(group, step)):
+                    for s in range(layer.timesteps):
+                        for g in range(layer.groups):
+                            with m.Case(g | (s << len(group))):
+                                low = s * plan.out_bits + g * layer.lanes
+                                m.d.sync += out_work[low + first:low + end].eq(
+                                    spikes if enable is None else spikes[first:end])
 
     def _regeneration(self, m, s) -> None:
         """The ASG regeneration of lane group ``group`` after its last step's pass (``total``

@@ -5,8 +5,12 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..stream_plan import EncoderStagePlan
+from .replicas import replicas
 
 __all__ = ["EncoderStage"]
+
+#: Output bitmap bits under one copy of the encoder's enables (:meth:`EncoderStage._copies`).
+BITMAP_BITS = 64
 
 
 class EncoderStage(wiring.Component):
@@ -58,7 +62,11 @@ class EncoderStage(wiring.Component):
         pixels = [self.pixels.payload[8 * j:8 * (j + 1)] for j in range(beat_pixels)]
         accept = self.pixels.valid & self.pixels.ready
 
-        # working registers: one per (step, encoded channel), the newest beat at the top
+        # working registers: one per (step, encoded channel), the newest beat at the top;
+        # with two buffers each BITMAP_BITS of them shift under their copy of ``accepting``
+        encoded = len(encoder.thresholds)
+        accepting = (replicas("accepting", self._bits, per=BITMAP_BITS, init=1)
+                     if plan.buffers == 2 else None)
         registers, following = {}, {}
         for c, channels in enumerate(encoder.channels_of_source):
             for e in channels:
@@ -70,15 +78,19 @@ class EncoderStage(wiring.Component):
                     new_bits = Cat(*(steps[j][t] for j in range(beat_pixels)))
                     m.d.comb += shifted.eq(Cat(register[beat_pixels:], new_bits)
                                            if positions > beat_pixels else new_bits)
-                    with m.If(accept & (source == c)):
-                        m.d.sync += register.eq(shifted)
+                    if accepting is None:
+                        with m.If(accept & (source == c)):
+                            m.d.sync += register.eq(shifted)
+                    else:
+                        self._shift(m, register, shifted, (t * encoded + e) * positions,
+                                    [self.pixels.valid & a & (source == c) for a in accepting])
                     registers[e, t] = register
                     # at the last beat, only the last source channel's registers shift
                     following[e, t] = shifted if c == sources - 1 else register
 
         def bitmap(values):
             return Cat(*(values[e, t] if (e, t) in values else Const(0, positions)
-                         for t in range(timesteps) for e in range(len(encoder.thresholds))))
+                         for t in range(timesteps) for e in range(encoded)))
 
         with m.If(self.out_release):
             m.d.sync += self.out_full.eq(0)
@@ -93,20 +105,51 @@ class EncoderStage(wiring.Component):
             with m.If(accept & last_beat):
                 m.d.sync += self.out_full.eq(1)
             return m
+        fulls = self._follow(m, accepting, bitmap(registers), bitmap(following))
         with m.FSM():
             with m.State("ACCEPT"):
                 m.d.comb += self.pixels.ready.eq(1)
                 with m.If(self.pixels.valid & last_beat):
                     with m.If(~self.out_full):
-                        m.d.sync += [self.out_bits.eq(bitmap(following)),
-                                     self.out_full.eq(1)]
+                        m.d.sync += [self.out_full.eq(1), *(f.eq(1) for f in fulls)]
                     with m.Else():
+                        m.d.sync += [a.eq(0) for a in accepting]
                         m.next = "WAIT"
             with m.State("WAIT"):
                 with m.If(~self.out_full):
-                    m.d.sync += [self.out_bits.eq(bitmap(registers)), self.out_full.eq(1)]
+                    m.d.sync += [self.out_full.eq(1), *(f.eq(1) for f in fulls),
+                                 *(a.eq(1) for a in accepting)]
                     m.next = "ACCEPT"
         return m
+
+    @staticmethod
+    def _shift(m, register, shifted, first: int, enables) -> None:
+        """``register`` (bits ``first ..`` of the bitmap) to ``shifted``, each
+        :data:`BITMAP_BITS` bits of the bitmap under its own enable."""
+        end = first + len(register)
+        for b in range(first // BITMAP_BITS, (end - 1) // BITMAP_BITS + 1):
+            low, high = max(first, b * BITMAP_BITS) - first, min(end, (b + 1) * BITMAP_BITS) - first
+            with m.If(enables[b]):
+                m.d.sync += register[low:high].eq(shifted[low:high])
+
+    def _follow(self, m, accepting, held, following):
+        """The output bitmap under copies of its enables (:mod:`.replicas`), one per
+        :data:`BITMAP_BITS` bits: ``accepting`` (high in ``ACCEPT``) and ``full`` (a copy
+        of ``out_full``). While nothing is handed over, the bitmap follows what it would
+        take: the working registers after this cycle's beat (``following``) while a beat
+        is taken, else as they are (``held``); the consumer reads it only while
+        ``out_full``. Returns the copies of ``full``."""
+        fulls = replicas("full", self._bits, per=BITMAP_BITS)
+        for b, (accepts, full) in enumerate(zip(accepting, fulls)):
+            bits = slice(b * BITMAP_BITS, (b + 1) * BITMAP_BITS)
+            with m.If(self.out_release):
+                m.d.sync += full.eq(0)
+            with m.If(~full):
+                with m.If(accepts & self.pixels.valid):
+                    m.d.sync += self.out_bits[bits].eq(following[bits])
+                with m.Else():
+                    m.d.sync += self.out_bits[bits].eq(held[bits])
+        return fulls
 
     @staticmethod
     def _step_spikes(m, thresholds, pixel, timesteps, e, j):

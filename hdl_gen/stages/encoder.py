@@ -9,7 +9,7 @@ from .replicas import replicas
 
 __all__ = ["EncoderStage"]
 
-#: Output bitmap bits under one copy of the encoder's enables (:meth:`EncoderStage._copies`).
+#: Output bitmap bits under one copy of the encoder's enables (:meth:`EncoderStage._follow`).
 BITMAP_BITS = 64
 
 

@@ -29,7 +29,7 @@ from .parts import TARGETS, block_rams
 from .word_scan import word_scan_of
 
 __all__ = ["SCAN_WIDTH", "BANK_LANES", "DRAIN_CYCLES", "PASS_OVERHEAD", "CONV_DRAIN_CYCLES",
-           "WINDOW_LATENCY",
+           "PIECE_CHOICE", "WINDOW_LATENCY",
            "PREFETCH_FROM_MHZ", "REGENERATE_DRAIN_CYCLES", "WORD_FETCH_CYCLES", "EVENT_CHOICES",
            "prefetches", "pack_words", "bank_words", "memory_blocks", "weight_blocks",
            "regenerates", "regenerate_cycles", "drain_cycles", "pass_overhead",
@@ -60,10 +60,15 @@ EVENT_CHOICES = (1, 2, 4, 8)
 #: Cycles of a conv stage from its last weight-address cycle to its last output word
 #: written: the address registers, the block RAM read, the read word registers, the weight
 #: registers, the sum of the kernel lanes, the accumulator, the fire (threshold and output
-#: word), and one cycle for the weight memories' pieces (:meth:`ConvStagePlan.weight_pieces`:
-#: the address is held a cycle more where a memory is one piece). With more than two
+#: word), and two cycles for the weight memories' pieces (:meth:`ConvStagePlan.weight_pieces`:
+#: the piece addressed is chosen in two registered levels, :data:`PIECE_CHOICE` at a time;
+#: the address is held two cycles more where a memory is one piece). With more than two
 #: weights per lane and cycle the sum is a tree of several levels: :func:`conv_drain_cycles`.
-CONV_DRAIN_CYCLES = 8
+CONV_DRAIN_CYCLES = 9
+#: Pieces of a conv stage's weight memory among which the first of the two registered
+#: levels of its choice chooses (one LUT4 and a PFUMX per bit on the ECP5); the second
+#: chooses among those choices.
+PIECE_CHOICE = 4
 #: Cycles from a conv stage's window address to the word in its window register: the
 #: address (reading the encoder's register) or the word read (from a word memory) held in
 #: a register, then the word (:func:`conv_cycles`).

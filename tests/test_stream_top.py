@@ -341,23 +341,29 @@ def test_a_dense_layer_reading_a_conv_word_memory_equals_golden_and_the_stream_m
     check(plan, pixels, seed=channels, input_gaps=0.3, backpressure=0.5)
 
 
-def test_a_conv_weight_memory_deeper_than_a_block_ram_is_read_in_pieces():
+@pytest.mark.parametrize("channels, pieces", [(4, 3), (8, 5)])
+def test_a_conv_weight_memory_deeper_than_a_block_ram_is_read_in_pieces(channels, pieces):
     """A conv weight memory of more words than one block RAM holds at its widest (256 on
-    the UP5K) is cut into pieces read side by side (``ConvStagePlan.weight_pieces``), and
-    the results stay golden's at the stream model's cycles, T = 2."""
+    the UP5K) is cut into pieces read side by side (``ConvStagePlan.weight_pieces``), the
+    one addressed chosen in two levels (more than :data:`.PIECE_CHOICE` pieces: a run of
+    four and a run of one), and the results stay golden's at the stream model's cycles,
+    T = 2."""
     from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
     from spikewright.golden.random_network import random_input_spec
-    rng = np.random.default_rng(77)
-    spec = random_input_spec(rng, (4, 4, 4), 2)
-    conv = Conv2d("conv1", 4, 16, (3, 3), (1, 1), (1, 1), 1, "if",
-                  rng.integers(-8, 8, (16, 4, 3, 3)), rng.integers(-4, 4, 16),
+    rng = np.random.default_rng(77 + channels)
+    spec = random_input_spec(rng, (channels, 4, 4), 2)
+    conv = Conv2d("conv1", channels, 16, (3, 3), (1, 1), (1, 1), 1, "if",
+                  rng.integers(-8, 8, (16, channels, 3, 3)), rng.integers(-4, 4, 16),
                   rng.integers(4, 16, 16))
     readout = Dense("readout", 16 * 4 * 4, 3, "none", rng.integers(-8, 8, (3, 256)),
                     rng.integers(-4, 4, 3))
     net = Network(2, spec, (conv, Flatten("flatten"), readout))
     plan = make_plan(net, HwConfig(lanes={"conv1": 1, "readout": 3}, target="ice40-up5k"))
-    stage = plan.stream.stages[0]  # 16 lane groups x 9 kernel positions x 4 channels
-    assert [len(bank) for bank in stage.weight_pieces(stage.weight_memories[0])] == [3]
+    stage = plan.stream.stages[0]  # 16 lane groups x 9 kernel positions x the channels
+    assert [len(bank) for bank in stage.weight_pieces(stage.weight_memories[0])] == [pieces]
+    verilog = generate(net, plan=plan)["spikewright_top.v"]
+    runs = {int(n) for n in re.findall(r"\bpiece_0_0_run_(\d+)\b", verilog)}
+    assert runs == set(range(-(-pieces // 4)))
     check(plan, random_pixels(rng, net, 3))
 
 

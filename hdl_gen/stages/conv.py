@@ -2,11 +2,11 @@
 
 from types import SimpleNamespace
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..stream_plan import REGENERATE_DRAIN_CYCLES, WINDOW_LATENCY, ConvStagePlan
+from ..stream_plan import PIECE_CHOICE, REGENERATE_DRAIN_CYCLES, WINDOW_LATENCY, ConvStagePlan
 from .hand_over import hand_over_states, word_address_width
 from .lanes import at_most_one, lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
@@ -285,14 +285,16 @@ class ConvStage(wiring.Component):
         s.out_index, s.state_index = out_index, state_index
 
     def _pipeline(self, m, s) -> None:
-        """The pipeline, stage by stage: a (addresses) -> a2 (a memory of one piece: its
-        address held a cycle more; of several: every piece read) -> b (the block RAM read;
-        the pieces' words in registers, the addressed one chosen) -> r (the words read, in
-        registers: nothing but routing after a block RAM's output) -> c (weights,
-        zero where no channel was read) -> d (each lane's sum of the readers' weights, a
-        tree of registered pairwise adds: one carry chain between registers,
-        :attr:`.ConvStagePlan.sum_levels`) -> e (accumulator ``acc``, the item's
-        ``total`` at its end)."""
+        """The pipeline, stage by stage: a (addresses) -> a2 (a memory of several pieces:
+        every piece read; of one: its address held) -> b (the pieces' words in registers;
+        one piece: its address held again) -> b2 (the first level of the piece's choice,
+        :data:`.PIECE_CHOICE` words at a time, in registers; one piece: the block RAM read)
+        -> r (the words read, in registers: nothing but routing after a block RAM's output,
+        at most one multiplexer level before a register) -> c (weights, zero where no
+        channel was read) -> d (each lane's sum of the readers' weights, a tree of
+        registered pairwise adds: one carry chain between registers,
+        :attr:`.ConvStagePlan.sum_levels`) -> e (accumulator ``acc``, the item's ``total``
+        at its end)."""
         plan, layer = self._plan, self._plan.layer
         lanes, sw, ww, readers = plan.lanes, layer.state_width, layer.weight_width, \
             len(s.weight_reads)
@@ -302,7 +304,7 @@ class ConvStage(wiring.Component):
         tag_a = {name: Signal(name=f"{name}_a") for name in tags}
         group_a = Signal.like(s.group)
         index_a, state_a = Signal.like(s.out_index), Signal.like(s.state_index)
-        words_read = []  # each reader's banks' words, in stage b
+        words_read = []  # each reader's banks' words, in stage b2
         for j, banks in enumerate(s.weight_reads):
             depth = len(plan.weight_memories[j])
             outputs = []
@@ -310,28 +312,23 @@ class ConvStage(wiring.Component):
                 address = Signal(range(max(depth, 2)), name=f"address_{j}_{b}",
                                  attrs={"keep": 1})
                 m.d.sync += address.eq(s.weight_base + s.lowest[j])
-                if len(pieces) == 1:  # the address held a cycle more: read in stage b
-                    held = Signal.like(address, name=f"address_{j}_{b}_a2", attrs={"keep": 1})
-                    m.d.sync += held.eq(address)
+                if len(pieces) == 1:  # the address held two cycles more: read in stage b2
+                    held = address
+                    for suffix in ("a2", "b"):
+                        held, before = Signal.like(address, name=f"address_{j}_{b}_{suffix}",
+                                                   attrs={"keep": 1}), held
+                        m.d.sync += held.eq(before)
                     m.d.comb += pieces[0].addr.eq(held)
                     outputs.append(pieces[0].data)
                     continue
                 low = len(pieces[0].addr)
-                piece = Signal(len(address) - low, name=f"piece_{j}_{b}_a2")
                 kept = []
                 for q, read in enumerate(pieces):
                     word = Signal(len(read.data), name=f"read_{j}_{b}_{q}")
                     m.d.comb += read.addr.eq(address[:low])
                     m.d.sync += word.eq(read.data)
                     kept.append(word)
-                # the choice in copies, each for CLEAR_LANES lanes of the word
-                width, chunk = len(kept[0]), CLEAR_LANES * ww
-                chosen = replicas(f"piece_{j}_{b}_b", width, per=chunk, width=len(piece))
-                m.d.sync += [piece.eq(address[low:]), *(c.eq(piece) for c in chosen)]
-                outputs.append(Cat(*(
-                    Cat(*(word[i * chunk:(i + 1) * chunk] for word in kept)).word_select(
-                        choice, min(chunk, width - i * chunk))
-                    for i, choice in enumerate(chosen))))
+                outputs.append(self._choose_piece(m, f"{j}_{b}", address[low:], kept))
             words_read.append(outputs)
         m.d.sync += valid_a.eq(Cat(*((mask != 0) & issue for mask in s.masks)))
         with m.If(issue):
@@ -352,15 +349,15 @@ class ConvStage(wiring.Component):
 
         stage_a = {"valid": valid_a, **tag_a, "group": group_a, "index": index_a,
                    "state": state_a}
-        stage_b = delay(delay(stage_a, "a2"), "b")
+        stage_b2 = delay(delay(delay(stage_a, "a2"), "b"), "b2")
         words = [Signal(lanes * ww, name=f"word_{j}") for j in range(readers)]
         m.d.sync += [word.eq(Cat(*outputs)) for word, outputs in zip(words, words_read)]
-        stage_r = delay({name: stage_b[name] for name in stage_b if name != "valid"}, "r")
+        stage_r = delay({name: stage_b2[name] for name in stage_b2 if name != "valid"}, "r")
         weights_c = [[Signal(signed(ww), name=f"w_{j}_{p}") for p in range(lanes)]
                      for j in range(readers)]
         for j in range(readers):  # each reader's valid bit in copies of CLEAR_LANES lanes
             valid_r = replicas(f"valid_r_{j}", lanes)
-            m.d.sync += [copy.eq(stage_b["valid"][j]) for copy in valid_r]
+            m.d.sync += [copy.eq(stage_b2["valid"][j]) for copy in valid_r]
             m.d.sync += [weights_c[j][p].eq(Mux(valid_r[p // CLEAR_LANES],
                                                 words[j][p * ww:(p + 1) * ww].as_signed(), 0))
                          for p in range(lanes)]
@@ -395,6 +392,35 @@ class ConvStage(wiring.Component):
         s.stage_d, s.total = stage_d, total
         s.stage_e = delay({name: stage_d[name] for name in
                            ("end", "first", "last_group", "group", "index", "state")}, "e")
+
+    def _choose_piece(self, m, name: str, piece_a: Value, kept: list) -> Value:
+        """The word of piece ``piece_a`` (the high address bits, in stage a) among the
+        pieces' words ``kept`` (registers, stage b), in stage b2: first the choice within
+        each run of :data:`.PIECE_CHOICE` pieces, in registers, then the choice among
+        those runs. Each level's choice comes in copies, one per :data:`.CLEAR_LANES` lanes
+        of the word."""
+        width, chunk = len(kept[0]), CLEAR_LANES * self._plan.layer.weight_width
+        inner = (PIECE_CHOICE - 1).bit_length()
+
+        def choose(words, choices):
+            return Cat(*(Cat(*(word[i * chunk:(i + 1) * chunk] for word in words)).word_select(
+                choice, min(chunk, width - i * chunk)) for i, choice in enumerate(choices)))
+
+        piece = Signal(len(piece_a), name=f"piece_{name}_a2")
+        chosen = replicas(f"piece_{name}_b", width, per=chunk, width=min(inner, len(piece)))
+        m.d.sync += [piece.eq(piece_a), *(c.eq(piece[:inner]) for c in chosen)]
+        runs = []
+        for r, first in enumerate(range(0, len(kept), PIECE_CHOICE)):
+            run = Signal(width, name=f"piece_{name}_run_{r}")
+            words = kept[first:first + PIECE_CHOICE]
+            m.d.sync += run.eq(words[0] if len(words) == 1 else choose(words, chosen))
+            runs.append(run)
+        if len(runs) == 1:
+            return runs[0]
+        outer_b = Signal(len(piece) - inner, name=f"piece_{name}_outer_b")
+        outer = replicas(f"piece_{name}_b2", width, per=chunk, width=len(outer_b))
+        m.d.sync += [outer_b.eq(piece[inner:]), *(c.eq(outer_b) for c in outer)]
+        return choose(runs, outer)
 
     def _neurons(self, m, s) -> None:
         """At an item's end: charge ``V = acc + b + (0 if t == 0 else V)``, then IF fires,

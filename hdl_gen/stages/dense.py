@@ -14,7 +14,7 @@ from ..stream_plan import BANK_LANES, SCAN_WIDTH, DenseStagePlan, bank_words
 from .hand_over import hand_over_states, word_address_width
 from .lanes import lowest_set
 from .neuron import charge, fire, lanes_of, regenerate, reset
-from .replicas import CLEAR_LANES, copies, replicas
+from .replicas import CLEAR_LANES, copies, follow_while_not_full, replicas
 from .scan import PlainScan, PrefetchScan
 
 __all__ = ["DenseStage"]
@@ -159,12 +159,11 @@ class DenseStage(wiring.Component):
             self._write_spikes(m, s.out_work, s.group, s.t, fire(s.total, s.threshold),
                                s.firing)
         s.fulls = replicas("full", len(self.out_bits)) if many and not self._readout else []
-        for b, full in enumerate(s.fulls):
-            with m.If(self.out_release):
-                m.d.sync += full.eq(0)
-            with m.If(~full):
-                bits = slice(b * CLEAR_LANES, (b + 1) * CLEAR_LANES)
-                m.d.sync += self.out_bits[bits].eq(s.out_work[bits])
+
+        def follow(b, bits):
+            m.d.sync += self.out_bits[bits].eq(s.out_work[bits])
+
+        follow_while_not_full(m, s.fulls, self.out_release, CLEAR_LANES, follow)
 
     def _weight_banks(self, m, base, event_address, idle, j: int = 0, valid=None) -> list:
         """The weights (of residue class ``j`` where ``plan.events`` > 1) in banks of

@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..stream_plan import EncoderStagePlan
-from .replicas import replicas
+from .replicas import follow_while_not_full, replicas
 
 __all__ = ["EncoderStage"]
 
@@ -140,15 +140,14 @@ class EncoderStage(wiring.Component):
         is taken, else as they are (``held``); the consumer reads it only while
         ``out_full``. Returns the copies of ``full``."""
         fulls = replicas("full", self._bits, per=BITMAP_BITS)
-        for b, (accepts, full) in enumerate(zip(accepting, fulls)):
-            bits = slice(b * BITMAP_BITS, (b + 1) * BITMAP_BITS)
-            with m.If(self.out_release):
-                m.d.sync += full.eq(0)
-            with m.If(~full):
-                with m.If(accepts & self.pixels.valid):
-                    m.d.sync += self.out_bits[bits].eq(following[bits])
-                with m.Else():
-                    m.d.sync += self.out_bits[bits].eq(held[bits])
+
+        def follow(b, bits):
+            with m.If(accepting[b] & self.pixels.valid):
+                m.d.sync += self.out_bits[bits].eq(following[bits])
+            with m.Else():
+                m.d.sync += self.out_bits[bits].eq(held[bits])
+
+        follow_while_not_full(m, fulls, self.out_release, BITMAP_BITS, follow)
         return fulls
 
     @staticmethod

@@ -10,7 +10,7 @@ reached 7,694 flip-flops over 15.7 ns of routing). Each copy here drives
 
 from amaranth import Signal
 
-__all__ = ["CLEAR_LANES", "copies", "replicas"]
+__all__ = ["CLEAR_LANES", "copies", "replicas", "follow_while_not_full"]
 
 #: Lanes served by one copy of a replicated control register.
 CLEAR_LANES = 16
@@ -29,3 +29,17 @@ def replicas(name: str, lanes: int, per: int = CLEAR_LANES, width: int = 1,
     count = copies(lanes, per)
     attrs = {"keep": 1, "replica": 1} if count > 1 else {"keep": 1}
     return [Signal(width, name=f"{name}_{b}", attrs=attrs, init=init) for b in range(count)]
+
+
+def follow_while_not_full(m, fulls: list, release, per: int, follow) -> None:
+    """An output bitmap under ``fulls``, copies of its ``out_full`` (:func:`replicas`), one
+    per ``per`` bits: each copy is cleared as the consumer releases the bitmap
+    (``release``; the hand-over sets it), and while it is low its bits follow the bitmap
+    being built: ``follow(b, bits)`` adds the statements of copy ``b``'s slice ``bits``.
+    The consumer reads the bitmap only while ``out_full``, so it sees the bits as they were
+    at the hand-over."""
+    for b, full in enumerate(fulls):
+        with m.If(release):
+            m.d.sync += full.eq(0)
+        with m.If(~full):
+            follow(b, slice(b * per, (b + 1) * per))

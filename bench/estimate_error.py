@@ -8,7 +8,8 @@ already run (a sweep point's ``synth/<target>/stat.json``, or ``--stat MODEL=FIL
 Yosys now, without placing: minutes per design). Prints, per design, the estimate of LUT4,
 FF and block RAMs beside Yosys's with the error in percent; ``--fit`` prints the LUT4
 weights (:data:`spikewright.hdl_gen.estimate.LUT_MODEL`) of the smallest largest relative
-error on these designs (no weight below 0) and the errors under them.
+error on these designs (no weight below 0; those of ``LUT_MODEL_HELD`` held) and the errors
+under them.
 
 Run: .venv/bin/python bench/estimate_error.py [--sweep MODEL=DIR ...] [--stat MODEL=FILE ...]
      [--synth] [--fit] [MODEL ...]
@@ -25,8 +26,9 @@ from amaranth.back import verilog
 
 from spikewright.golden import load
 from spikewright.hdl_gen.config import HwConfig
-from spikewright.hdl_gen.estimate import (LUT_MODEL, RESOURCES, estimate_from_features,
-                                          kept_netlist, netlist_features)
+from spikewright.hdl_gen.estimate import (LUT_MODEL, LUT_MODEL_HELD, RESOURCES,
+                                          estimate_from_features, kept_netlist,
+                                          netlist_features)
 from spikewright.hdl_gen.emit import generate, write_files
 from spikewright.hdl_gen.plan import make_plan
 from spikewright.hdl_gen.stream_top import StreamTop
@@ -75,22 +77,26 @@ def designs(args):
 
 def fit(rows, rounds: int = 2000) -> dict:
     """LUT4 weights, none below 0, that minimize the largest relative error over ``rows``
-    (``(features, synthesized LUT4)``): the error bound is what the estimate promises, so
-    the fit is minimax, not least squares. Lawson's iteration (least squares reweighted by
-    each design's error, which tends to the minimax solution), dropping negative weights in
+    (``(features, synthesized LUT4)``), the weights of :data:`LUT_MODEL_HELD` held at their
+    :data:`LUT_MODEL` values: the error bound is what the estimate promises, so the fit is
+    minimax, not least squares. Lawson's iteration (least squares reweighted by each
+    design's error, which tends to the minimax solution), dropping negative weights in
     turn."""
     names = list(LUT_MODEL)
-    active = list(names)
+    active = [n for n in names if n not in LUT_MODEL_HELD]
+    held = [sum(LUT_MODEL[n] * found.get(n, 0) for n in LUT_MODEL_HELD) for found, _ in rows]
+    target = np.array([1 - h / luts for h, (_, luts) in zip(held, rows)])
     while True:
         a = np.array([[found.get(n, 0) / luts for n in active] for found, luts in rows])
         share = np.full(len(rows), 1 / len(rows))
         for _ in range(rounds):
             root = np.sqrt(share)
-            weights, *_ = np.linalg.lstsq(a * root[:, None], root, rcond=None)
-            share = share * np.abs(a @ weights - 1)
+            weights, *_ = np.linalg.lstsq(a * root[:, None], target * root, rcond=None)
+            share = share * np.abs(a @ weights - target)
             share = share / share.sum() if share.sum() > 0 else np.full(len(rows), 1 / len(rows))
         if (weights >= 0).all() or not active:
-            return {n: round(float(weights[active.index(n)]), 4) if n in active else 0.0
+            return {n: (LUT_MODEL[n] if n in LUT_MODEL_HELD else
+                        round(float(weights[active.index(n)]), 4) if n in active else 0.0)
                     for n in names}
         active.pop(int(np.argmin(weights)))
 

@@ -17,7 +17,7 @@ from amaranth.hdl import _ir, _nir
 from .parts import TARGETS, block_rams
 
 __all__ = ["kept_netlist", "memory_home", "rom_width", "part_mux_bits", "netlist_features",
-           "estimate_from_features", "estimate", "LUT_MODEL", "RESOURCES"]
+           "estimate_from_features", "estimate", "LUT_MODEL", "LUT_MODEL_HELD", "RESOURCES"]
 
 RESOURCES = ("luts", "ffs", "brams", "lutrams")
 
@@ -26,13 +26,18 @@ RESOURCES = ("luts", "ffs", "brams", "lutrams")
 LOGIC_COST_ROM, LOGIC_COST_RAM = 1 / 16, 1.0
 
 #: LUT4 per unit of each netlist feature (:func:`netlist_features`) on the ECP5 (adders and
-#: ordered comparisons go to carry cells, not LUT4): the smallest largest relative error on
-#: the three shipped ECP5 designs under Yosys 0.70, refitted 2026-12-07 (night) on their
-#: Verilog with copied enables (:mod:`.stages.replicas`), ``mux_bits`` and ``logic_bits``
-#: free, the others kept from the fit on ten designs before (the designs and the errors:
-#: docs/results.md, "Copies of every wide enable").
-LUT_MODEL = {"mux_bits": 0.39, "logic_bits": 0.98, "decoder_bits": 0.0,
-             "rom_luts": 2.2399}
+#: ordered comparisons go to carry cells, not LUT4). Held by reasoning
+#: (:data:`LUT_MODEL_HELD`): a bit of a choice between two signals is one LUT4, a bit of a
+#: read-only memory of at most 16 words in logic one LUT4 per 16 words, case decoders
+#: nothing (they merge into the logic they drive). Fitted (the smallest largest relative
+#: error, ``bench/estimate_error.py --fit``) on the shipped ECP5 designs under Yosys 0.70,
+#: 2026-12-08: a multiplexer with a constant arm (a gate, often the flip-flop's own reset
+#: or enable) and bitwise logic (trees of one-bit gates, several to a LUT4); the designs and
+#: the errors: docs/results.md, "The seed CNN folded to 1.46x the weight-read limit".
+LUT_MODEL = {"choice_bits": 1.0, "gate_mux_bits": 0.3465, "logic_bits": 0.6687,
+             "decoder_bits": 0.0, "rom_luts": 1.0}
+#: The weights of :data:`LUT_MODEL` set by reasoning, not fitted.
+LUT_MODEL_HELD = ("choice_bits", "decoder_bits", "rom_luts")
 
 
 @contextmanager
@@ -106,9 +111,10 @@ def netlist_features(netlist, target: str) -> dict[str, Counter]:
     """``{stage: Counter}`` of what the resources are estimated from: flip-flop bits,
     memories by where they go (:func:`memory_home`; a read-only memory by its bits that
     are not constant, :func:`rom_width`), and the LUT features of
-    :data:`LUT_MODEL` (input bits of multiplexers, of bitwise logic, of case decoders
-    (value bits times patterns), and of read-only memories in logic ``ceil(depth / 16)``
-    per bit, none at two words or fewer); a variable slice counts as the multiplexer it is
+    :data:`LUT_MODEL` (input bits of multiplexers between two signals, ``choice_bits``, and
+    of those with a constant arm, ``gate_mux_bits``; of bitwise logic; of case decoders
+    (value bits times patterns); and of read-only memories in logic ``ceil(depth / 16)``
+    per bit, none at two words or fewer); a variable slice counts as the choice it is
     (:func:`part_mux_bits`)."""
     written = {cell.memory for cell in netlist.cells if isinstance(cell, _nir.SyncWritePort)}
     read_now = {cell.memory for cell in netlist.cells if isinstance(cell, _nir.AsyncReadPort)}
@@ -133,13 +139,14 @@ def netlist_features(netlist, target: str) -> dict[str, Counter]:
         elif isinstance(cell, _nir.Operator):
             bits = max(len(value) for value in cell.inputs)
             if cell.operator == "m":
-                found["mux_bits"] += bits
+                gate = any(value.is_const for value in cell.inputs[1:])
+                found["gate_mux_bits" if gate else "choice_bits"] += bits
             elif cell.operator in ("&", "|", "^", "r&", "r|", "r^", "b"):
                 found["logic_bits"] += bits
         elif isinstance(cell, _nir.Matches):
             found["decoder_bits"] += len(cell.value) * len(cell.patterns)
         elif isinstance(cell, _nir.Part):
-            found["mux_bits"] += part_mux_bits(cell)
+            found["choice_bits"] += part_mux_bits(cell)
     return dict(features)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from amaranth import Module, Signal, unsigned
+from amaranth import Module, Mux, Signal, unsigned
 from amaranth.back import verilog
 from amaranth.lib import memory
 
@@ -98,7 +98,20 @@ def test_a_variable_slice_is_counted_as_the_multiplexer_it_is():
         verilog.convert(m, ports=[bits, index, word_index, one, word], name="top",
                         emit_src=False)
     features = netlist_features(netlists[0], "ecp5-85k")["top"]
-    assert features["mux_bits"] == 63 + 32  # a 64:1 multiplexer of 1 bit, a 2:1 of 32
+    assert features["choice_bits"] == 63 + 32  # a 64:1 multiplexer of 1 bit, a 2:1 of 32
+
+
+def test_a_multiplexer_with_a_constant_arm_is_counted_apart_from_a_choice():
+    """``Mux(valid, word, 0)`` is a gate (Yosys often makes it the flip-flop's reset), not
+    a choice between two signals: :data:`LUT_MODEL` prices them apart."""
+    m = Module()
+    valid, word, other, gated, chosen = Signal(), Signal(8), Signal(8), Signal(8), Signal(8)
+    m.d.comb += [gated.eq(Mux(valid, word, 0)), chosen.eq(Mux(valid, word, other))]
+    with kept_netlist([]) as netlists:
+        verilog.convert(m, ports=[valid, word, other, gated, chosen], name="top",
+                        emit_src=False)
+    features = netlist_features(netlists[0], "ecp5-85k")["top"]
+    assert (features["gate_mux_bits"], features["choice_bits"]) == (8, 8)
 
 
 def test_generate_records_the_estimate_per_stage(small_rtl):

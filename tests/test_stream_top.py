@@ -350,6 +350,7 @@ def test_a_conv_weight_memory_deeper_than_a_block_ram_is_read_in_pieces(channels
     T = 2."""
     from spikewright.golden.ir import Conv2d, Dense, Flatten, Network
     from spikewright.golden.random_network import random_input_spec
+    from spikewright.hdl_gen.stream_plan import PIECE_CHOICE
     rng = np.random.default_rng(77 + channels)
     spec = random_input_spec(rng, (channels, 4, 4), 2)
     conv = Conv2d("conv1", channels, 16, (3, 3), (1, 1), (1, 1), 1, "if",
@@ -363,7 +364,7 @@ def test_a_conv_weight_memory_deeper_than_a_block_ram_is_read_in_pieces(channels
     assert [len(bank) for bank in stage.weight_pieces(stage.weight_memories[0])] == [pieces]
     verilog = generate(net, plan=plan)["spikewright_top.v"]
     runs = {int(n) for n in re.findall(r"\bpiece_0_0_run_(\d+)\b", verilog)}
-    assert runs == set(range(-(-pieces // 4)))
+    assert runs == set(range(-(-pieces // PIECE_CHOICE)))
     check(plan, random_pixels(rng, net, 3))
 
 
